@@ -1,0 +1,180 @@
+// fleetsim's command line: the only place that prints to the user and exits.
+//   fleetsim run SCENARIO.yaml [--out DIR] [--set KEY.PATH=VALUE ...] [--quiet]
+//   fleetsim check SCENARIO.yaml [--set ...]
+//   fleetsim platform SCENARIO.yaml -o FILE.xml [--set ...]
+//   fleetsim catalog
+// Exit codes: 0 success, 2 bad input (one FILE:LINE:COL: key: message line per problem),
+// 1 an internal error (a bug).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "engine/simulation.hpp"
+#include "platform/platform_xml.hpp"
+#include "report/report.hpp"
+#include "scenario/scenario_loader.hpp"
+
+namespace fs = std::filesystem;
+using namespace fleetsim;
+
+namespace {
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitInternal = 1;
+
+void write_file(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+// Writes every output into a fresh sibling folder, then moves the files into `dir`, so
+// an interrupted or failed run never leaves a half-written summary behind.
+void write_outputs(const fs::path& dir, const Scenario& scenario, const RunResult& run, const Topology* topology) {
+  fs::path staging = dir;
+  staging += ".partial-" + std::to_string(::getpid());
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  write_file(staging / "jobs.csv", jobs_csv(run));
+  write_file(staging / "timeseries.csv", timeseries_csv(run));
+  write_file(staging / "scenario.yaml", scenario.resolved_yaml);
+  if (topology) {
+    std::ofstream xml(staging / "platform.xml");
+    write_platform_xml(*topology, xml);
+  } else {
+    fs::copy_file(*scenario.cluster.platform_file, staging / "platform.xml");
+  }
+  write_file(staging / "summary.json", summary_json(scenario, run).dump(2) + "\n");
+  fs::create_directories(dir);
+  for (const char* name : {"jobs.csv", "timeseries.csv", "scenario.yaml", "platform.xml", "summary.json"})
+    fs::rename(staging / name, dir / name);
+  fs::remove_all(staging);
+}
+
+std::string check_report(const Scenario& scenario, const Catalog& catalog) {
+  std::ostringstream out;
+  out << scenario.source_file << ": scenario '" << scenario.name << "' is valid\n";
+  if (scenario.cluster.design) {
+    long long nodes = 0, accelerators = 0;
+    for (const auto& pod : scenario.cluster.design->pods) {
+      nodes += static_cast<long long>(pod.count) * pod.nodes;
+      accelerators += static_cast<long long>(pod.count) * pod.nodes * pod.node->accelerators;
+      out << "  pods: " << pod.count << " x " << pod.name << " of " << pod.nodes << " " << pod.node->name
+          << " nodes (" << pod.node->accelerators << " x " << pod.node->accelerator << " each)\n";
+    }
+    out << "  cluster: " << nodes << " nodes, " << accelerators << " accelerators\n";
+  } else {
+    out << "  cluster: platform file " << *scenario.cluster.platform_file << "\n";
+  }
+  out << "  horizon: " << format_quantity(scenario.horizon.value(), Dimension::Duration) << "\n";
+  for (const auto& w : scenario.workloads) {
+    const auto& p = w.parallelism;
+    out << "  workload " << w.name << ": " << w.kind << " of " << w.model.name << " on " << w.gpus
+        << " accelerators, tp " << p.tp << " pp " << p.pp << " dp " << p.dp << " cp " << p.cp << " ep " << p.ep;
+    if (w.accelerator) out << " on " << *w.accelerator;
+    out << "\n";
+    if (scenario.cluster.design)
+      for (const auto& pod : scenario.cluster.design->pods) {
+        const Accelerator* acc = catalog.accelerator(pod.node->accelerator);
+        if (w.accelerator && *w.accelerator != acc->name) continue;
+        const MemoryBreakdown mem = training_memory(training_setup(w, *acc));
+        char line[200];
+        std::snprintf(line, sizeof line, "    memory per %s: %.1f of %.1f GB (largest: %s)\n", acc->name.c_str(),
+                      mem.total().value() / 1e9, mem.capacity.value() / 1e9, mem.largest_term().c_str());
+        out << line;
+      }
+  }
+  return out.str();
+}
+
+int report_input_error(const InputError& e) {
+  for (const auto& problem : e.problems()) std::cerr << problem.to_string() << "\n";
+  return kExitBadInput;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fleetsim: GPU-cluster scheduling and capacity-planning simulator"};
+  app.require_subcommand(1);
+
+  std::string scenario_path, out_dir, platform_out;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+
+  auto* run = app.add_subcommand("run", "Simulate a scenario and write results/<name>/");
+  run->add_option("scenario", scenario_path, "Scenario YAML file")->required();
+  run->add_option("--out", out_dir, "Output folder (default results/<name>/)");
+  run->add_option("--set", overrides, "Override a key: --set workloads.0.parallelism.tp=4");
+  run->add_flag("--quiet", quiet, "Print nothing but errors");
+
+  auto* check = app.add_subcommand("check", "Validate a scenario and print what would run");
+  check->add_option("scenario", scenario_path, "Scenario YAML file")->required();
+  check->add_option("--set", overrides, "Override a key");
+
+  auto* platform = app.add_subcommand("platform", "Write the SimGrid platform of a scenario's design");
+  platform->add_option("scenario", scenario_path, "Scenario YAML file")->required();
+  platform->add_option("-o,--output", platform_out, "Platform XML file to write")->required();
+  platform->add_option("--set", overrides, "Override a key");
+
+  app.add_subcommand("catalog", "List accelerators, node types and model presets");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
+
+  try {
+    set_log_level(quiet ? spdlog::level::warn : spdlog::level::info);
+    const Catalog& catalog = Catalog::builtin();
+    if (app.got_subcommand("catalog")) {
+      std::cout << catalog.describe();
+      return 0;
+    }
+    const Scenario scenario = load_scenario(scenario_path, overrides, catalog);
+    std::optional<Topology> topology;
+    if (scenario.cluster.design) topology = Topology::from_design(*scenario.cluster.design);
+
+    if (app.got_subcommand("check")) {
+      std::cout << check_report(scenario, catalog);
+      return 0;
+    }
+    if (app.got_subcommand("platform")) {
+      if (!topology) {
+        std::cerr << scenario_path << ":" << scenario.cluster.where.line << ":" << scenario.cluster.where.column
+                  << ": cluster: expected a `design` to generate a platform from, got a platform file already ("
+                  << *scenario.cluster.platform_file << ")\n";
+        return kExitBadInput;
+      }
+      std::ofstream out(platform_out);
+      if (!out) {
+        std::cerr << platform_out << ": cannot write the platform file\n";
+        return kExitBadInput;
+      }
+      write_platform_xml(*topology, out);
+      return 0;
+    }
+
+    SimulationOptions options;
+    options.show_progress = !quiet && ::isatty(STDOUT_FILENO);
+    const RunResult result = run_simulation(scenario, catalog, topology ? &*topology : nullptr, options);
+    const fs::path dir = out_dir.empty() ? fs::path("results") / scenario.name : fs::path(out_dir);
+    write_outputs(dir, scenario, result, topology ? &*topology : nullptr);
+    if (!quiet) std::cout << human_summary(scenario, result) << "  results in " << dir.string() << "/\n";
+    return 0;
+  } catch (const InputError& e) {
+    return report_input_error(e);
+  } catch (const std::exception& e) {
+    std::cerr << "fleetsim: internal error: " << e.what() << " (this is a bug; please report it with the scenario)\n";
+    return kExitInternal;
+  }
+}

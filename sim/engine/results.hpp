@@ -1,0 +1,50 @@
+// What a simulation produced, before it is written out (report layer).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/training_step.hpp"
+#include "scenario/scenario.hpp"
+
+namespace fleetsim {
+
+struct WorkloadResult {
+  const WorkloadSpec* spec = nullptr;
+  const Accelerator* accelerator = nullptr;  // where it ran; nullptr if it never started
+  int nodes = 0;
+  int pods_spanned = 0;
+  double submit_s = 0;
+  std::optional<double> start_s;
+  std::optional<double> end_s;  // nullopt while still running (or queued) at the horizon
+  bool completed = false;        // reached its `tokens` target
+  StepBreakdown step;
+  double steps_done = 0;  // whole steps finished (fractional progress is not counted)
+  double tokens_done = 0;
+  double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
+  double busy_s = 0;      // wall time it held its accelerators
+};
+
+struct TimeseriesRow {
+  double time_s = 0;
+  int busy_accelerators = 0;
+  int running_workloads = 0;
+  int queued_workloads = 0;
+  double it_power_w = 0;
+  double facility_power_w = 0;
+  std::vector<double> tokens_per_s;  // per workload, in scenario order
+};
+
+struct RunResult {
+  double simulated_s = 0;
+  double wall_s = 0;
+  int nodes = 0;
+  int accelerators = 0;
+  double it_energy_j = 0;
+  double busy_accelerator_s = 0;
+  std::vector<WorkloadResult> workloads;
+  std::vector<TimeseriesRow> timeseries;
+};
+
+}  // namespace fleetsim

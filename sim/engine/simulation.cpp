@@ -1,0 +1,339 @@
+#include "engine/simulation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include <simgrid/plugins/energy.h>
+#include <simgrid/s4u.hpp>
+
+#include "core/log.hpp"
+#include "engine/scheduler.hpp"
+#include "platform/simgrid_platform.hpp"
+#include "scenario/scenario_loader.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace fleetsim {
+namespace {
+
+// Per-step latency of NCCL's ring algorithm with the Simple protocol (the one large
+// messages use): 3.4 us over NVLink, 14 us over the network (NCCL src/graph/tuning.cc,
+// hwLat table). Also used for ICI and NeuronLink until issue 3 separates them.
+constexpr double kScaleUpStepLatencyS = 3.4e-6;
+constexpr double kScaleOutStepLatencyS = 14.0e-6;
+
+struct Job {
+  int index = 0;
+  const WorkloadSpec* spec = nullptr;
+  WorkloadResult* result = nullptr;
+  Allocation allocation;
+  std::vector<sg4::Host*> hosts;
+  bool running = false;
+  double energy_at_start_j = 0;
+  double tokens_per_s = 0;
+};
+
+double energy_of(const std::vector<sg4::Host*>& hosts) {
+  double joules = 0;
+  for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
+  return joules;
+}
+
+// The fabric one accelerator of the job sees on its allocation.
+FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const NodeType& node, int gpus) {
+  FabricView view;
+  const FleetPod& first = fleet.pods[allocation.parts.front().pod];
+  view.scale_up_domain = node.scale_up_domain;
+  view.scale_up = {node.scale_up_bandwidth, Seconds(kScaleUpStepLatencyS)};
+  const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);
+  // Past one leaf, leaf uplinks are shared in the oversubscription ratio.
+  const bool spans_leaves = first.nodes_per_leaf == 0 || allocation.node_count() > first.nodes_per_leaf;
+  view.scale_out = {spans_leaves ? nic_share / first.oversubscription : nic_share, Seconds(kScaleOutStepLatencyS)};
+  int smallest_share = gpus;
+  ByteRate inter_pod = view.scale_out.bandwidth;
+  for (const auto& part : allocation.parts) {
+    const FleetPod& pod = fleet.pods[part.pod];
+    const int accelerators = int(part.nodes.size()) * pod.accelerators_per_node;
+    smallest_share = std::min(smallest_share, accelerators);
+    if (pod.pod_uplink_bytes_per_s > 0)
+      inter_pod = min(inter_pod, ByteRate(pod.pod_uplink_bytes_per_s / accelerators));
+  }
+  view.accelerators_in_pod = allocation.parts.size() == 1 ? gpus : smallest_share;
+  view.inter_pod = {inter_pod, Seconds(kScaleOutStepLatencyS)};
+  return view;
+}
+
+// A node type describing a pod's nodes: the platform's own, or for a hand-written
+// platform the first catalog node type with the same accelerator and count.
+const NodeType* node_type_of(const FleetPod& pod, const Catalog& catalog) {
+  if (pod.node_type) return pod.node_type;
+  for (const auto& name : catalog.node_type_names()) {
+    const NodeType* t = catalog.node_type(name);
+    if (t->accelerator == pod.accelerator->name && t->accelerators == pod.accelerators_per_node) return t;
+  }
+  for (const auto& name : catalog.node_type_names()) {
+    const NodeType* t = catalog.node_type(name);
+    if (t->accelerator == pod.accelerator->name) return t;
+  }
+  return nullptr;
+}
+
+// Checks that need the platform: every workload fits the fleet, in count and memory.
+void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet, const FifoScheduler& scheduler,
+                                   const Catalog& catalog) {
+  ProblemList problems;
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
+    const WorkloadSpec& w = scenario.workloads[i];
+    const std::string key = "workloads." + std::to_string(i);
+    JobRequest request{int(i), w.gpus, w.accelerator};
+    if (!scheduler.nodes_needed_on_empty_fleet(request)) {
+      problems.add(w.where, key + ".gpus",
+                   "expected at most the platform's " + std::to_string(fleet.accelerator_count()) +
+                       " accelerators" + (w.accelerator ? " of type " + *w.accelerator : std::string()) +
+                       " (in pods of one accelerator type), got " + std::to_string(w.gpus));
+      continue;
+    }
+    bool fits_somewhere = false;
+    std::string why;
+    for (const auto& pod : fleet.pods) {
+      if (w.accelerator && pod.accelerator->name != *w.accelerator) continue;
+      const MemoryBreakdown mem = training_memory(training_setup(w, *pod.accelerator));
+      if (mem.fits()) fits_somewhere = true;
+      else why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) + " GB, largest term " +
+                 mem.largest_term();
+      if (!node_type_of(pod, catalog))
+        problems.add(w.where, key, "no catalog node type has accelerator " + pod.accelerator->name);
+    }
+    if (!fits_somewhere)
+      problems.add(w.where, key + ".parallelism", "expected a configuration that fits in accelerator memory: " + why);
+  }
+  problems.throw_if_any();
+}
+
+// The state only changes where a row was recorded (every job start and end), so the
+// series is piecewise constant: rows at every multiple of `interval` are read off it
+// (the last row at or before each grid time) and merged with the change rows.
+std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, double interval, double end) {
+  std::vector<TimeseriesRow> rows;
+  std::size_t next = 0;
+  const auto steps = static_cast<long long>(std::floor(end / interval));
+  for (long long k = 0; k <= steps; ++k) {
+    const double t = double(k) * interval;
+    while (next < changes.size() && changes[next].time_s < t) rows.push_back(changes[next++]);
+    // The state holding at t: the last change at or before t.
+    std::size_t held = next;
+    while (held < changes.size() && changes[held].time_s == t) rows.push_back(changes[held++]);
+    next = held;
+    if (rows.empty() || rows.back().time_s != t) {
+      TimeseriesRow row = rows.empty() ? changes.front() : rows.back();
+      row.time_s = t;
+      rows.push_back(row);
+    }
+  }
+  while (next < changes.size()) rows.push_back(changes[next++]);
+  return rows;
+}
+
+class Simulation {
+ public:
+  Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
+      : scenario_(scenario), catalog_(catalog), fleet_(std::move(fleet)), options_(options), scheduler_(fleet_) {}
+
+  RunResult run() {
+    check_workloads_against_fleet(scenario_, fleet_, scheduler_, catalog_);
+    result_.nodes = fleet_.node_count();
+    result_.accelerators = fleet_.accelerator_count();
+    result_.workloads.resize(scenario_.workloads.size());
+    running_nodes_.assign(fleet_.pods.size(), 0);
+    jobs_.resize(scenario_.workloads.size());
+    sg4::Host* anchor = fleet_.pods.front().gateway ? fleet_.pods.front().gateway : fleet_.pods.front().hosts.front();
+    for (std::size_t i = 0; i < jobs_.size(); ++i) {
+      Job& job = jobs_[i];
+      job.index = int(i);
+      job.spec = &scenario_.workloads[i];
+      job.result = &result_.workloads[i];
+      job.result->spec = job.spec;
+      job.result->submit_s = job.spec->submit.value();
+      sg4::Actor::create(job.spec->name, anchor, [this, &job] { run_job(job); });
+    }
+    if (options_.show_progress)
+      sg4::Engine::on_time_advance_cb([this](double) { show_progress(); });
+    // The run ends when the last job ends, or at the horizon, whichever comes first.
+    sg4::Actor::create("horizon", anchor, [this] {
+      sg4::this_actor::sleep_until(scenario_.horizon.value());
+      sg4::Actor::kill_all();
+    })->daemonize();
+
+    sample();  // the idle cluster at time 0
+    wall_start_ = std::chrono::steady_clock::now();
+    sg4::Engine::get_instance()->run();
+    finish();
+    return std::move(result_);
+  }
+
+ private:
+  void run_job(Job& job) {
+    const WorkloadSpec& w = *job.spec;
+    sg4::this_actor::sleep_until(w.submit.value());
+    if (w.submit.value() > 0) sample();  // it joins the queue
+    job.allocation = scheduler_.acquire(JobRequest{job.index, w.gpus, w.accelerator});
+    for (const auto& part : job.allocation.parts)
+      for (int n : part.nodes) job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
+
+    const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+    const NodeType& node = *node_type_of(pod, catalog_);
+    WorkloadResult& r = *job.result;
+    r.accelerator = pod.accelerator;
+    r.nodes = job.allocation.node_count();
+    r.pods_spanned = int(job.allocation.parts.size());
+    r.start_s = sg4::Engine::get_clock();
+    r.step = training_step(training_setup(w, *pod.accelerator), fabric_view(fleet_, job.allocation, node, w.gpus));
+    job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
+    job.energy_at_start_j = energy_of(job.hosts);
+    job.running = true;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+    sample();  // a row at every change of state, so the series integrates exactly
+
+    const double step_s = r.step.step_time.value();
+    // Run to the token target, or past the horizon (run_until stops the clock there).
+    const double steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step)
+                                  : std::ceil((scenario_.horizon.value() - *r.start_s) / step_s) + 1;
+    logger_->info("{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
+                  r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
+    run_segment(job.hosts, steps * step_s);
+
+    r.end_s = sg4::Engine::get_clock();
+    r.completed = true;
+    r.steps_done = steps;
+    r.tokens_done = steps * r.step.tokens_per_step;
+    r.busy_s = *r.end_s - *r.start_s;
+    r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+    job.running = false;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+    sample();
+    scheduler_.release(job.allocation);
+    logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
+  }
+
+  // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
+  // hosts each, whose work is the hosts' speed times the duration.
+  static void run_segment(const std::vector<sg4::Host*>& hosts, double duration_s) {
+    std::vector<sg4::ExecPtr> tasks;
+    for (std::size_t first = 0; first < hosts.size(); first += kHostsPerTask) {
+      const std::size_t last = std::min(hosts.size(), first + kHostsPerTask);
+      std::vector<sg4::Host*> group(hosts.begin() + long(first), hosts.begin() + long(last));
+      std::vector<double> flops;
+      flops.reserve(group.size());
+      for (auto* h : group) flops.push_back(h->get_speed() * duration_s);
+      tasks.push_back(sg4::this_actor::exec_init(group, flops, {}));
+      tasks.back()->start();
+    }
+    for (auto& t : tasks) t->wait();
+  }
+
+  void sample() {
+    TimeseriesRow row;
+    row.time_s = sg4::Engine::get_clock();
+    row.tokens_per_s.assign(jobs_.size(), 0.0);
+    for (const Job& job : jobs_) {
+      if (job.running) {
+        row.busy_accelerators += job.spec->gpus;
+        row.running_workloads++;
+        // Busy nodes draw the busy wattage the energy plugin charges them (same host property).
+        for (const auto& part : job.allocation.parts)
+          row.it_power_w += double(part.nodes.size()) * fleet_.pods[std::size_t(part.pod)].node_busy_watts;
+        row.tokens_per_s[std::size_t(job.index)] = job.tokens_per_s;
+      } else if (!job.result->start_s && row.time_s >= job.spec->submit.value()) {
+        row.queued_workloads++;
+      }
+    }
+    // Every node not running a job is idle (allocated ones too, until their job starts).
+    for (std::size_t p = 0; p < fleet_.pods.size(); ++p)
+      row.it_power_w += double(fleet_.pods[p].hosts.size() - std::size_t(running_nodes_[p])) * fleet_.pods[p].node_idle_watts;
+    row.facility_power_w = row.it_power_w * scenario_.cluster.facility.pue;
+    result_.timeseries.push_back(std::move(row));
+  }
+
+  // Progress on a terminal, at most once per wall second, from SimGrid's clock signal
+  // (a periodic actor would add events, and each event re-solves every busy host).
+  void show_progress() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress_ < std::chrono::seconds(1)) return;
+    last_progress_ = now;
+    const double wall = std::chrono::duration<double>(now - wall_start_).count();
+    std::fprintf(stderr, "\r  simulated %.1f h of %.1f h (%.0fx real time)   ", sg4::Engine::get_clock() / 3600,
+                 scenario_.horizon.value() / 3600, sg4::Engine::get_clock() / std::max(wall, 1e-9));
+  }
+
+  void finish() {
+    double now = sg4::Engine::get_clock();
+    // sleep_until(horizon) can land an ulp short of it; report the horizon itself.
+    if (std::fabs(now - scenario_.horizon.value()) <= 1e-9 * scenario_.horizon.value()) now = scenario_.horizon.value();
+    result_.simulated_s = now;
+    if (options_.show_progress) std::fprintf(stderr, "\r%70s\r", "");
+    for (Job& job : jobs_) {
+      WorkloadResult& r = *job.result;
+      if (!job.running) continue;
+      // Still running at the horizon: count whole steps done and the energy so far.
+      r.busy_s = now - *r.start_s;
+      r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
+      r.tokens_done = r.steps_done * r.step.tokens_per_step;
+      r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+    }
+    if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();
+    result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
+    for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.busy_s * r.spec->gpus;
+    sg_host_energy_update_all();
+    for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
+    result_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();
+  }
+
+  const Scenario& scenario_;
+  const Catalog& catalog_;
+  Fleet fleet_;
+  SimulationOptions options_;
+  FifoScheduler scheduler_;
+  std::vector<Job> jobs_;
+  std::vector<int> running_nodes_;  // per pod, nodes of running jobs
+  RunResult result_;
+  std::chrono::steady_clock::time_point wall_start_;
+  std::chrono::steady_clock::time_point last_progress_;
+  std::shared_ptr<spdlog::logger> logger_ = layer_logger("engine");
+};
+
+}  // namespace
+
+RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
+                         const SimulationOptions& options) {
+  // L07 for parallel tasks. Our communications stand for the traffic of many flows
+  // between pods, so the single-TCP-window bound (gamma / 2 RTT) must not cap them.
+  std::vector<std::string> args = {"fleetsim", "--cfg=host/model:ptask_L07", "--cfg=network/TCP-gamma:1e18",
+                                   "--log=root.thres:warning"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = int(argv.size());
+  sg4::Engine engine(&argc, argv.data());
+  sg_host_energy_plugin_init();
+  set_log_clock([] { return sg4::Engine::get_clock(); });
+
+  Fleet fleet;
+  if (topology) {
+    fleet = build_simgrid_platform(*topology);
+    // The fabric figures the step-time model needs, from the design.
+    for (std::size_t p = 0; p < fleet.pods.size() && p < topology->pods().size(); ++p) {
+      const PodInstance& pod = topology->pods()[p];
+      fleet.pods[p].nodes_per_leaf = pod.nodes_per_leaf;
+      fleet.pods[p].pod_uplink_bytes_per_s = pod.pod_uplink.value();
+      const double node_bandwidth = pod.node_type->nic_bandwidth.value() * pod.node_type->nics;
+      fleet.pods[p].oversubscription = node_bandwidth * pod.nodes_per_leaf / pod.leaf_uplink.value();
+    }
+  } else {
+    fleet = load_platform_file(*scenario.cluster.platform_file, catalog);
+  }
+  return Simulation(scenario, catalog, std::move(fleet), options).run();
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,42 @@
+// The cluster as the engine sees it once the SimGrid platform exists: pods of hosts,
+// one SimGrid host per node, whatever way the platform was built (generated from a
+// design or loaded from a hand-written file).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+
+namespace simgrid::s4u {
+class Host;
+class Engine;
+}  // namespace simgrid::s4u
+
+namespace fleetsim {
+
+struct FleetPod {
+  std::string name;
+  const NodeType* node_type = nullptr;  // may be nullptr for a hand-written platform
+  const Accelerator* accelerator = nullptr;
+  int accelerators_per_node = 0;
+  std::vector<simgrid::s4u::Host*> hosts;  // one per node
+  // The host that stands for the pod's egress: traffic that leaves the pod is sent
+  // from here (one activity per pod, never one per node). Has no accelerators.
+  simgrid::s4u::Host* gateway = nullptr;
+  double node_idle_watts = 0;  // per node, from the host's wattage_per_state
+  double node_busy_watts = 0;
+  // Fabric figures the step-time model needs; a hand-written platform leaves them at
+  // their defaults (non-blocking, no pod uplink limit).
+  double oversubscription = 1.0;
+  int nodes_per_leaf = 0;        // 0: unknown
+  double pod_uplink_bytes_per_s = 0;  // 0: unknown, treated as non-blocking
+};
+
+struct Fleet {
+  std::vector<FleetPod> pods;
+  int node_count() const;
+  int accelerator_count() const;
+};
+
+}  // namespace fleetsim

@@ -1,0 +1,35 @@
+// The SimGrid host properties through which a platform says what its hosts are. The star
+// builder and the XML writer both write them from here, and load_platform_file reads them
+// back, so the three cannot drift apart.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "platform/topology.hpp"
+
+namespace fleetsim::host_properties {
+
+inline constexpr const char* kAccelerator = "accelerator";                 // catalog name
+inline constexpr const char* kAcceleratorsPerNode = "accelerators_per_node";  // whole number
+inline constexpr const char* kNodeType = "node_type";                     // catalog name, optional
+inline constexpr const char* kPod = "pod";                                // pod instance name
+inline constexpr const char* kRole = "role";                              // "pod-gateway" or absent
+inline constexpr const char* kPodGateway = "pod-gateway";
+// Read by SimGrid's host energy plugin when the host is sealed: "IDLE:BUSY" in watts, one
+// pair per pstate. For a one-core host BUSY is the power with that core busy, which is how
+// fleetsim models a node (one core at the node's aggregate speed).
+inline constexpr const char* kWattagePerState = "wattage_per_state";
+inline constexpr const char* kWattageOff = "wattage_off";
+
+// The shortest decimal text that reads back as exactly `value` ("1500", "7.9e+15", "3.3e-07").
+std::string number_text(double value);
+
+// "IDLE:BUSY" from the node's idle and full-load power.
+std::string wattage_per_state(Watts idle, Watts busy);
+
+// The properties of every node host of `pod`, in a fixed order.
+std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod);
+
+}  // namespace fleetsim::host_properties

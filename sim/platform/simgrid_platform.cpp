@@ -1,0 +1,362 @@
+#include "platform/simgrid_platform.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include <simgrid/Exception.hpp>
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Link.hpp>
+#include <simgrid/s4u/NetZone.hpp>
+
+#include "core/log.hpp"
+#include "platform/host_properties.hpp"
+#include "platform/platform_precheck.hpp"
+
+namespace fleetsim {
+
+namespace sg4 = simgrid::s4u;
+namespace props = host_properties;
+
+int Fleet::node_count() const {
+  int total = 0;
+  for (const FleetPod& pod : pods) total += static_cast<int>(pod.hosts.size());
+  return total;
+}
+
+int Fleet::accelerator_count() const {
+  int total = 0;
+  for (const FleetPod& pod : pods) total += static_cast<int>(pod.hosts.size()) * pod.accelerators_per_node;
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------
+// Building the star from a topology
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr auto kUp = sg4::LinkInRoute::Direction::UP;
+
+sg4::Link* create_link(sg4::NetZone* zone, const TopologyEdge& edge) {
+  return zone->create_split_duplex_link(edge.name, edge.bandwidth.value())->set_latency(edge.latency.value())->seal();
+}
+
+}  // namespace
+
+Fleet build_simgrid_platform(const Topology& topology) {
+  auto* engine = sg4::Engine::get_instance();
+  sg4::NetZone* const root = engine->get_netzone_root();
+  // The first zone created becomes SimGrid's root; if the caller made one already, the
+  // star hangs below it and routing to the rest of that platform is the caller's business.
+  sg4::NetZone* zone = sg4::create_star_zone("fleet");
+  if (root != nullptr) zone->set_parent(root);
+
+  const TopologyGraph& g = topology.graph();
+  Fleet fleet;
+  fleet.pods.reserve(topology.pods().size());
+  for (const PodInstance& pod : topology.pods()) {
+    FleetPod fleet_pod;
+    fleet_pod.name = pod.name;
+    fleet_pod.node_type = pod.node_type;
+    fleet_pod.accelerator = pod.accelerator;
+    fleet_pod.accelerators_per_node = pod.node_type->accelerators;
+    fleet_pod.node_idle_watts = pod.node_type->idle_power.value();
+    fleet_pod.node_busy_watts = pod.node_type->max_power.value();
+    fleet_pod.hosts.reserve(static_cast<std::size_t>(pod.nodes));
+
+    sg4::Link* pod_up = create_link(zone, g[topology.uplink(pod.spine_vertex)]);
+    // The gateway stands for the pod's egress: it computes nothing (speed 1 FLOP/s is
+    // SimGrid's smallest sensible value) and draws nothing.
+    sg4::Host* gateway = zone->create_host(pod.name + "-gw", 1.0);
+    gateway->set_property(props::kRole, props::kPodGateway);
+    gateway->set_property(props::kPod, pod.name);
+    gateway->set_property(props::kWattagePerState, "0:0");
+    gateway->set_property(props::kWattageOff, "0");
+    gateway->seal();
+    zone->add_route(gateway->get_netpoint(), nullptr, nullptr, nullptr, {{pod_up, kUp}}, true);
+    fleet_pod.gateway = gateway;
+
+    const auto properties = props::node_properties(pod);
+    TopologyGraph::vertex_descriptor current_leaf = topology.core_vertex();  // no leaf yet
+    sg4::Link* leaf_up = nullptr;
+    for (int n = 0; n < pod.nodes; ++n) {
+      const auto node = topology.node_vertex(pod.first_node + n);
+      const auto nic_edge = topology.uplink(node);
+      const auto leaf = boost::target(nic_edge, g);
+      if (leaf != current_leaf) {
+        current_leaf = leaf;
+        leaf_up = create_link(zone, g[topology.uplink(leaf)]);
+      }
+      // Properties go in before seal(): the energy plugin reads wattage_per_state when the
+      // host is sealed.
+      sg4::Host* host = zone->create_host(g[node].name, pod.node_peak_bf16.value());
+      for (const auto& [key, value] : properties) host->set_property(key, value);
+      host->seal();
+      sg4::Link* nic = create_link(zone, g[nic_edge]);
+      zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, kUp}, {leaf_up, kUp}, {pod_up, kUp}},
+                      true);
+      fleet_pod.hosts.push_back(host);
+    }
+    fleet.pods.push_back(std::move(fleet_pod));
+  }
+  zone->seal();
+  layer_logger("platform")->info("built the SimGrid platform: {} pods, {} nodes, {} accelerators",
+                                 fleet.pods.size(), fleet.node_count(), fleet.accelerator_count());
+  return fleet;
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading and checking a platform file
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kKeyPath = "cluster.platform";
+// More problems than this and the rest is summarised: a file with 100k unlabelled hosts
+// should not print 100k lines.
+constexpr std::size_t kMaxProblems = 20;
+
+std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
+
+// Parses a whole string as a positive int; nullopt for "8.5", "eight", "0", "8 ".
+std::optional<int> parse_count(const std::string& text) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1) return std::nullopt;
+  return value;
+}
+
+class ProblemCollector {
+ public:
+  explicit ProblemCollector(std::string file) : file_(std::move(file)) {}
+  void add(const std::string& message) { problems_.push_back({{file_, 0, 0}, kKeyPath, message}); }
+  void add(Problem problem) { problems_.push_back(std::move(problem)); }
+  void throw_if_any() {
+    if (problems_.empty()) return;
+    if (problems_.size() > kMaxProblems) {
+      const std::size_t more = problems_.size() - kMaxProblems;
+      problems_.resize(kMaxProblems);
+      add("and " + std::to_string(more) + " more problem" + (more == 1 ? "" : "s") + " like these");
+    }
+    throw InputError(std::move(problems_));
+  }
+
+ private:
+  std::string file_;
+  std::vector<Problem> problems_;
+};
+
+// Hosts in the order the file declares them (Engine::get_all_hosts() sorts by name, which
+// puts "n10" before "n2"): zones depth first in creation order, then each zone's hosts by
+// their netpoint id, which SimGrid hands out in creation order within a zone.
+std::vector<sg4::Host*> hosts_in_file_order(const sg4::Engine& engine) {
+  std::unordered_map<const sg4::NetZone*, std::size_t> zone_rank;
+  std::vector<const sg4::NetZone*> stack{engine.get_netzone_root()};
+  while (!stack.empty()) {
+    const sg4::NetZone* zone = stack.back();
+    stack.pop_back();
+    zone_rank.emplace(zone, zone_rank.size());
+    auto children = zone->get_children();
+    for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back(*it);
+  }
+  std::vector<sg4::Host*> hosts = engine.get_all_hosts();
+  auto key = [&zone_rank](const sg4::Host* host) {
+    return std::make_pair(zone_rank.at(host->get_englobing_zone()), host->get_netpoint()->id());
+  };
+  std::sort(hosts.begin(), hosts.end(), [&key](const sg4::Host* a, const sg4::Host* b) { return key(a) < key(b); });
+  return hosts;
+}
+
+std::string property(const sg4::Host* host, const char* key) {
+  const char* value = host->get_property(key);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+// What makes two hosts the same kind of node; every node of a pod must agree on it.
+struct NodeKind {
+  std::string accelerator;
+  std::string accelerators_per_node;
+  std::string node_type;
+  std::string wattage_per_state;
+};
+
+struct PodBeingBuilt {
+  FleetPod pod;
+  NodeKind kind;
+  std::string first_host;
+};
+
+}  // namespace
+
+Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
+  auto refuse = [&path](const std::string& message) { return InputError(Problem{{path, 0, 0}, kKeyPath, message}); };
+
+  // Checked before SimGrid is asked, so the message says what is wrong in a user's words.
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) throw refuse("the SimGrid platform file does not exist");
+  if (!std::filesystem::is_regular_file(path, error))
+    throw refuse("expected a SimGrid platform file, got a directory or device");
+  std::ifstream file(path);
+  if (!file.good()) throw refuse("the SimGrid platform file cannot be read (check its permissions)");
+  {
+    // What SimGrid would abort on rather than throw (platform_precheck.hpp) is looked for
+    // first, in the text.
+    std::ostringstream text;
+    text << file.rdbuf();
+    ProblemCollector early(path);
+    for (Problem& problem : precheck_platform_xml(path, text.str())) early.add(std::move(problem));
+    early.throw_if_any();
+  }
+
+  auto* engine = sg4::Engine::get_instance();
+  try {
+    engine->load_platform(path);
+    // SimGrid seals the file's top zone only here (or when the simulation starts): before
+    // that, its routes between sub-zones are not computed (route_to() between clusters
+    // dies on an xbt_dynar index of -1). Sealing now also turns routing errors into
+    // exceptions while we can still say which file caused them.
+    engine->seal_platform();
+  } catch (const simgrid::ParseError& e) {
+    // "Parse error at FILE:LINE: message": keep the line, so the user lands on it.
+    const std::string text = e.what();
+    const std::string prefix = "Parse error at " + path + ":";
+    int line = 0;
+    std::string message = text;
+    if (text.rfind(prefix, 0) == 0) {
+      const char* begin = text.c_str() + prefix.size();
+      auto [end, ec] = std::from_chars(begin, text.c_str() + text.size(), line);
+      if (ec == std::errc() && text.compare(static_cast<std::size_t>(end - text.c_str()), 2, ": ") == 0)
+        message = std::string(end + 2);
+      else
+        line = 0;
+    }
+    throw InputError(Problem{{path, line, 0}, kKeyPath, "SimGrid refused the platform: " + message});
+  } catch (const std::exception& e) {
+    throw refuse(std::string("SimGrid refused the platform: ") + e.what());
+  }
+
+  ProblemCollector problems(path);
+  const std::vector<std::string> accelerator_names = catalog.accelerator_names();
+  const std::vector<std::string> node_type_names = catalog.node_type_names();
+  std::vector<PodBeingBuilt> pods;
+  std::unordered_map<std::string, std::size_t> pod_index;
+
+  auto unknown = [](const std::string& name, const std::vector<std::string>& known) {
+    const std::string hint = closest_match(name, known);
+    if (!hint.empty()) return "; did you mean " + in_quotes(hint) + "?";
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return list.empty() ? std::string("; the catalog has none") : "; known: " + list;
+  };
+
+  for (sg4::Host* host : hosts_in_file_order(*engine)) {
+    const std::string name = in_quotes(host->get_name());
+    std::string pod_name = property(host, props::kPod);
+    if (pod_name.empty()) pod_name = host->get_englobing_zone()->get_name();
+    auto [slot, added] = pod_index.emplace(pod_name, pods.size());
+    if (added) {
+      pods.emplace_back();
+      pods.back().pod.name = pod_name;
+    }
+    PodBeingBuilt& building = pods[slot->second];
+
+    const std::string wattage_text = property(host, props::kWattagePerState);
+    std::optional<std::vector<PstateWattage>> wattage;
+    if (wattage_text.empty()) {
+      problems.add("host " + name + ": property \"wattage_per_state\" is missing; expected \"IDLE:BUSY\" in " +
+                   "watts for the whole node (for example 1500:10200), which SimGrid's energy plugin needs");
+    } else if (!(wattage = parse_wattage_per_state(wattage_text))) {
+      problems.add("host " + name + ": property \"wattage_per_state\" is " + in_quotes(wattage_text) +
+                   "; expected \"IDLE:BUSY\" in watts for the whole node, for example 1500:10200");
+    }
+
+    if (property(host, props::kRole) == props::kPodGateway) {
+      if (building.pod.gateway != nullptr) {
+        problems.add("host " + name + ": pod " + in_quotes(pod_name) + " already has the gateway " +
+                     in_quotes(building.pod.gateway->get_name()) + "; expected one host with role=pod-gateway per pod");
+      }
+      building.pod.gateway = host;
+      continue;
+    }
+
+    NodeKind kind{property(host, props::kAccelerator), property(host, props::kAcceleratorsPerNode),
+                  property(host, props::kNodeType), wattage_text};
+    const Accelerator* accelerator = nullptr;
+    if (kind.accelerator.empty()) {
+      problems.add("host " + name + ": property \"accelerator\" is missing; expected the catalog name of the " +
+                   "node's accelerators, for example <prop id=\"accelerator\" value=\"H100-SXM\"/>");
+    } else if ((accelerator = catalog.accelerator(kind.accelerator)) == nullptr) {
+      problems.add("host " + name + ": property \"accelerator\" is " + in_quotes(kind.accelerator) +
+                   ", which is not a catalog accelerator" + unknown(kind.accelerator, accelerator_names));
+    }
+    std::optional<int> per_node;
+    if (kind.accelerators_per_node.empty()) {
+      problems.add("host " + name + ": property \"accelerators_per_node\" is missing; expected a whole number " +
+                   "of accelerators per node, at least 1, for example <prop id=\"accelerators_per_node\" value=\"8\"/>");
+    } else if (!(per_node = parse_count(kind.accelerators_per_node))) {
+      problems.add("host " + name + ": property \"accelerators_per_node\" is " + in_quotes(kind.accelerators_per_node) +
+                   "; expected a whole number of accelerators per node, at least 1");
+    }
+    const NodeType* node_type = nullptr;
+    if (!kind.node_type.empty() && (node_type = catalog.node_type(kind.node_type)) == nullptr) {
+      problems.add("host " + name + ": property \"node_type\" is " + in_quotes(kind.node_type) +
+                   ", which is not a catalog node type" + unknown(kind.node_type, node_type_names));
+    }
+
+    FleetPod& pod = building.pod;
+    if (pod.hosts.empty()) {
+      building.kind = kind;
+      building.first_host = host->get_name();
+      pod.accelerator = accelerator;
+      pod.node_type = node_type;
+      pod.accelerators_per_node = per_node.value_or(0);
+      if (wattage) {  // the first pstate: the one a node runs at unless the engine changes it
+        pod.node_idle_watts = wattage->front().idle;
+        pod.node_busy_watts = wattage->front().busy;
+      }
+    } else {
+      const std::pair<const char*, const std::string*> checks[] = {
+          {props::kAccelerator, &kind.accelerator},
+          {props::kAcceleratorsPerNode, &kind.accelerators_per_node},
+          {props::kNodeType, &kind.node_type},
+          {props::kWattagePerState, &kind.wattage_per_state}};
+      const std::string* reference[] = {&building.kind.accelerator, &building.kind.accelerators_per_node,
+                                        &building.kind.node_type, &building.kind.wattage_per_state};
+      for (std::size_t i = 0; i < std::size(checks); ++i) {
+        // A missing value is reported above; comparing it would only say the same twice.
+        if (checks[i].second->empty() || reference[i]->empty() || *checks[i].second == *reference[i]) continue;
+        problems.add("host " + name + ": property " + in_quotes(checks[i].first) + " is " + in_quotes(*checks[i].second) +
+                     " but " + in_quotes(building.first_host) + ", the first host of pod " + in_quotes(pod_name) +
+                     ", has " + in_quotes(*reference[i]) +
+                     "; expected one kind of node per pod (give other nodes another \"pod\" property)");
+      }
+    }
+    pod.hosts.push_back(host);
+  }
+
+  for (PodBeingBuilt& building : pods) {
+    if (building.pod.hosts.empty()) {
+      problems.add("pod " + in_quotes(building.pod.name) + " has a gateway (" +
+                   in_quotes(building.pod.gateway->get_name()) + ") but no node hosts; expected at least one");
+    } else if (building.pod.gateway == nullptr) {
+      building.pod.gateway = building.pod.hosts.front();
+    }
+  }
+  if (pods.empty()) problems.add("the platform has no hosts; expected at least one node host");
+  problems.throw_if_any();
+
+  Fleet fleet;
+  for (PodBeingBuilt& building : pods) fleet.pods.push_back(std::move(building.pod));
+  layer_logger("platform")->info("loaded {}: {} pods, {} nodes, {} accelerators", path, fleet.pods.size(),
+                                 fleet.node_count(), fleet.accelerator_count());
+  return fleet;
+}
+
+}  // namespace fleetsim

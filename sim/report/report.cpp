@@ -1,0 +1,225 @@
+#include "report/report.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace fleetsim {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+// The p-th percentile (0..100) by linear interpolation between order statistics.
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const double rank = p / 100.0 * double(values.size() - 1);
+  const auto lo = std::size_t(std::floor(rank));
+  const auto hi = std::min(values.size() - 1, lo + 1);
+  return values[lo] + (values[hi] - values[lo]) * (rank - double(lo));
+}
+
+double mean(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return values.empty() ? 0 : sum / double(values.size());
+}
+
+const char* state_of(const WorkloadResult& r) {
+  if (!r.start_s) return "queued";
+  return r.completed ? "completed" : "running";
+}
+
+std::optional<double> wait_of(const WorkloadResult& r) {
+  if (!r.start_s) return std::nullopt;
+  return *r.start_s - r.submit_s;
+}
+
+double peak_it_power(const RunResult& run) {
+  double peak = 0;
+  for (const auto& row : run.timeseries) peak = std::max(peak, row.it_power_w);
+  return peak;
+}
+
+std::string csv_number(const std::optional<double>& v) {
+  if (!v) return "";
+  // Shortest text that reads back as the same double: exact and deterministic.
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, *v).ptr;
+  return std::string(text, end);
+}
+
+}  // namespace
+
+json summary_json(const Scenario& scenario, const RunResult& run) {
+  const double pue = scenario.cluster.facility.pue;
+  const double t = run.simulated_s;
+  std::vector<double> waits, jcts;
+  int completed = 0;
+  for (const auto& r : run.workloads) {
+    if (auto w = wait_of(r)) waits.push_back(*w);
+    if (r.completed) {
+      completed++;
+      jcts.push_back(*r.end_s - r.submit_s);
+    }
+  }
+
+  json cluster;
+  cluster["accelerators"] = run.accelerators;
+  cluster["nodes"] = run.nodes;
+  cluster["utilization"] = t > 0 ? run.busy_accelerator_s / (double(run.accelerators) * t) : 0.0;
+  cluster["it_energy_j"] = run.it_energy_j;
+  cluster["facility_energy_j"] = run.it_energy_j * pue;
+  cluster["avg_it_power_w"] = t > 0 ? run.it_energy_j / t : 0.0;
+  cluster["peak_it_power_w"] = peak_it_power(run);
+  cluster["avg_facility_power_w"] = t > 0 ? run.it_energy_j * pue / t : 0.0;
+  cluster["peak_facility_power_w"] = peak_it_power(run) * pue;
+  if (scenario.cluster.facility.power_cap) cluster["power_cap_w"] = scenario.cluster.facility.power_cap->value();
+  cluster["jobs_completed"] = completed;
+  cluster["mean_wait_s"] = waits.empty() ? json(nullptr) : json(mean(waits));
+  cluster["p99_wait_s"] = waits.empty() ? json(nullptr) : json(percentile(waits, 99));
+  cluster["mean_jct_s"] = jcts.empty() ? json(nullptr) : json(mean(jcts));
+  cluster["failures"] = 0;
+
+  json workloads = json::array();
+  for (const auto& r : run.workloads) {
+    const WorkloadSpec& w = *r.spec;
+    json entry;
+    entry["name"] = w.name;
+    entry["kind"] = w.kind;
+    entry["gpus"] = w.gpus;
+    entry["accelerator"] = r.accelerator ? json(r.accelerator->name) : json(nullptr);
+    entry["nodes"] = r.nodes;
+    entry["pods_spanned"] = r.pods_spanned;
+    entry["parallelism"] = {{"tp", w.parallelism.tp},
+                            {"pp", w.parallelism.pp},
+                            {"dp", w.parallelism.dp},
+                            {"cp", w.parallelism.cp},
+                            {"ep", w.parallelism.ep}};
+    if (r.accelerator) {
+      const StepBreakdown& s = r.step;
+      const double step_s = s.step_time.value();
+      const double tokens_per_s = s.tokens_per_step / step_s;
+      const double model_tflops = s.model_flops_per_step / step_s / w.gpus / 1e12;
+      entry["step_time_s"] = step_s;
+      entry["tokens_per_s"] = tokens_per_s;
+      entry["model_tflops_per_gpu"] = model_tflops;
+      entry["mfu"] = model_tflops * 1e12 / r.accelerator->peak(w.precision).value();
+      entry["hardware_tflops_per_gpu"] = s.hardware_flops_per_step / step_s / w.gpus / 1e12;
+      entry["step_breakdown_s"] = {{"compute", s.compute.value()},
+                                   {"exposed_comm", s.exposed_comm.value()},
+                                   {"bubble", s.bubble.value()},
+                                   {"optimizer", s.optimizer.value()},
+                                   {"total_comm", s.total_comm.value()},
+                                   {"tp_comm", s.tp_comm.value()},
+                                   {"cp_comm", s.cp_comm.value()},
+                                   {"pp_comm", s.pp_comm.value()},
+                                   {"dp_comm", s.dp_comm.value()},
+                                   {"ep_comm", s.ep_comm.value()}};
+      entry["micro_batches"] = s.micro_batches;
+    } else {
+      for (const char* k : {"step_time_s", "tokens_per_s", "model_tflops_per_gpu", "mfu", "hardware_tflops_per_gpu"})
+        entry[k] = nullptr;
+    }
+    entry["steps"] = r.steps_done;
+    entry["tokens"] = r.tokens_done;
+    entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+    entry["goodput"] = r.busy_s > 0 ? json(r.steps_done * r.step.step_time.value() / r.busy_s) : json(nullptr);
+    entry["energy_j"] = r.energy_j;
+    entry["submit_s"] = r.submit_s;
+    entry["start_s"] = optional_number(r.start_s);
+    entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
+    entry["wait_s"] = optional_number(wait_of(r));
+    entry["state"] = state_of(r);
+    entry["interruptions"] = 0;
+    entry["lost_gpu_hours"] = 0.0;
+    workloads.push_back(std::move(entry));
+  }
+
+  json summary;
+  summary["scenario"] = scenario.name;
+  summary["seed"] = scenario.seed;
+  summary["simulated_s"] = run.simulated_s;
+  summary["wall_s"] = run.wall_s;
+  summary["cluster"] = std::move(cluster);
+  summary["workloads"] = std::move(workloads);
+  return summary;
+}
+
+std::string jobs_csv(const RunResult& run) {
+  std::ostringstream out;
+  out << "name,kind,state,accelerator,gpus,nodes,pods_spanned,submit_s,start_s,end_s,wait_s,jct_s,steps,tokens,"
+         "step_time_s,tokens_per_s,goodput,energy_j\n";
+  for (const auto& r : run.workloads) {
+    const bool started = r.start_s.has_value();
+    const double step_s = r.step.step_time.value();
+    out << r.spec->name << ',' << r.spec->kind << ',' << state_of(r) << ','
+        << (r.accelerator ? r.accelerator->name : "") << ',' << r.spec->gpus << ',' << r.nodes << ','
+        << r.pods_spanned << ',' << csv_number(r.submit_s) << ',' << csv_number(r.start_s) << ','
+        << csv_number(r.completed ? r.end_s : std::nullopt) << ',' << csv_number(wait_of(r)) << ','
+        << csv_number(r.completed ? std::optional<double>(*r.end_s - r.submit_s) : std::nullopt) << ','
+        << csv_number(r.steps_done) << ',' << csv_number(r.tokens_done) << ','
+        << csv_number(started ? std::optional<double>(step_s) : std::nullopt) << ','
+        << csv_number(started ? std::optional<double>(r.step.tokens_per_step / step_s) : std::nullopt) << ','
+        << csv_number(r.busy_s > 0 ? std::optional<double>(r.steps_done * step_s / r.busy_s) : std::nullopt) << ','
+        << csv_number(r.energy_j) << '\n';
+  }
+  return out.str();
+}
+
+std::string timeseries_csv(const RunResult& run) {
+  std::ostringstream out;
+  out << "time_s,busy_accelerators,running_workloads,queued_workloads,it_power_w,facility_power_w";
+  for (const auto& r : run.workloads) out << ",tokens_per_s:" << r.spec->name;
+  out << '\n';
+  for (const auto& row : run.timeseries) {
+    out << csv_number(row.time_s) << ',' << row.busy_accelerators << ',' << row.running_workloads << ','
+        << row.queued_workloads << ',' << csv_number(row.it_power_w) << ',' << csv_number(row.facility_power_w);
+    for (double v : row.tokens_per_s) out << ',' << csv_number(v);
+    out << '\n';
+  }
+  return out.str();
+}
+
+std::string human_summary(const Scenario& scenario, const RunResult& run) {
+  const json s = summary_json(scenario, run);
+  const json& c = s["cluster"];
+  char line[512];
+  std::ostringstream out;
+  std::snprintf(line, sizeof line, "%s: %d accelerators on %d nodes, simulated %.1f h in %.2f s\n",
+                scenario.name.c_str(), run.accelerators, run.nodes, run.simulated_s / 3600, run.wall_s);
+  out << line;
+  std::snprintf(line, sizeof line, "  cluster: utilisation %.1f%%, IT power avg %.3f MW (peak %.3f MW), facility %.3f MW, %.1f MWh\n",
+                100 * c["utilization"].get<double>(), c["avg_it_power_w"].get<double>() / 1e6,
+                c["peak_it_power_w"].get<double>() / 1e6, c["avg_facility_power_w"].get<double>() / 1e6,
+                c["facility_energy_j"].get<double>() / 3.6e9);
+  out << line;
+  for (const auto& w : s["workloads"]) {
+    if (w["step_time_s"].is_null()) {
+      std::snprintf(line, sizeof line, "  %s (%s, %d GPUs): never started (queued at the horizon)\n",
+                    w["name"].get<std::string>().c_str(), w["kind"].get<std::string>().c_str(), w["gpus"].get<int>());
+      out << line;
+      continue;
+    }
+    char progress[128];
+    if (w["completion_s"].is_null())
+      std::snprintf(progress, sizeof progress, "still running at the horizon after %.4g tokens",
+                    w["tokens"].get<double>());
+    else
+      std::snprintf(progress, sizeof progress, "done after %.2f h", w["completion_s"].get<double>() / 3600);
+    std::snprintf(line, sizeof line,
+                  "  %s (%s, %d x %s): step %.3f s, %.4g tokens/s, MFU %.1f%%, %.0f model TFLOP/s per GPU, %s\n",
+                  w["name"].get<std::string>().c_str(), w["kind"].get<std::string>().c_str(), w["gpus"].get<int>(),
+                  w["accelerator"].get<std::string>().c_str(), w["step_time_s"].get<double>(),
+                  w["tokens_per_s"].get<double>(), 100 * w["mfu"].get<double>(),
+                  w["model_tflops_per_gpu"].get<double>(), progress);
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,93 @@
+// A scenario: the typed, validated form of a scenario YAML file (../shared/SCENARIO.md).
+// Everything a user can get wrong is caught while loading (scenario_loader.cpp) and
+// reported as InputError with file, line, column and key path; code downstream may
+// assume every field here is valid.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+#include "core/error.hpp"
+#include "core/units.hpp"
+#include "models/training_step.hpp"
+
+namespace fleetsim {
+
+struct FabricSpec {
+  std::string topology = "fat-tree";
+  double oversubscription = 1.0;  // leaf downlink : uplink bandwidth
+  int nodes_per_leaf = 32;        // nodes under one leaf switch
+};
+
+struct PodSpec {
+  std::string name;
+  int count = 1;  // identical pods
+  int nodes = 0;  // nodes per pod
+  const NodeType* node = nullptr;
+  FabricSpec fabric;
+  SourceLocation where;
+};
+
+struct InterconnectSpec {
+  ByteRate bandwidth_per_pod;  // each pod's uplink into the inter-pod core, per direction
+  Seconds latency;
+};
+
+struct ClusterDesign {
+  std::vector<PodSpec> pods;
+  InterconnectSpec interconnect;
+};
+
+struct FacilitySpec {
+  double pue = 1.0;
+  std::optional<Watts> power_cap;
+};
+
+struct ClusterSpec {
+  std::optional<std::string> platform_file;  // resolved against the scenario's folder
+  std::optional<ClusterDesign> design;
+  FacilitySpec facility;
+  SourceLocation where;
+};
+
+struct SchedulerSpec {
+  std::string policy = "fifo";
+  std::string placement = "topology-aware";
+  bool preemption = false;
+};
+
+
+struct WorkloadSpec {
+  std::string name;
+  std::string kind;  // "pretrain" (the only kind simulated so far)
+  ModelSpec model;
+  int gpus = 0;
+  Parallelism parallelism;
+  int seq_len = 0;
+  int global_batch = 0;  // sequences per step
+  int micro_batch = 1;
+  Precision precision = Precision::BF16;
+  RecomputeMode recompute = RecomputeMode::None;
+  std::optional<double> tokens;  // stop after this many tokens
+  Seconds submit;
+  std::optional<std::string> accelerator;  // constrains placement
+  SourceLocation where;
+};
+
+struct Scenario {
+  std::string name;
+  std::uint64_t seed = 1;
+  Seconds horizon;
+  ClusterSpec cluster;
+  SchedulerSpec scheduler;
+  bool failures_enabled = false;
+  std::vector<WorkloadSpec> workloads;
+  std::string source_file;    // the YAML path as given
+  std::string resolved_yaml;  // the scenario after --set overrides, for replay
+  Seconds timeseries_interval;  // `output.timeseries_interval`, default chosen from the horizon
+};
+
+}  // namespace fleetsim

@@ -1,0 +1,486 @@
+#include "scenario/scenario_loader.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "scenario/yaml_reader.hpp"
+
+namespace fleetsim {
+namespace {
+
+const std::vector<std::string> kAllKinds = {"pretrain", "inference", "reasoning", "synthetic-data",
+                                            "video-generation"};
+
+// Default pod-to-core latency when the scenario gives none: the value of SCENARIO.md's
+// example (two to three switch hops and cable across a site).
+constexpr double kDefaultInterconnectLatencySeconds = 5e-6;
+
+// ---- --set KEY.PATH=VALUE ---------------------------------------------------------
+
+void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file,
+                    ReaderContext& context) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    context.problems->add({file, 0, 0}, "--set", "expected KEY.PATH=VALUE, got '" + assignment + "'");
+    return;
+  }
+  const std::string path = assignment.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    context.problems->add({file, 0, 0}, path, "--set value is not valid YAML: " + e.msg);
+    return;
+  }
+  std::vector<std::string> parts;
+  std::stringstream stream(path);
+  for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
+
+  // Walk with a chain of nodes: yaml-cpp's operator= on a Node would rebind, not descend.
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node current = chain.back();
+    const std::string& part = parts[i];
+    const bool is_index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    if (current.IsSequence()) {
+      if (!is_index || std::stoul(part) >= current.size()) {
+        context.problems->add({file, 0, 0}, path,
+                              "--set: '" + part + "' is not an index of the list (0.." +
+                                  std::to_string(current.size() == 0 ? 0 : current.size() - 1) + ")");
+        return;
+      }
+      chain.push_back(current[std::stoul(part)]);
+    } else {
+      if (!current[part]) current[part] = YAML::Node(YAML::NodeType::Map);
+      chain.push_back(current[part]);
+    }
+  }
+  YAML::Node parent = chain.back();
+  const std::string& last = parts.back();
+  if (parent.IsSequence()) {
+    const bool is_index = last.find_first_not_of("0123456789") == std::string::npos;
+    if (!is_index || std::stoul(last) >= parent.size()) {
+      context.problems->add({file, 0, 0}, path, "--set: '" + last + "' is not an index of the list");
+      return;
+    }
+    parent[std::stoul(last)] = value;
+  } else {
+    parent[last] = value;
+  }
+  context.overridden.insert(path);
+}
+
+// ---- pieces of the scenario ---------------------------------------------------------
+
+std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& catalog) {
+  if (!workload.has("model")) {
+    workload.problem_at("model", "expected a catalog model name or an inline model mapping, got nothing");
+    return std::nullopt;
+  }
+  YamlReader m = workload.child("model");
+  if (m.node().IsScalar()) {
+    const std::string name = m.node().Scalar();
+    if (const ModelSpec* preset = catalog.model(name)) return *preset;
+    std::string message = "expected a model from the catalog (fleetsim catalog lists them), got '" + name + "'";
+    const std::string close = closest_match(name, catalog.model_names());
+    if (!close.empty()) message += "; did you mean '" + close + "'?";
+    m.problem(message);
+    return std::nullopt;
+  }
+  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
+                     "expert_ffn_hidden", "shared_experts", "dense_layers", "kind"}))
+    return std::nullopt;
+  ModelSpec spec;
+  spec.name = "inline";
+  spec.kind = m.choice("kind", {"llm", "dit"}, false).value_or("llm");
+  spec.layers = int(m.integer("layers", 1, true).value_or(0));
+  spec.hidden = int(m.integer("hidden", 1, true).value_or(0));
+  spec.ffn_hidden = int(m.integer("ffn_hidden", 1, !m.has("experts")).value_or(0));
+  spec.heads = int(m.integer("heads", 1, true).value_or(0));
+  spec.kv_heads = int(m.integer("kv_heads", 1, false).value_or(spec.heads));
+  spec.vocab = int(m.integer("vocab", spec.kind == "dit" ? 0 : 1, spec.kind != "dit").value_or(0));
+  spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
+                                                                                      : MlpKind::SwiGLU;
+  spec.experts = int(m.integer("experts", 1, false).value_or(0));
+  if (spec.experts > 0) {
+    spec.top_k = int(m.integer("top_k", 1, true).value_or(1));
+    spec.expert_ffn_hidden = int(m.integer("expert_ffn_hidden", 1, true).value_or(0));
+    spec.shared_experts = int(m.integer("shared_experts", 0, false).value_or(0));
+    spec.dense_layers = int(m.integer("dense_layers", 0, false).value_or(0));
+    if (spec.top_k > spec.experts) m.problem_at("top_k", "expected top_k <= experts (" + std::to_string(spec.experts) + ")");
+    if (spec.dense_layers > spec.layers) m.problem_at("dense_layers", "expected dense_layers <= layers");
+  } else {
+    for (const char* key : {"top_k", "expert_ffn_hidden", "shared_experts", "dense_layers"})
+      if (m.has(key)) m.problem_at(key, "expected only with `experts` (a mixture-of-experts model)");
+  }
+  if (spec.heads > 0 && spec.hidden % spec.heads != 0)
+    m.problem_at("heads", "expected heads to divide hidden (" + std::to_string(spec.hidden) + "), got " +
+                              std::to_string(spec.heads));
+  if (spec.heads > 0 && spec.kv_heads > 0 && spec.heads % spec.kv_heads != 0)
+    m.problem_at("kv_heads", "expected kv_heads to divide heads (" + std::to_string(spec.heads) + "), got " +
+                                 std::to_string(spec.kv_heads));
+  return spec;
+}
+
+std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
+  if (!workload.has("parallelism")) {
+    workload.problem_at("parallelism", "expected a mapping {tp, pp, dp, cp, ep} or 'auto', got nothing");
+    return std::nullopt;
+  }
+  YamlReader p = workload.child("parallelism");
+  if (p.node().IsScalar() && p.node().Scalar() == "auto") {
+    p.problem("parallelism: auto is not yet supported (the search over TP/PP/DP/CP/EP comes with the training "
+              "model issue); give {tp, pp, dp, cp, ep}");
+    return std::nullopt;
+  }
+  if (!p.expect_map({"tp", "pp", "dp", "cp", "ep"})) return std::nullopt;
+  Parallelism par;
+  par.tp = int(p.integer("tp", 1, false).value_or(1));
+  par.pp = int(p.integer("pp", 1, false).value_or(1));
+  par.dp = int(p.integer("dp", 1, false).value_or(1));
+  par.cp = int(p.integer("cp", 1, false).value_or(1));
+  par.ep = int(p.integer("ep", 1, false).value_or(1));
+  return par;
+}
+
+void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
+                "precision", "recompute", "tokens", "submit", "accelerator"});
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  auto parallelism = read_parallelism(w);
+  auto seq_len = w.integer("seq_len", 1, true);
+  auto global_batch = w.integer("global_batch", 1, true);
+  spec.micro_batch = int(w.integer("micro_batch", 1, false).value_or(1));
+  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
+                                                                                          : Precision::BF16;
+  const std::string recompute = w.choice("recompute", {"none", "selective", "full"}, false).value_or("none");
+  spec.recompute = recompute == "full"        ? RecomputeMode::Full
+                   : recompute == "selective" ? RecomputeMode::Selective
+                                              : RecomputeMode::None;
+  if (auto tokens = w.number("tokens", 1, false)) spec.tokens = *tokens;
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+  if (!model || !gpus || !parallelism || !seq_len || !global_batch) return;
+  spec.model = *model;
+  if (spec.model.kind != "llm") {
+    w.problem_at("model", "expected a language model (kind llm) for pretraining, got a " + spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  spec.parallelism = *parallelism;
+  spec.seq_len = int(*seq_len);
+  spec.global_batch = int(*global_batch);
+
+  const Parallelism& p = spec.parallelism;
+  if (p.product() != spec.gpus) {
+    w.problem_at("parallelism", "expected tp x pp x dp x cp = gpus (" + std::to_string(spec.gpus) + "), got " +
+                                    std::to_string(p.tp) + " x " + std::to_string(p.pp) + " x " +
+                                    std::to_string(p.dp) + " x " + std::to_string(p.cp) + " = " +
+                                    std::to_string(p.product()));
+  }
+  if (spec.global_batch % (p.dp * spec.micro_batch) != 0)
+    w.problem_at("global_batch", "expected a multiple of dp x micro_batch (" + std::to_string(p.dp) + " x " +
+                                     std::to_string(spec.micro_batch) + "), got " +
+                                     std::to_string(spec.global_batch));
+  if (spec.model.heads % p.tp != 0)
+    w.problem_at("parallelism", "expected tp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) + "), got tp = " + std::to_string(p.tp));
+  if (spec.seq_len % p.cp != 0)
+    w.problem_at("parallelism", "expected cp to divide seq_len (" + std::to_string(spec.seq_len) +
+                                    "), got cp = " + std::to_string(p.cp));
+  if (p.pp > spec.model.layers)
+    w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
+                                    "), got pp = " + std::to_string(p.pp));
+  if (p.ep > 1 && !spec.model.is_moe())
+    w.problem_at("parallelism", "expected ep = 1 for a dense model, got ep = " + std::to_string(p.ep));
+  if (spec.model.is_moe() && (spec.model.experts % p.ep != 0 || p.dp % p.ep != 0))
+    w.problem_at("parallelism", "expected ep to divide both the experts (" + std::to_string(spec.model.experts) +
+                                    ") and dp (" + std::to_string(p.dp) + "), got ep = " + std::to_string(p.ep));
+}
+
+std::optional<ClusterDesign> read_design(const YamlReader& d, const Catalog& catalog) {
+  if (!d.expect_map({"pods", "interconnect"})) return std::nullopt;
+  ClusterDesign design;
+  YamlReader pods = d.child("pods");
+  if (!d.has("pods")) {
+    d.problem_at("pods", "expected a list of pods, got nothing");
+    return std::nullopt;
+  }
+  if (!pods.expect_sequence()) return std::nullopt;
+  if (pods.node().size() == 0) pods.problem("expected at least one pod, got an empty list");
+  std::set<std::string> names;
+  bool ok = true;
+  for (std::size_t i = 0; i < pods.node().size(); ++i) {
+    YamlReader pod = pods.element(i);
+    if (!pod.expect_map({"name", "count", "nodes", "node", "fabric"})) {
+      ok = false;
+      continue;
+    }
+    PodSpec spec;
+    spec.where = pod.location();
+    auto name = pod.string("name", true);
+    auto count = pod.integer("count", 1, false);
+    auto nodes = pod.integer("nodes", 1, true);
+    auto node = pod.string("node", true);
+    if (name && !names.insert(*name).second) pod.problem_at("name", "expected a unique pod name, got '" + *name + "' again");
+    if (node && !catalog.node_type(*node)) {
+      std::string message = "expected a node type from the catalog, got '" + *node + "'";
+      const std::string close = closest_match(*node, catalog.node_type_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      pod.problem_at("node", message);
+      node.reset();
+    }
+    if (pod.has("fabric")) {
+      YamlReader fabric = pod.child("fabric");
+      if (fabric.expect_map({"topology", "oversubscription", "nodes_per_leaf"})) {
+        spec.fabric.topology = fabric.choice("topology", {"fat-tree"}, false).value_or("fat-tree");
+        spec.fabric.oversubscription = fabric.number("oversubscription", 1, false).value_or(1);
+        spec.fabric.nodes_per_leaf = int(fabric.integer("nodes_per_leaf", 1, false).value_or(32));
+      }
+    }
+    if (!name || !nodes || !node) {
+      ok = false;
+      continue;
+    }
+    spec.name = *name;
+    spec.count = int(count.value_or(1));
+    spec.nodes = int(*nodes);
+    spec.node = catalog.node_type(*node);
+    design.pods.push_back(spec);
+  }
+  design.interconnect.latency = Seconds(kDefaultInterconnectLatencySeconds);
+  if (d.has("interconnect")) {
+    YamlReader ic = d.child("interconnect");
+    if (ic.expect_map({"bandwidth_per_pod", "latency"})) {
+      design.interconnect.bandwidth_per_pod =
+          ByteRate(ic.quantity("bandwidth_per_pod", Dimension::Bandwidth, true, false).value_or(0));
+      design.interconnect.latency =
+          Seconds(ic.quantity("latency", Dimension::Duration, false, false).value_or(kDefaultInterconnectLatencySeconds));
+    }
+  }
+  if (!ok) return std::nullopt;
+  return design;
+}
+
+// Accelerators a design offers, per accelerator name.
+std::map<std::string, long long> design_accelerators(const ClusterDesign& design) {
+  std::map<std::string, long long> out;
+  for (const auto& pod : design.pods)
+    out[pod.node->accelerator] += static_cast<long long>(pod.count) * pod.nodes * pod.node->accelerators;
+  return out;
+}
+
+void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const ClusterDesign& design,
+                          const Catalog& catalog) {
+  const auto offered = design_accelerators(design);
+  long long total = 0;
+  for (const auto& [_, n] : offered) total += n;
+  std::vector<std::string> candidates;
+  for (const auto& [name, n] : offered)
+    if ((!spec.accelerator || *spec.accelerator == name) && n >= spec.gpus) candidates.push_back(name);
+  if (candidates.empty()) {
+    std::string where = spec.accelerator ? " of type " + *spec.accelerator : "";
+    long long have = spec.accelerator ? (offered.count(*spec.accelerator) ? offered.at(*spec.accelerator) : 0) : 0;
+    if (!spec.accelerator) for (const auto& [_, n] : offered) have = std::max(have, n);
+    w.problem_at("gpus", "expected at most the cluster's " + std::to_string(have) + " accelerators" + where +
+                             " (" + std::to_string(total) + " in all), got " + std::to_string(spec.gpus));
+    return;
+  }
+  // Memory: the workload must fit on at least one accelerator type that can hold it.
+  std::string why;
+  for (const auto& name : candidates) {
+    const Accelerator* acc = catalog.accelerator(name);
+    if (spec.precision == Precision::FP8 && acc->peak_fp8.value() <= 0) {
+      why = name + " has no FP8 support";
+      continue;
+    }
+    const MemoryBreakdown mem = training_memory(training_setup(spec, *acc));
+    if (mem.fits()) return;
+    char text[256];
+    std::snprintf(text, sizeof text, "needs %.1f GB per accelerator on %s, which has %.1f GB; largest term: %s",
+                  mem.total().value() / 1e9, name.c_str(), mem.capacity.value() / 1e9, mem.largest_term().c_str());
+    why = text;
+  }
+  w.problem_at("parallelism", "expected a configuration that fits in accelerator memory, but it " + why +
+                                  " (raise tp/pp, use recompute, or a smaller micro_batch)");
+}
+
+}  // namespace
+
+TrainingSetup training_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
+  TrainingSetup s;
+  s.model = &w.model;
+  s.accelerator = &accelerator;
+  s.parallelism = w.parallelism;
+  s.seq_len = w.seq_len;
+  s.global_batch = w.global_batch;
+  s.micro_batch = w.micro_batch;
+  s.precision = w.precision;
+  s.recompute = w.recompute;
+  return s;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides, const Catalog& catalog) {
+  std::ifstream in(path);
+  if (!in) throw InputError(Problem{{path, 0, 0}, "", "cannot read the scenario file"});
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_scenario_text(text.str(), path, overrides, catalog);
+}
+
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const std::vector<std::string>& overrides, const Catalog& catalog) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(Problem{{file_name, e.mark.line + 1, e.mark.column + 1}, "", "malformed YAML: " + e.msg});
+  }
+  ProblemList problems;
+  ReaderContext context{file_name, &problems, {}};
+  if (!root.IsMap()) {
+    problems.add({file_name, 1, 1}, "", "expected a scenario mapping (name, horizon, cluster, workloads), got " +
+                                            describe_yaml(root));
+    problems.throw_if_any();
+  }
+  for (const auto& assignment : overrides) apply_override(root, assignment, file_name, context);
+  problems.throw_if_any();
+
+  Scenario scenario;
+  scenario.source_file = file_name;
+  YAML::Emitter emitter;
+  emitter << root;
+  scenario.resolved_yaml = std::string(emitter.c_str()) + "\n";
+
+  YamlReader top(root, "", &context);
+  top.expect_map({"name", "seed", "horizon", "cluster", "scheduler", "failures", "workloads", "output"});
+  scenario.name = top.string("name", true).value_or("");
+  if (!scenario.name.empty() && scenario.name.find_first_of("/\\") != std::string::npos)
+    top.problem_at("name", "expected a name without slashes (it names the results folder), got '" + scenario.name + "'");
+  scenario.seed = static_cast<std::uint64_t>(top.integer("seed", 0, false).value_or(1));
+  scenario.horizon = Seconds(top.quantity("horizon", Dimension::Duration, true, true).value_or(0));
+
+  // Time-series interval: by default about 500 rows over the horizon, never under 1 s.
+  scenario.timeseries_interval = Seconds(std::max(1.0, scenario.horizon.value() / 500.0));
+  if (top.has("output")) {
+    YamlReader output = top.child("output");
+    if (output.expect_map({"timeseries_interval"}))
+      if (auto interval = output.quantity("timeseries_interval", Dimension::Duration, true, false))
+        scenario.timeseries_interval = Seconds(*interval);
+  }
+
+  // cluster
+  if (!top.has("cluster")) top.problem_at("cluster", "expected a cluster with a design or a platform, got nothing");
+  YamlReader cluster = top.child("cluster");
+  if (top.has("cluster") && cluster.expect_map({"platform", "design", "facility"})) {
+    scenario.cluster.where = cluster.location();
+    const bool has_platform = cluster.has("platform"), has_design = cluster.has("design");
+    if (has_platform == has_design)
+      cluster.problem("expected exactly one of `platform` (a SimGrid platform file) or `design`, got " +
+                      std::string(has_platform ? "both" : "neither"));
+    if (has_platform) {
+      if (auto platform = cluster.string("platform", true)) {
+        std::filesystem::path p(*platform);
+        if (p.is_relative()) p = std::filesystem::path(file_name).parent_path() / p;
+        if (!std::filesystem::exists(p))
+          cluster.problem_at("platform", "expected a SimGrid platform file, but '" + p.string() + "' does not exist");
+        scenario.cluster.platform_file = p.string();
+      }
+    }
+    if (has_design) scenario.cluster.design = read_design(cluster.child("design"), catalog);
+    if (cluster.has("facility")) {
+      YamlReader facility = cluster.child("facility");
+      if (facility.expect_map({"pue", "power_cap"})) {
+        scenario.cluster.facility.pue = facility.number("pue", 1.0, false).value_or(1.0);
+        if (auto cap = facility.quantity("power_cap", Dimension::Power, true, false)) {
+          scenario.cluster.facility.power_cap = Watts(*cap);
+          facility.problem_at("power_cap", "a facility power cap is not yet enforced (it comes with the power and "
+                                           "failures issue); remove power_cap for now");
+        }
+      }
+    }
+  }
+
+  // scheduler
+  if (top.has("scheduler")) {
+    YamlReader s = top.child("scheduler");
+    if (s.expect_map({"policy", "placement", "preemption"})) {
+      scenario.scheduler.policy = s.choice("policy", {"fifo", "easy-backfill", "priority"}, false).value_or("fifo");
+      if (scenario.scheduler.policy != "fifo")
+        s.problem_at("policy", "policy '" + scenario.scheduler.policy +
+                                   "' is not yet supported (only fifo so far; backfill and priority come with the "
+                                   "shared-cluster issue)");
+      scenario.scheduler.placement =
+          s.choice("placement", {"packed", "spread", "topology-aware"}, false).value_or("topology-aware");
+      if (scenario.scheduler.placement == "spread")
+        s.problem_at("placement", "placement 'spread' is not yet supported (packed and topology-aware are)");
+      scenario.scheduler.preemption = s.boolean("preemption", false).value_or(false);
+      if (scenario.scheduler.preemption)
+        s.problem_at("preemption", "preemption is not yet supported (it comes with the shared-cluster issue)");
+    }
+  }
+
+  // failures
+  if (top.has("failures")) {
+    YamlReader f = top.child("failures");
+    if (f.expect_map({"enabled"})) {
+      scenario.failures_enabled = f.boolean("enabled", false).value_or(false);
+      if (scenario.failures_enabled)
+        f.problem_at("enabled", "failures are not yet supported (they come with the power and failures issue); "
+                                "set enabled: false");
+    }
+  }
+
+  // workloads
+  if (!top.has("workloads")) top.problem_at("workloads", "expected a list of workloads, got nothing");
+  YamlReader workloads = top.child("workloads");
+  std::set<std::string> names;
+  if (top.has("workloads") && workloads.expect_sequence()) {
+    if (workloads.node().size() == 0) workloads.problem("expected at least one workload, got an empty list");
+    for (std::size_t i = 0; i < workloads.node().size(); ++i) {
+      YamlReader w = workloads.element(i);
+      if (!w.node().IsMap()) {
+        w.problem("expected a workload mapping, got " + describe_yaml(w.node()));
+        continue;
+      }
+      WorkloadSpec spec;
+      spec.where = w.location();
+      spec.name = w.string("name", true).value_or("");
+      if (!spec.name.empty() && !names.insert(spec.name).second)
+        w.problem_at("name", "expected a unique workload name, got '" + spec.name + "' again");
+      auto kind = w.choice("kind", kAllKinds, true);
+      if (!kind) continue;
+      spec.kind = *kind;
+      if (spec.kind != "pretrain") {
+        w.problem_at("kind", "kind '" + spec.kind +
+                                 "' is not yet supported by this version of fleetsim (only pretrain is simulated; "
+                                 "serving workloads come with the inference issue)");
+        continue;
+      }
+      const std::size_t before = problems.empty() ? 0 : 1;
+      read_pretrain(w, spec, catalog);
+      if (before == 0 && problems.empty() && scenario.cluster.design && spec.gpus > 0)
+        check_against_design(w, spec, *scenario.cluster.design, catalog);
+      scenario.workloads.push_back(std::move(spec));
+    }
+  }
+  problems.throw_if_any();
+  return scenario;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,24 @@
+// Loads a scenario YAML file into a validated Scenario.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "scenario/scenario.hpp"
+
+namespace fleetsim {
+
+// Parses `path`, applies `overrides` ("workloads.0.parallelism.tp=4", as --set takes
+// them) and validates everything against `catalog`. Throws InputError listing every
+// problem found, each as FILE:LINE:COL: key.path: expected ..., got ...
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides, const Catalog& catalog);
+
+// Same, from text already in memory; `file_name` is what errors call the file.
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const std::vector<std::string>& overrides, const Catalog& catalog);
+
+// The accelerators of a workload, and whether its configuration fits their memory.
+// Used at load time for designs and again by the engine for hand-written platforms.
+TrainingSetup training_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
+
+}  // namespace fleetsim

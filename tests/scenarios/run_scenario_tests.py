@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""Scenario tests: run the real fleetsim binary on small YAML files and check invariants
+and hand-computed figures, never golden copies of what the code printed.
+
+Usage: run_scenario_tests.py BUILD/fleetsim REPO_ROOT
+Each run gets its own folder under a temporary directory, and a failure prints the exact
+command that reproduces it.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+TMP = tempfile.mkdtemp(prefix="fleetsim-scenarios-")
+failures = []
+
+
+def fleetsim(*args, timeout=600):
+    cmd = [BIN, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p, " ".join(cmd)
+
+
+def check(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + ("" if ok else f"\n      {detail}"))
+    if not ok:
+        failures.append(name)
+
+
+def write(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run_ok(name, scenario_path, *extra):
+    out = os.path.join(TMP, name)
+    p, cmd = fleetsim("run", scenario_path, "--out", out, "--quiet", *extra)
+    if p.returncode != 0:
+        check(f"{name}: runs", False, f"exit {p.returncode}: {p.stderr.strip()[-500:]}\n      reproduce: {cmd}")
+        return None, out
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f), out
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def catalog_node(name):
+    with open(os.path.join(ROOT, "sim/catalog/data/nodes.yaml")) as f:
+        return yaml.safe_load(f)["node_types"][name]
+
+
+def watts(text):
+    text = str(text).strip()
+    for suffix, k in (("kW", 1e3), ("MW", 1e6), ("W", 1)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * k
+    raise ValueError(text)
+
+
+BASE = """\
+name: t
+seed: 5
+horizon: 12h
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 2, nodes: 4, node: dgx-h100}
+workloads:
+  - name: a
+    kind: pretrain
+    model: llama3-8b
+    gpus: 32
+    parallelism: {tp: 8, pp: 1, dp: 4}
+    seq_len: 8192
+    global_batch: 256
+    tokens: 2e9
+"""
+
+
+def test_invariants():
+    s, out = run_ok("invariants", write("invariants.yaml", BASE))
+    if not s:
+        return
+    w = s["workloads"][0]
+    # tokens/s x step time = tokens per step (global batch x sequence length)
+    check("tokens/s x step time = batch tokens", abs(w["tokens_per_s"] * w["step_time_s"] / (256 * 8192) - 1) < 1e-9,
+          f"{w['tokens_per_s']} x {w['step_time_s']}")
+    # The job runs ceil(2e9 / 2,097,152) = 954 steps, then ends: end = start + steps x step time.
+    steps = math.ceil(2e9 / (256 * 8192))
+    check("job ends after ceil(tokens / batch tokens) steps", w["steps"] == steps
+          and abs(w["end_s"] - (w["start_s"] + steps * w["step_time_s"])) < 1e-6 * w["end_s"], json.dumps(w)[:300])
+    check("run stops when the last job ends", abs(s["simulated_s"] - w["end_s"]) < 1e-6, f"{s['simulated_s']} vs {w['end_s']}")
+    # Energy: the job's 4 nodes at full power for its duration; the 4 idle nodes at idle power.
+    node = catalog_node("dgx-h100")
+    busy, idle = watts(node["max_power"]), watts(node["idle_power"])
+    t = s["simulated_s"]
+    expected = 4 * busy * w["end_s"] + 4 * idle * t
+    c = s["cluster"]
+    check("IT energy = busy nodes x max power + idle nodes x idle power", abs(c["it_energy_j"] / expected - 1) < 1e-6,
+          f"{c['it_energy_j']} vs {expected}")
+    check("job energy = its nodes at max power", abs(w["energy_j"] / (4 * busy * w["end_s"]) - 1) < 1e-6,
+          f"{w['energy_j']}")
+    check("average IT power = energy / time", abs(c["avg_it_power_w"] * t / c["it_energy_j"] - 1) < 1e-9)
+    check("facility energy = IT energy x PUE (1.0 by default)", c["facility_energy_j"] == c["it_energy_j"])
+    check("utilisation = busy GPU-seconds / (GPUs x time)", abs(c["utilization"] - 32 * w["end_s"] / (64 * t)) < 1e-9,
+          f"{c['utilization']}")
+    # The time series integrates to the plugin's energy (rows sample the power that holds
+    # until the next row; the run's only power change falls on a sample or inside one).
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    integral = sum(float(r["it_power_w"]) * (float(n["time_s"]) - float(r["time_s"])) for r, n in zip(rows, rows[1:]))
+    check("time series integrates to the IT energy (a row at every change)", abs(integral / c["it_energy_j"] - 1) < 1e-9,
+          f"{integral} vs {c['it_energy_j']}")
+    running = [r for r in rows if 0 < float(r["time_s"]) < w["end_s"]]
+    check("busy accelerators in the time series", running and all(int(r["busy_accelerators"]) == 32 for r in running))
+    jobs = read_csv(os.path.join(out, "jobs.csv"))
+    check("jobs.csv has one row per workload", len(jobs) == 1 and jobs[0]["state"] == "completed", str(jobs))
+    with open(os.path.join(out, "scenario.yaml")) as f:
+        check("the resolved scenario is written", yaml.safe_load(f)["name"] == "t")
+    with open(os.path.join(out, "platform.xml")) as f:
+        check("the platform is written", "<platform" in f.read())
+
+
+def test_determinism():
+    path = write("det.yaml", BASE)
+    a, out_a = run_ok("det-a", path)
+    b, out_b = run_ok("det-b", path)
+    if not (a and b):
+        return
+    a.pop("wall_s"), b.pop("wall_s")
+    check("same scenario and seed: same summary", a == b)
+    for f in ["jobs.csv", "timeseries.csv", "platform.xml", "scenario.yaml"]:
+        with open(os.path.join(out_a, f), "rb") as x, open(os.path.join(out_b, f), "rb") as y:
+            check(f"same scenario and seed: identical {f}", x.read() == y.read())
+
+
+def test_fifo_queueing():
+    text = BASE.replace("gpus: 32", "gpus: 48").replace("dp: 4", "dp: 6").replace("global_batch: 256", "global_batch: 240")
+    text += """\
+  - name: b
+    kind: pretrain
+    model: llama3-8b
+    gpus: 32
+    parallelism: {tp: 8, pp: 1, dp: 4}
+    seq_len: 8192
+    global_batch: 256
+    tokens: 1e9
+    submit: 10min
+"""
+    s, _ = run_ok("fifo", write("fifo.yaml", text))
+    if not s:
+        return
+    a, b = s["workloads"]
+    # 6 of 8 nodes are taken by a; b needs 4: it waits for a to end.
+    check("second job waits for nodes (gang, FIFO)", abs(b["start_s"] - a["end_s"]) < 1e-6 and abs(b["wait_s"] - (a["end_s"] - 600)) < 1e-6,
+          f"a ends {a['end_s']}, b starts {b['start_s']}")
+    check("jobs_completed and mean wait", s["cluster"]["jobs_completed"] == 2
+          and abs(s["cluster"]["mean_wait_s"] - b["wait_s"] / 2) < 1e-6, json.dumps(s["cluster"]))
+
+
+def test_horizon():
+    s, _ = run_ok("horizon", write("horizon.yaml", BASE.replace("tokens: 2e9", "tokens: 1e12")))
+    if not s:
+        return
+    w = s["workloads"][0]
+    check("a job still running at the horizon has end_s and completion_s null",
+          w["end_s"] is None and w["completion_s"] is None and s["simulated_s"] == 12 * 3600, json.dumps(w)[:300])
+    check("it counts whole steps done by the horizon", w["steps"] == math.floor(12 * 3600 / w["step_time_s"]), str(w["steps"]))
+    check("goodput is useful step time over held time", 0.99 < w["goodput"] <= 1.0, str(w["goodput"]))
+
+
+def test_set_override():
+    path = write("set.yaml", BASE)
+    a, _ = run_ok("set-a", path)
+    b, _ = run_ok("set-b", path, "--set", "workloads.0.parallelism.tp=4", "--set", "workloads.0.parallelism.dp=8")
+    if a and b:
+        check("--set changes the run", b["workloads"][0]["step_time_s"] != a["workloads"][0]["step_time_s"])
+
+
+def test_platform_round_trip():
+    """A design written out by `fleetsim platform` and run as `cluster.platform` gives the same run."""
+    xml = os.path.join(TMP, "roundtrip.xml")
+    p, cmd = fleetsim("platform", write("rt-design.yaml", BASE), "-o", xml)
+    check("fleetsim platform writes the XML", p.returncode == 0 and os.path.exists(xml), f"{p.stderr}\n      {cmd}")
+    text = BASE.replace("  design:\n    pods:\n      - {name: hopper, count: 2, nodes: 4, node: dgx-h100}\n",
+                        f"  platform: {xml}\n")
+    a, _ = run_ok("rt-design", os.path.join(TMP, "rt-design.yaml"))
+    b, _ = run_ok("rt-file", write("rt-file.yaml", text))
+    if a and b:
+        wa, wb = a["workloads"][0], b["workloads"][0]
+        check("platform file: same step time as the design", abs(wa["step_time_s"] / wb["step_time_s"] - 1) < 1e-9,
+              f"{wa['step_time_s']} vs {wb['step_time_s']}")
+        check("platform file: same IT energy as the design", abs(a["cluster"]["it_energy_j"] / b["cluster"]["it_energy_j"] - 1) < 1e-9)
+
+
+BAD = [
+    ("unknown key", BASE.replace("horizon: 12h", "horizon: 12h\nhorizn: 3h"),
+     "bad.yaml:4:1: horizn: unknown key 'horizn'; did you mean 'horizon'?"),
+    ("bare number for a duration", BASE.replace("horizon: 12h", "horizon: 7200"),
+     "bad.yaml:3:10: horizon: expected a duration with a unit (for example 30min), got the bare number 7200; append the unit, for example 7200s"),
+    ("parallelism product", BASE.replace("dp: 4", "dp: 3"),
+     "bad.yaml:13:18: workloads.0.parallelism: expected tp x pp x dp x cp = gpus (32), got 8 x 1 x 3 x 1 = 24"),
+    ("unknown node type", BASE.replace("node: dgx-h100", "node: dgx-h1000"),
+     "bad.yaml:7:50: cluster.design.pods.0.node: expected a node type from the catalog, got 'dgx-h1000'; did you mean 'dgx-h100'?"),
+    ("more GPUs than the cluster", BASE.replace("gpus: 32", "gpus: 128").replace("dp: 4", "dp: 16"),
+     "bad.yaml:12:11: workloads.0.gpus: expected at most the cluster's 64 accelerators (64 in all), got 128"),
+]
+
+
+def test_bad_input():
+    for i, (what, text, expected) in enumerate(BAD):
+        folder = os.path.join(TMP, f"bad{i}")
+        path = os.path.join(folder, "bad.yaml")
+        os.makedirs(folder)
+        with open(path, "w") as f:
+            f.write(text)
+        out = os.path.join(folder, "out")
+        p = subprocess.run([BIN, "run", "bad.yaml", "--out", out, "--quiet"], capture_output=True, text=True, cwd=folder)
+        lines = p.stderr.strip().splitlines()
+        check(f"bad input ({what}): exit 2, exact line, nothing written",
+              p.returncode == 2 and lines[:1] == [expected] and not os.path.exists(out),
+              f"exit {p.returncode}, got {lines}\n      expected {expected}\n      reproduce: cd {folder} && {BIN} run bad.yaml --out out")
+
+
+def test_every_shipped_scenario_runs():
+    folder = os.path.join(ROOT, "scenarios")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".yaml"):
+            continue
+        s, _ = run_ok(f"smoke-{name}", os.path.join(folder, name))
+        if s:
+            ok = all(w["step_time_s"] is None or (w["step_time_s"] > 0 and 0 < w["mfu"] < 1) for w in s["workloads"])
+            check(f"scenarios/{name} runs with sane figures", ok and s["cluster"]["it_energy_j"] > 0)
+
+
+for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override,
+             test_platform_round_trip, test_bad_input, test_every_shipped_scenario_runs]:
+    test()
+
+print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")
+if not failures:
+    shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(1 if failures else 0)

@@ -1,0 +1,191 @@
+// Step-time and memory models against algebra written out by hand.
+#include <catch2/catch.hpp>
+
+#include "models/collectives.hpp"
+#include "models/training_step.hpp"
+#include "models/transformer.hpp"
+
+using namespace fleetsim;
+
+namespace {
+
+ModelSpec llama3_405b() {
+  ModelSpec m;
+  m.name = "llama3-405b";
+  m.layers = 126;
+  m.hidden = 16384;
+  m.ffn_hidden = 53248;
+  m.heads = 128;
+  m.kv_heads = 8;
+  m.vocab = 128256;
+  return m;
+}
+
+// A small GPT-style model whose numbers are easy to follow by hand.
+ModelSpec tiny_gpt() {
+  ModelSpec m;
+  m.layers = 4;
+  m.hidden = 1024;
+  m.ffn_hidden = 4096;
+  m.heads = 16;
+  m.kv_heads = 16;
+  m.vocab = 1000;
+  m.mlp = MlpKind::GeLU;
+  return m;
+}
+
+Accelerator test_gpu() {
+  Accelerator a;
+  a.name = "test-gpu";
+  a.peak_bf16 = FlopRate(1000e12);
+  a.peak_fp8 = FlopRate(2000e12);
+  a.matmul_efficiency_bf16 = 0.5;
+  a.matmul_efficiency_fp8 = 0.5;
+  a.hbm_capacity = Bytes(80e9);
+  a.hbm_bandwidth = ByteRate(3e12);
+  return a;
+}
+
+FabricView test_fabric() {
+  FabricView f;
+  f.scale_up_domain = 8;
+  f.scale_up = {ByteRate(450e9), Seconds(0)};
+  f.accelerators_in_pod = 1024;
+  f.scale_out = {ByteRate(50e9), Seconds(0)};
+  f.inter_pod = {ByteRate(25e9), Seconds(0)};
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("Llama 3 405B has 405B parameters") {
+  // Per layer: attention q,o 2*16384^2 = 536,870,912; k,v 2*16384*(8*128) = 33,554,432;
+  // SwiGLU 3*16384*53248 = 2,617,245,696; total 3,187,671,040; x126 = 401,646,551,040.
+  // Embeddings 2*128256*16384 = 4,202,692,608. Total 405,849,243,648.
+  const ParameterCount p = count_parameters(llama3_405b());
+  CHECK(p.non_embedding_total == Approx(401646551040.0));
+  CHECK(p.total() == Approx(405849243648.0));
+  CHECK(p.non_embedding_active == p.non_embedding_total);
+}
+
+TEST_CASE("model FLOPs per token follow SCENARIO.md's convention") {
+  // 6 * 401,646,551,040 + 12 * 126 * 16384 * 8192 = 2.40988e12 + 2.02937e11
+  CHECK(model_flops_per_token(llama3_405b(), 8192) == Approx(6 * 401646551040.0 + 12.0 * 126 * 16384 * 8192));
+  // Hardware FLOPs add the LM head (6 * vocab * h) and, under full recompute, one more
+  // forward pass (2 * N + 4 * L * h * s).
+  const double base = model_flops_per_token(llama3_405b(), 8192) + 6.0 * 128256 * 16384;
+  CHECK(hardware_flops_per_token(llama3_405b(), 8192, RecomputeMode::None) == Approx(base));
+  CHECK(hardware_flops_per_token(llama3_405b(), 8192, RecomputeMode::Full) ==
+        Approx(base + 2 * 401646551040.0 + 4.0 * 126 * 16384 * 8192));
+}
+
+TEST_CASE("MoE counts active and total experts apart") {
+  ModelSpec m = tiny_gpt();
+  m.mlp = MlpKind::SwiGLU;
+  m.experts = 8;
+  m.top_k = 2;
+  m.expert_ffn_hidden = 512;
+  m.shared_experts = 1;
+  m.dense_layers = 1;
+  const ParameterCount p = count_parameters(m);
+  const double expert = 3.0 * 1024 * 512;  // one SwiGLU expert
+  const double router = 1024.0 * 8;
+  CHECK(p.moe_mlp_per_layer_total == Approx(9 * expert + router));
+  CHECK(p.moe_mlp_per_layer_active == Approx(3 * expert + router));
+  // 1 dense layer + 3 MoE layers; attention 4 * 1024^2 per layer.
+  CHECK(p.non_embedding_active == Approx(4 * 4.0 * 1024 * 1024 + 3.0 * 1024 * 4096 + 3 * (3 * expert + router)));
+}
+
+TEST_CASE("ring collectives: bandwidth and latency terms") {
+  // 1 GB over 8 ranks at 450 GB/s line rate, 370/450 achievable, 3.4 us per step:
+  // 2*7/8 * 1e9 / 370e9 = 4.7297 ms, plus 14 steps * 3.4 us = 47.6 us.
+  const LinkLevel nvlink{ByteRate(450e9), Seconds(3.4e-6)};
+  CHECK(ring_all_reduce(Bytes(1e9), 8, nvlink).value() == Approx(1.75e9 / 370e9 + 14 * 3.4e-6));
+  CHECK(ring_reduce_scatter(Bytes(1e9), 8, nvlink).value() == Approx(0.875e9 / 370e9 + 7 * 3.4e-6));
+  CHECK(point_to_point(Bytes(1e9), nvlink).value() == Approx(1e9 / 370e9 + 3.4e-6));
+  CHECK(ring_all_reduce(Bytes(1e9), 1, nvlink).value() == 0);
+}
+
+TEST_CASE("step time of a data-parallel job, by hand") {
+  // tiny_gpt, 8 GPUs dp=8, seq 1024, global batch 64, micro batch 1 -> m = 8 micro-batches.
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None};
+  const StepBreakdown b = training_step(s, test_fabric());
+  const ParameterCount p = count_parameters(model);
+  // Hardware FLOPs per token: 6 N + 12 L h s + 6 V h.
+  const double per_token = 6 * p.non_embedding_active + 12.0 * 4 * 1024 * 1024 + 6.0 * 1000 * 1024;
+  const double compute = per_token * 64 * 1024 / 8 / (1000e12 * 0.5);
+  CHECK(b.micro_batches == 8);
+  CHECK(b.compute.value() == Approx(compute));
+  CHECK(b.bubble.value() == 0);
+  CHECK(b.tp_comm.value() == 0);
+  // DP: all-reduce of 2 bytes per local parameter (all of them, embeddings too) over 8
+  // ranks, scale-up (span 8 <= 8): 2*7/8 * P*2 / (450e9 * 370/450).
+  const double params = p.non_embedding_total + 2.0 * 1000 * 1024;
+  CHECK(b.dp_comm.value() == Approx(2.0 * 7 / 8 * params * 2 / 370e9));
+  // Overlapped with one micro-batch (compute / 8): exposed only beyond it.
+  CHECK(b.exposed_comm.value() == Approx(std::max(0.0, b.dp_comm.value() - compute / 8)));
+  // Optimizer: 30 bytes per parameter of the 1/8 shard at 3 TB/s.
+  CHECK(b.optimizer.value() == Approx(params / 8 * 30 / 3e12));
+  CHECK(b.step_time.value() == Approx(compute + b.exposed_comm.value() + b.optimizer.value()));
+}
+
+TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  // pp 4, dp 2, global batch 32 -> m = 16.
+  TrainingSetup s{&model, &gpu, {1, 4, 2, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None};
+  const StepBreakdown b = training_step(s, test_fabric());
+  CHECK(b.micro_batches == 16);
+  CHECK(b.bubble.value() == Approx(b.compute.value() * 3 / 16));
+  CHECK(b.pp_comm.value() > 0);
+}
+
+TEST_CASE("exposed communication never exceeds total communication") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  for (int tp : {1, 2, 8, 16})
+    for (int pp : {1, 2, 4})
+      for (int cp : {1, 2})
+        for (auto rc : {RecomputeMode::None, RecomputeMode::Full}) {
+          TrainingSetup s{&model, &gpu, {tp, pp, 4, cp, 1}, 2048, 64, 1, Precision::BF16, rc};
+          const StepBreakdown b = training_step(s, test_fabric());
+          INFO("tp " << tp << " pp " << pp << " cp " << cp);
+          CHECK(b.exposed_comm <= b.total_comm);
+          CHECK(b.step_time.value() > b.compute.value());
+        }
+}
+
+TEST_CASE("TP beyond the scale-up domain pays the scale-out bandwidth") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup inside{&model, &gpu, {8, 1, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup across{&model, &gpu, {16, 1, 1, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None};
+  const Seconds per_pair_inside = training_step(inside, test_fabric()).tp_comm;
+  const Seconds per_pair_across = training_step(across, test_fabric()).tp_comm;
+  // Both run 4 collectives x 4 layers x m micro-batches; across the node the bandwidth
+  // is 50 instead of 450 GB/s (and m is 16 instead of 8).
+  const double inside_one = 2.0 * 7 / 8 * 1024 * 1024 * 2 / 370e9;
+  const double across_one = 2.0 * 15 / 16 * 1024 * 1024 * 2 / (50e9 * 370 / 450);
+  CHECK(per_pair_inside.value() == Approx(inside_one * 4 * 4 * 8));
+  CHECK(per_pair_across.value() == Approx(across_one * 4 * 4 * 16));
+}
+
+TEST_CASE("memory: distributed optimizer bytes and the largest term") {
+  const ModelSpec model = llama3_405b();
+  const Accelerator gpu = test_gpu();
+  // 405B on 64 GPUs with no model parallelism cannot fit in 80 GB.
+  TrainingSetup s{&model, &gpu, {1, 1, 64, 1, 1}, 8192, 512, 1, Precision::BF16, RecomputeMode::None};
+  const MemoryBreakdown m = training_memory(s);
+  const double params = 405849243648.0;
+  CHECK(m.weights.value() == Approx(2 * params));
+  CHECK(m.gradients.value() == Approx(4 * params));
+  CHECK(m.optimizer_state.value() == Approx(12 * params / 64));
+  CHECK_FALSE(m.fits());
+  CHECK(m.largest_term().rfind("gradients", 0) == 0);
+  // tp 8, pp 16: the loaded stage holds 126/16 layers' parameters / 8 plus the embedding / 8.
+  TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None};
+  const double stage = 401646551040.0 / 128 + 128256.0 * 16384 / 8;
+  CHECK(parameters_per_accelerator(big) == Approx(stage));
+}

@@ -1,0 +1,141 @@
+// The scenario loader: valid files load, every bad input gets its exact error line.
+#include <catch2/catch.hpp>
+
+#include "scenario/scenario_loader.hpp"
+
+using namespace fleetsim;
+
+namespace {
+
+// Line numbers below count from "name:" as line 1.
+const std::string kBase =
+    "name: unit\n"                                   // 1
+    "seed: 3\n"                                      // 2
+    "horizon: 2h\n"                                  // 3
+    "cluster:\n"                                     // 4
+    "  design:\n"                                    // 5
+    "    pods:\n"                                    // 6
+    "      - name: hopper\n"                         // 7
+    "        count: 2\n"                             // 8
+    "        nodes: 4\n"                             // 9
+    "        node: dgx-h100\n"                       // 10
+    "workloads:\n"                                   // 11
+    "  - name: small\n"                              // 12
+    "    kind: pretrain\n"                           // 13
+    "    model: llama3-8b\n"                         // 14
+    "    gpus: 64\n"                                 // 15
+    "    parallelism: {tp: 8, pp: 1, dp: 8}\n"       // 16
+    "    seq_len: 8192\n"                            // 17
+    "    global_batch: 512\n";                       // 18
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+// The error lines a scenario text produces (empty if it loads).
+std::vector<std::string> errors(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_scenario_text(text, "s.yaml", overrides, Catalog::builtin());
+  } catch (const InputError& e) {
+    std::vector<std::string> lines;
+    for (const auto& p : e.problems()) lines.push_back(p.to_string());
+    return lines;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a valid scenario loads with its defaults") {
+  const Scenario s = load_scenario_text(kBase, "s.yaml", {}, Catalog::builtin());
+  CHECK(s.name == "unit");
+  CHECK(s.seed == 3);
+  CHECK(s.horizon.value() == 7200);
+  REQUIRE(s.cluster.design);
+  CHECK(s.cluster.design->pods.at(0).count == 2);
+  CHECK(s.cluster.design->pods.at(0).node->name == "dgx-h100");
+  CHECK(s.cluster.facility.pue == 1.0);
+  REQUIRE(s.workloads.size() == 1);
+  const WorkloadSpec& w = s.workloads[0];
+  CHECK(w.model.layers == 32);
+  CHECK(w.parallelism.tp == 8);
+  CHECK(w.parallelism.cp == 1);
+  CHECK(w.micro_batch == 1);
+  CHECK(w.precision == Precision::BF16);
+  CHECK(w.recompute == RecomputeMode::None);
+  CHECK(w.submit.value() == 0);
+}
+
+TEST_CASE("--set overrides keys, including inside lists") {
+  const Scenario s = load_scenario_text(
+      kBase, "s.yaml", {"workloads.0.parallelism.dp=4", "workloads.0.gpus=32", "cluster.facility.pue=1.2"},
+      Catalog::builtin());
+  CHECK(s.workloads[0].parallelism.dp == 4);
+  CHECK(s.workloads[0].gpus == 32);
+  CHECK(s.cluster.facility.pue == 1.2);
+  CHECK(s.resolved_yaml.find("pue: 1.2") != std::string::npos);
+}
+
+TEST_CASE("bad input: exact error lines") {
+  CHECK(errors(replace(kBase, "horizon: 2h\n", "horizon: 2h\nhorizn: 3h\n")) ==
+        std::vector<std::string>{"s.yaml:4:1: horizn: unknown key 'horizn'; did you mean 'horizon'?"});
+  CHECK(errors(replace(kBase, "horizon: 2h", "horizon: 7200")) ==
+        std::vector<std::string>{"s.yaml:3:10: horizon: expected a duration with a unit (for example 30min), got "
+                                 "the bare number 7200; append the unit, for example 7200s"});
+  CHECK(errors(replace(kBase, "dp: 8", "dp: 3")) ==
+        (std::vector<std::string>{"s.yaml:16:18: workloads.0.parallelism: expected tp x pp x dp x cp = gpus (64), "
+                                  "got 8 x 1 x 3 x 1 = 24",
+                                  "s.yaml:18:19: workloads.0.global_batch: expected a multiple of dp x micro_batch "
+                                  "(3 x 1), got 512"}));
+  CHECK(errors(replace(kBase, "node: dgx-h100", "node: dgx-h1000")) ==
+        std::vector<std::string>{"s.yaml:10:15: cluster.design.pods.0.node: expected a node type from the "
+                                 "catalog, got 'dgx-h1000'; did you mean 'dgx-h100'?"});
+  CHECK(errors(replace(kBase, "gpus: 64", "gpus: 0")) ==
+        std::vector<std::string>{"s.yaml:15:11: workloads.0.gpus: expected an integer of at least 1, got 0"});
+  CHECK(errors(replace(kBase, "count: 2", "count: -1")) ==
+        std::vector<std::string>{"s.yaml:8:16: cluster.design.pods.0.count: expected an integer of at least 1, got -1"});
+  CHECK(errors(replace(kBase, "seq_len: 8192", "seq_len: long")) ==
+        std::vector<std::string>{"s.yaml:17:14: workloads.0.seq_len: expected an integer of at least 1, got 'long'"});
+}
+
+TEST_CASE("bad input: malformed YAML names the line") {
+  const auto lines = errors(replace(kBase, "kind: pretrain", "kind: [pretrain"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:", 0) == 0);
+  CHECK(lines[0].find("malformed YAML") != std::string::npos);
+}
+
+TEST_CASE("bad input: more GPUs than the cluster, and models that do not fit") {
+  // 2 pods x 4 nodes x 8 = 64 H100.
+  CHECK(errors(replace(replace(kBase, "gpus: 64", "gpus: 128"), "dp: 8", "dp: 16")) ==
+        std::vector<std::string>{"s.yaml:15:11: workloads.0.gpus: expected at most the cluster's 64 accelerators "
+                                 "(64 in all), got 128"});
+  const auto lines =
+      errors(replace(replace(kBase, "model: llama3-8b", "model: llama3-405b"), "tp: 8, pp: 1, dp: 8", "tp: 1, pp: 1, dp: 64"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:16:18: workloads.0.parallelism: expected a configuration that fits in accelerator "
+                       "memory, but it needs ", 0) == 0);
+  CHECK(lines[0].find("H100-SXM") != std::string::npos);
+}
+
+TEST_CASE("bad input: kinds not simulated yet are refused, not ignored") {
+  const auto lines = errors(replace(kBase, "kind: pretrain", "kind: inference"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind 'inference' is not yet supported", 0) == 0);
+}
+
+TEST_CASE("bad input: unknown catalog model with a suggestion; several problems at once") {
+  const auto lines = errors(replace(replace(kBase, "model: llama3-8b", "model: llama3-8B"), "seed: 3", "seed: x"));
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "s.yaml:2:7: seed: expected an integer of at least 0, got 'x'");
+  CHECK(lines[1] == "s.yaml:14:12: workloads.0.model: expected a model from the catalog (fleetsim catalog lists "
+                    "them), got 'llama3-8B'; did you mean 'llama3-8b'?");
+}
+
+TEST_CASE("bad input: --set on a missing list index names the override") {
+  const auto lines = errors(kBase, {"workloads.3.gpus=8"});
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("workloads.3.gpus: --set: '3' is not an index of the list") != std::string::npos);
+}
