@@ -151,7 +151,7 @@ std::optional<double> parse_quantity(std::string_view text, Dimension dim, std::
   return number * *factor;
 }
 
-std::string format_quantity(double si_value, Dimension dim) {
+std::string format_quantity(double base_value, Dimension dim) {
   static const std::array<std::pair<double, const char*>, 7> prefixes{
       {{1e21, "Z"}, {1e18, "E"}, {1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}}};
   const char* unit = "";
@@ -166,11 +166,11 @@ std::string format_quantity(double si_value, Dimension dim) {
     case Dimension::EventRate: unit = "/s"; break;
   }
   const char* prefix = "";
-  double shown = si_value;
+  double shown = base_value;
   if (dim != Dimension::Duration && dim != Dimension::EventRate)
     for (const auto& [factor, symbol] : prefixes)
-      if (std::fabs(si_value) >= factor) {
-        shown = si_value / factor;
+      if (std::fabs(base_value) >= factor) {
+        shown = base_value / factor;
         prefix = symbol;
         break;
       }

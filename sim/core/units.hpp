@@ -19,7 +19,7 @@ template <typename Tag>
 class Quantity {
  public:
   constexpr Quantity() = default;
-  constexpr explicit Quantity(double si_value) : value_(si_value) {}
+  constexpr explicit Quantity(double base_value) : value_(base_value) {}
   constexpr double value() const { return value_; }
 
   constexpr Quantity operator+(Quantity o) const { return Quantity(value_ + o.value_); }
@@ -91,6 +91,6 @@ std::string_view dimension_example(Dimension d);  // "989TFLOPS", "30min"...
 std::optional<double> parse_quantity(std::string_view text, Dimension dim, std::string* error);
 
 // Formats an SI value with a readable prefix: format_quantity(7.9e15, FlopRate) -> "7.9 PFLOP/s".
-std::string format_quantity(double si_value, Dimension dim);
+std::string format_quantity(double base_value, Dimension dim);
 
 }  // namespace fleetsim

@@ -7,7 +7,7 @@
 // the only Engine of that child.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>  // readlink, getpid (not <sys/wait.h>: its si_value macro breaks units.hpp)
+#include <unistd.h>  // readlink, getpid (not <sys/wait.h>: its base_value macro breaks units.hpp)
 
 #include <algorithm>
 #include <array>
