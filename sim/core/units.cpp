@@ -165,6 +165,16 @@ std::string format_quantity(double base_value, Dimension dim) {
     case Dimension::Energy: unit = "J"; break;
     case Dimension::EventRate: unit = "/s"; break;
   }
+  if (dim == Dimension::Duration) {
+    // Durations read best in the largest unit that keeps the number at or above 1.
+    static const std::array<std::pair<double, const char*>, 4> spans{{{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}}};
+    for (const auto& [seconds, symbol] : spans)
+      if (std::fabs(base_value) >= seconds || seconds == 1) {
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.4g %s", base_value / seconds, symbol);
+        return buffer;
+      }
+  }
   const char* prefix = "";
   double shown = base_value;
   if (dim != Dimension::Duration && dim != Dimension::EventRate)

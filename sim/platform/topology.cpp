@@ -5,7 +5,7 @@
 //   node  -- leaf   node_uplink = nics x nic_bandwidth, latency kSwitchHopLatency
 //   leaf  -- spine  leaf_uplink = nodes_per_leaf x node_uplink / oversubscription,
 //                   latency kSwitchHopLatency
-//   spine -- core   pod_uplink  = interconnect.bandwidth_per_pod, latency interconnect.latency
+//   spine -- core   pod_uplink  = interconnect.bandwidth_per_pod (default: the leaves' uplinks), latency interconnect.latency
 //
 // The spine is the pod's whole spine layer as one vertex: traffic inside a pod is the
 // step-time model's business, so only the leaf's and the pod's way out need a capacity.
@@ -71,7 +71,11 @@ Topology Topology::from_design(const ClusterDesign& design, const AcceleratorLoo
       pod.node_uplink = node_type.nic_bandwidth * node_type.nics;
       // A partly filled last leaf keeps the uplinks of a full one: switches come whole.
       pod.leaf_uplink = pod.node_uplink * (pod.nodes_per_leaf / pod.oversubscription);
-      pod.pod_uplink = design.interconnect.bandwidth_per_pod;
+      // Without an interconnect bandwidth the pod's uplink matches what its leaves send
+      // up (non-blocking above the pod, the SCENARIO.md default of a 1:1 fat tree).
+      pod.pod_uplink = design.interconnect.bandwidth_per_pod.value() > 0
+                           ? design.interconnect.bandwidth_per_pod
+                           : pod.leaf_uplink * double(pod.leaves);
 
       const int pod_index = static_cast<int>(topology.pods_.size());
       pod.spine_vertex = next++;

@@ -32,7 +32,7 @@ struct PodSpec {
 };
 
 struct InterconnectSpec {
-  ByteRate bandwidth_per_pod;  // each pod's uplink into the inter-pod core, per direction
+  ByteRate bandwidth_per_pod;  // each pod's uplink into the inter-pod core, per direction; 0: non-blocking
   Seconds latency;
 };
 

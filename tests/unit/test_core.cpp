@@ -75,6 +75,9 @@ TEST_CASE("format_quantity picks a readable prefix") {
   CHECK(format_quantity(7.912e15, Dimension::FlopPerSecond) == "7.912 PFLOP/s");
   CHECK(format_quantity(10200, Dimension::Power) == "10.2 kW");
   CHECK(format_quantity(80e9, Dimension::Size) == "80 GB");
+  CHECK(format_quantity(2592000, Dimension::Duration) == "30 d");
+  CHECK(format_quantity(5400, Dimension::Duration) == "1.5 h");
+  CHECK(format_quantity(0.25, Dimension::Duration) == "0.25 s");
 }
 
 TEST_CASE("problems print as FILE:LINE:COL: key.path: message") {
