@@ -173,6 +173,11 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const InputError& e) {
     return report_input_error(e);
+  } catch (const fs::filesystem_error& e) {
+    // The output folder is user input too (--out): a path that cannot be written is not a bug.
+    std::cerr << (out_dir.empty() ? std::string("results") : out_dir)
+              << ": cannot write the results there: " << e.code().message() << " (" << e.path1().string() << ")\n";
+    return kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "fleetsim: internal error: " << e.what() << " (this is a bug; please report it with the scenario)\n";
     return kExitInternal;
