@@ -438,6 +438,7 @@ std::map<std::string, Accelerator> parse_accelerators(const std::string& text, P
                                     "expected no FP8 efficiency for an accelerator without peak_fp8, got " + 
                                         describe_node(r.node_of("matmul_efficiency.fp8")));
                    }
+                   if (auto v = r.ratio("attention_efficiency", true)) a.attention_efficiency = *v;
                    if (tdp && idle && *idle >= *tdp)
                      r.problem_at(r.node_of("idle"), "idle",
                                   "expected idle power below the TDP (" + format_quantity(*tdp, Dimension::Power) +

@@ -28,6 +28,9 @@ struct Accelerator {
   // Fraction of dense peak that large transformer GEMMs reach in training, per precision.
   double matmul_efficiency_bf16 = 0;
   double matmul_efficiency_fp8 = 0;
+  // Fraction of dense BF16 peak a fused (flash) attention kernel reaches, forward and
+  // backward together, on long sequences.
+  double attention_efficiency = 0;
   std::map<std::string, std::string> sources;  // key -> citation
 
   FlopRate peak(Precision p) const { return p == Precision::BF16 ? peak_bf16 : peak_fp8; }

@@ -84,8 +84,17 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
       for (const auto& pod : scenario.cluster.design->pods) {
         const Accelerator* acc = catalog.accelerator(pod.node->accelerator);
         if (w.accelerator && *w.accelerator != acc->name) continue;
-        const MemoryBreakdown mem = training_memory(training_setup(w, *acc));
         char line[200];
+        if (w.is_inference()) {
+          const ServingMemory mem = serving_memory(serving_setup(w, *acc));
+          std::snprintf(line, sizeof line,
+                        "    per %s: weights %.1f GB of %.1f GB; KV cache %.0f tokens per replica of %d x %d\n",
+                        acc->name.c_str(), mem.weights.value() / 1e9, mem.capacity.value() / 1e9, mem.kv_tokens,
+                        w.parallelism.tp, w.parallelism.pp);
+          out << line;
+          continue;
+        }
+        const MemoryBreakdown mem = training_memory(training_setup(w, *acc));
         std::snprintf(line, sizeof line, "    memory per %s: %.1f of %.1f GB (largest: %s)\n", acc->name.c_str(),
                       mem.total().value() / 1e9, mem.capacity.value() / 1e9, mem.largest_term().c_str());
         out << line;

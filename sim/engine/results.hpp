@@ -10,6 +10,21 @@
 
 namespace fleetsim {
 
+// What a serving workload (kind: inference) did, from the per-replica schedules.
+struct ServingResult {
+  int replicas = 0;
+  double kv_tokens_per_replica = 0;  // KV-cache capacity of one replica, tokens
+  double weights_per_gpu_bytes = 0;
+  long long requests = 0;            // arrived before the service ended (or the horizon)
+  long long completed = 0;           // finished by the service's end (or the horizon)
+  double output_tokens = 0;          // of the completed requests
+  double service_s = 0;              // start to last completion, or to the horizon
+  double mean_batch = 0;             // requests per decode step, over all replicas
+  double busy_fraction = 0;          // share of replica-time spent in iterations
+  std::vector<double> ttft_s;        // per completed request: first token - arrival
+  std::vector<double> tpot_s;        // per completed request with > 1 output token
+};
+
 struct WorkloadResult {
   const WorkloadSpec* spec = nullptr;
   const Accelerator* accelerator = nullptr;  // where it ran; nullptr if it never started
@@ -24,6 +39,7 @@ struct WorkloadResult {
   double tokens_done = 0;
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
   double busy_s = 0;      // wall time it held its accelerators
+  ServingResult serving;  // kind: inference only
 };
 
 struct TimeseriesRow {

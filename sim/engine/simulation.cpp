@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include <simgrid/plugins/energy.h>
@@ -11,6 +12,7 @@
 
 #include "core/log.hpp"
 #include "engine/scheduler.hpp"
+#include "models/serving_schedule.hpp"
 #include "platform/simgrid_platform.hpp"
 #include "scenario/scenario_loader.hpp"
 
@@ -47,6 +49,7 @@ FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const N
   FabricView view;
   const FleetPod& first = fleet.pods[allocation.parts.front().pod];
   view.scale_up_domain = node.scale_up_domain;
+  view.accelerators_per_node = node.accelerators;
   view.scale_up = {node.scale_up_bandwidth, Seconds(kScaleUpStepLatencyS)};
   const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);
   // Past one leaf, leaf uplinks are shared in the oversubscription ratio.
@@ -100,10 +103,16 @@ void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet,
     std::string why;
     for (const auto& pod : fleet.pods) {
       if (w.accelerator && pod.accelerator->name != *w.accelerator) continue;
-      const MemoryBreakdown mem = training_memory(training_setup(w, *pod.accelerator));
-      if (mem.fits()) fits_somewhere = true;
-      else why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) + " GB, largest term " +
-                 mem.largest_term();
+      if (w.is_inference()) {
+        const std::string problem = inference_fit_problem(w, *pod.accelerator);
+        if (problem.empty()) fits_somewhere = true;
+        else why = "a replica " + problem;
+      } else {
+        const MemoryBreakdown mem = training_memory(training_setup(w, *pod.accelerator));
+        if (mem.fits()) fits_somewhere = true;
+        else why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) +
+                   " GB, largest term " + mem.largest_term();
+      }
       if (!node_type_of(pod, catalog))
         problems.add(w.where, key, "no catalog node type has accelerator " + pod.accelerator->name);
     }
@@ -175,21 +184,32 @@ class Simulation {
   }
 
  private:
-  void run_job(Job& job) {
+  // Submit, queue, and wait for the job's nodes (FIFO gang scheduling); fills the placement.
+  void acquire_nodes(Job& job) {
     const WorkloadSpec& w = *job.spec;
     sg4::this_actor::sleep_until(w.submit.value());
     if (w.submit.value() > 0) sample();  // it joins the queue
     job.allocation = scheduler_.acquire(JobRequest{job.index, w.gpus, w.accelerator});
     for (const auto& part : job.allocation.parts)
       for (int n : part.nodes) job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
-
     const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
-    const NodeType& node = *node_type_of(pod, catalog_);
     WorkloadResult& r = *job.result;
     r.accelerator = pod.accelerator;
     r.nodes = job.allocation.node_count();
     r.pods_spanned = int(job.allocation.parts.size());
     r.start_s = sg4::Engine::get_clock();
+  }
+
+  void run_job(Job& job) {
+    if (job.spec->is_inference()) {
+      run_service(job);
+      return;
+    }
+    const WorkloadSpec& w = *job.spec;
+    acquire_nodes(job);
+    const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+    const NodeType& node = *node_type_of(pod, catalog_);
+    WorkloadResult& r = *job.result;
     r.step = training_step(training_setup(w, *pod.accelerator), fabric_view(fleet_, job.allocation, node, w.gpus));
     job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
     job.energy_at_start_j = energy_of(job.hosts);
@@ -216,6 +236,106 @@ class Simulation {
     sample();
     scheduler_.release(job.allocation);
     logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
+  }
+
+  // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
+  // replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
+  // the nodes stay busy in SimGrid from the start to the last completion (or to the
+  // horizon), so the energy plugin charges them. No SimGrid event per request or token.
+  void run_service(Job& job) {
+    const WorkloadSpec& w = *job.spec;
+    acquire_nodes(job);
+    const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+    const NodeType& node = *node_type_of(pod, catalog_);
+    WorkloadResult& r = *job.result;
+    const double start = *r.start_s;
+    const double horizon = scenario_.horizon.value();
+
+    const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
+    const int tp = w.parallelism.tp, pp = w.parallelism.pp;
+    const ServingFabric fabric{tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
+                               tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
+    const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
+    ServingResult& out = r.serving;
+    out.replicas = w.replicas();
+    out.kv_tokens_per_replica = model.memory().kv_tokens;
+    out.weights_per_gpu_bytes = model.memory().weights.value();
+
+    // Arrivals: offline, all at the start; poisson, from the submit time (requests that
+    // arrive while the service waits for its nodes queue, and their TTFT shows it).
+    const RequestStreamSpec& q = w.requests;
+    std::vector<double> arrivals =
+        q.mode == ArrivalMode::Offline
+            ? std::vector<double>(std::size_t(*q.count), start)
+            : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
+                               std::uint64_t(job.index));
+    // Round-robin by arrival; replicas that get identical request lists (always, for
+    // offline) are scheduled once.
+    std::vector<std::vector<ServingRequest>> per_replica(std::size_t(out.replicas));
+    for (std::size_t i = 0; i < arrivals.size(); ++i)
+      per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, q.output_tokens});
+    double last_completion = start;
+    double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
+    std::map<std::size_t, ScheduleResult> offline_cache;  // by request count
+    for (const auto& requests : per_replica) {
+      ScheduleResult computed;
+      const ScheduleResult* schedule = &computed;
+      if (q.mode == ArrivalMode::Offline) {
+        auto it = offline_cache.find(requests.size());
+        if (it == offline_cache.end())
+          it = offline_cache
+                   .emplace(requests.size(),
+                            schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start))
+                   .first;
+        schedule = &it->second;
+      } else {
+        computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start);
+      }
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        const ServingRequest& request = requests[i];
+        const RequestTiming& timing = schedule->requests[i];
+        if (request.arrival_s < horizon) out.requests++;
+        if (timing.completion_s > horizon) continue;  // unfinished when the run stops
+        out.completed++;
+        out.output_tokens += request.output_tokens;
+        last_completion = std::max(last_completion, timing.completion_s);
+        out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
+        if (request.output_tokens > 1)
+          out.tpot_s.push_back((timing.completion_s - timing.first_token_s) / (request.output_tokens - 1));
+      }
+      for (const auto& busy : schedule->busy)
+        busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
+      batch_sum += schedule->batch_sum;
+      decode_steps += double(schedule->decode_steps);
+    }
+    out.mean_batch = decode_steps > 0 ? batch_sum / decode_steps : 0;
+    // The service lasts until its last request is done; with an open-ended stream, until the horizon.
+    const bool open_ended = q.mode == ArrivalMode::Poisson && !q.count;
+    const double end = open_ended ? horizon : std::min(horizon, last_completion);
+    out.service_s = std::max(0.0, end - start);
+    out.busy_fraction = out.service_s > 0 ? busy_replica_s / (out.service_s * out.replicas) : 0;
+    job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
+
+    job.energy_at_start_j = energy_of(job.hosts);
+    job.running = true;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+    sample();
+    logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} requests, KV {:.4g} tokens per replica",
+                  w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals.size(),
+                  out.kv_tokens_per_replica);
+    // An unfinished stream runs past the horizon, where the horizon actor stops it.
+    run_segment(job.hosts, open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
+
+    r.end_s = sg4::Engine::get_clock();
+    r.completed = true;
+    r.tokens_done = out.output_tokens;
+    r.busy_s = *r.end_s - start;
+    r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+    job.running = false;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+    sample();
+    scheduler_.release(job.allocation);
+    logger_->info("{} done: {} requests, {:.4g} output tokens", w.name, out.completed, out.output_tokens);
   }
 
   // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
@@ -279,9 +399,13 @@ class Simulation {
       if (!job.running) continue;
       // Still running at the horizon: count whole steps done and the energy so far.
       r.busy_s = now - *r.start_s;
+      r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+      if (job.spec->is_inference()) {
+        r.tokens_done = r.serving.output_tokens;  // requests done by the horizon, counted at the start
+        continue;
+      }
       r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
       r.tokens_done = r.steps_done * r.step.tokens_per_step;
-      r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
     }
     if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();
     result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);

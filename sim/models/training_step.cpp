@@ -14,8 +14,13 @@ constexpr double kFp32Bytes = 4.0;
 LinkLevel group_level(int ranks, int stride, const FabricView& fabric) {
   const long span = long(ranks) * stride;
   if (span <= fabric.scale_up_domain) return fabric.scale_up;
-  if (span <= fabric.accelerators_in_pod) return fabric.scale_out;
-  return fabric.inter_pod;
+  LinkLevel level = span <= fabric.accelerators_in_pod ? fabric.scale_out : fabric.inter_pod;
+  // NCCL runs one channel per NIC: the k members of a group that share a node pool
+  // their NICs (k = node size / stride), up to what the scale-up link feeds them.
+  // E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per rank, capped at NVLink's 450 GB/s.
+  const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
+  level.bandwidth = min(level.bandwidth * double(per_node), fabric.scale_up.bandwidth);
+  return level;
 }
 
 // Activation bytes one layer stores per token (16-bit), before dividing by tp.
@@ -71,7 +76,7 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   // 6 + 12/dp bytes per parameter (Megatron-LM docs, "Distributed Optimizer").
   mem.weights = Bytes(params * kBf16Bytes);
   mem.gradients = Bytes(params * kFp32Bytes);
-  mem.optimizer_state = Bytes(params * 12.0 / p.dp);
+  mem.optimizer_state = Bytes(params * 12.0 / (s.options.distributed_optimizer ? p.dp : 1));
 
   const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
   const int micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
@@ -87,8 +92,13 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
     bytes_per_token_stage = layers_per_stage * ((1 - moe_share) * activation_bytes_per_token_layer(m, false) +
                                                 moe_share * activation_bytes_per_token_layer(m, true));
   }
-  // Sequence parallelism splits every stored activation across the TP group.
-  mem.activations = Bytes(in_flight * tokens_per_micro_batch * bytes_per_token_stage / p.tp);
+  // Sequence parallelism splits every stored activation across the TP group; without
+  // it the norms' and dropouts' 10h per token and layer stay whole on every rank
+  // (Korthikanti et al. 2022, eq. 2: 10 + 24/t).
+  const double whole = s.options.sequence_parallel || s.recompute == RecomputeMode::Full
+                           ? 0.0
+                           : layers_per_stage * 10.0 * m.hidden * (p.tp - 1);
+  mem.activations = Bytes(in_flight * tokens_per_micro_batch * (bytes_per_token_stage + whole) / p.tp);
   // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
   mem.logits = Bytes(tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp);
   mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
@@ -96,11 +106,27 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   return mem;
 }
 
+namespace {
+
+// Element-wise HBM bytes per token and layer, forward (model card).
+double elementwise_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
+  const double h = m.hidden;
+  const double ffn = moe_layer ? double(m.expert_ffn_hidden) * (m.top_k + m.shared_experts) : m.ffn_hidden;
+  const double activation = m.mlp == MlpKind::SwiGLU ? 6.0 * ffn : 4.0 * ffn;
+  return 8.0 * h + 14.0 * h + activation;
+}
+
+// Bytes moved per attention score (s x s per head) by standard attention, forward.
+constexpr double kStandardAttentionBytesPerScore = 13.0;
+
+}  // namespace
+
 StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const ModelSpec& m = *s.model;
   const Parallelism& p = s.parallelism;
   const Accelerator& acc = *s.accelerator;
-  const int gpus = p.product();
+  const TrainingOptions& opt = s.options;
+  const int v = std::max(1, opt.virtual_stages);
   StepBreakdown out;
 
   out.micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
@@ -109,54 +135,112 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   out.model_flops_per_step = model_flops_per_token(m, s.seq_len) * out.tokens_per_step;
   out.hardware_flops_per_step = hardware_flops_per_token(m, s.seq_len, s.recompute) * out.tokens_per_step;
 
-  const FlopRate achievable = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
-  out.compute = Flops(out.hardware_flops_per_step / gpus) / achievable;
-  const Seconds per_micro_batch = out.compute / m_batches;
-  out.bubble = per_micro_batch * double(p.pp - 1);
-
+  // ---- compute of the slowest stage, per micro-batch ------------------------------
+  const ParameterCount count = count_parameters(m);
+  const double tokens_mb = double(s.micro_batch) * s.seq_len / p.cp;  // per micro-batch per rank
   const double layers_per_stage = double(m.layers) / p.pp;
-  const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
-  const Bytes layer_activations(tokens_per_micro_batch * m.hidden * kBf16Bytes);
+  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
+  const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
+  const bool full = s.recompute == RecomputeMode::Full;
+  const double forward_passes = full ? 2.0 : 1.0;  // the recomputed forward
+  const double passes = 2.0 + forward_passes;       // backward counts twice
+
+  // Matrix multiplies: 2 FLOPs per active parameter per token per pass; TP splits them.
+  const double layer_params = count.non_embedding_active / m.layers;
+  const double matmul_flops_stage = 2.0 * layer_params * layers_per_stage * tokens_mb / p.tp * passes;
+  const double lm_head_flops = 6.0 * double(m.vocab) * m.hidden * tokens_mb / p.tp;  // last stage, no recompute
+  const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
+
+  // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
+  // rank h/tp and s/cp of the keys.
+  const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
+  const double attention_flops_stage =
+      4.0 * m.hidden * double(s.seq_len) / p.cp * layers_per_stage * tokens_mb / p.tp * attention_passes;
+  const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
+  Seconds attention_time;
+  if (opt.attention == AttentionKernel::Flash) {
+    attention_time = Flops(attention_flops_stage) / (acc.peak_bf16 * acc.attention_efficiency);
+  } else {
+    // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s x
+    // s/cp scores per sequence, i.e. heads/tp x s/cp per token, 13 bytes forward and 26
+    // backward, forward again under recompute.
+    const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len) / p.cp;
+    const double score_bytes =
+        scores_per_token * tokens_mb * layers_per_stage * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
+    attention_time = Flops(attention_flops_stage) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
+  }
+  const double elementwise_per_token = (1 - moe_share) * elementwise_bytes_per_token_layer(m, false) +
+                                       moe_share * elementwise_bytes_per_token_layer(m, true);
+  // With sequence parallelism every element-wise kernel works on 1/tp of the tokens;
+  // without it the norms and the dropout-residual kernels (22h) run replicated on every
+  // TP rank and only the MLP activation is split.
+  const double replicated = opt.sequence_parallel ? 0.0 : 22.0 * m.hidden * (p.tp - 1) / p.tp;
+  const double elementwise_bytes_stage =
+      (elementwise_per_token + replicated) * layers_per_stage * tokens_mb / p.tp * passes;
+  const double loss_bytes = 12.0 * double(m.vocab) * tokens_mb / p.tp;  // last stage
+
+  const Seconds matmul_mb = Flops(matmul_flops_stage + lm_head_flops) / matmul_rate;
+  const Seconds elementwise_mb = Bytes(elementwise_bytes_stage + loss_bytes) / elementwise_rate;
+  const Seconds per_micro_batch = matmul_mb + attention_time + elementwise_mb;
+  out.compute_matmul = matmul_mb * m_batches;
+  out.compute_attention = attention_time * m_batches;
+  out.compute_elementwise = elementwise_mb * m_batches;
+  out.compute = per_micro_batch * m_batches;
+  out.bubble = per_micro_batch * (double(p.pp - 1) / v);
+
+  const Bytes layer_activations(tokens_mb * m.hidden * kBf16Bytes);
 
   // Tensor parallelism (sequence-parallel all-gather + reduce-scatter = one all-reduce).
   const LinkLevel tp_level = group_level(p.tp, 1, fabric);
-  const double tp_pairs = s.recompute == RecomputeMode::Full ? 6.0 : 4.0;
+  const double tp_pairs = full ? 6.0 : 4.0;
   out.tp_comm = ring_all_reduce(layer_activations, p.tp, tp_level) * (tp_pairs * layers_per_stage * m_batches);
+  const Seconds tp_exposed = opt.overlap_tp_comm ? max(Seconds(0), out.tp_comm - out.compute_matmul) : out.tp_comm;
 
   // Context parallelism: ring exchange of K and V, hidden behind the attention core.
   const LinkLevel cp_level = group_level(p.cp, p.tp, fabric);
   const double kv_dim = m.heads > 0 ? double(m.hidden) * m.kv_heads / m.heads : m.hidden;
-  const Bytes kv_block(2.0 * tokens_per_micro_batch * kv_dim * kBf16Bytes / p.tp);
+  const Bytes kv_block(2.0 * tokens_mb * kv_dim * kBf16Bytes / p.tp);
   out.cp_comm = p.cp > 1 ? point_to_point(kv_block, cp_level) * (3.0 * (p.cp - 1) * layers_per_stage * m_batches)
                          : Seconds(0);
-  const double attention_share = 12.0 * m.layers * double(m.hidden) * s.seq_len /
-                                 hardware_flops_per_token(m, s.seq_len, s.recompute);
-  const Seconds cp_exposed = max(Seconds(0), out.cp_comm - out.compute * attention_share);
+  const Seconds cp_exposed = max(Seconds(0), out.cp_comm - out.compute_attention);
 
-  // Pipeline parallelism: activation and gradient sends on the critical path.
+  // Pipeline parallelism: activation and gradient sends on the critical path, once per
+  // virtual stage.
   const LinkLevel pp_level = group_level(p.pp, p.tp * p.cp * p.dp, fabric);
-  out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * (m_batches + p.pp - 1))
+  out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * v * (m_batches + p.pp - 1))
                          : Seconds(0);
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
     const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric);
-    const double moe_layers_per_stage = double(m.layers - m.dense_layers) / p.pp;
+    const double moe_layers_per_stage = double(moe_layers) / p.pp;
     const Bytes routed(layer_activations.value() * m.top_k / p.tp);
     out.ep_comm = all_to_all(routed, p.ep, ep_level) * (4.0 * moe_layers_per_stage * m_batches);
   }
 
-  // Data parallelism with the distributed optimizer, overlapped with one micro-batch.
+  // Data parallelism: fp32 gradients, then bf16 parameters (distributed optimizer).
   const LinkLevel dp_level = group_level(p.dp, p.tp * p.cp, fabric);
   const double params = parameters_per_accelerator(s);
-  out.dp_comm = ring_all_reduce(Bytes(params * kBf16Bytes), p.dp, dp_level);
-  const Seconds dp_exposed = max(Seconds(0), out.dp_comm - per_micro_batch);
+  const Bytes gradients(params * kFp32Bytes);
+  Seconds grad_reduce, param_gather;
+  if (opt.distributed_optimizer) {
+    grad_reduce = ring_reduce_scatter(gradients, p.dp, dp_level);
+    param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+  } else {
+    grad_reduce = ring_all_reduce(gradients, p.dp, dp_level);
+  }
+  out.dp_comm = grad_reduce + param_gather;
+  const Seconds backward_mb = per_micro_batch * (2.0 / passes), forward_mb = per_micro_batch * (1.0 / passes);
+  const Seconds dp_exposed =
+      (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
+      (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
 
   // Adam on the local shard: 30 bytes of HBM traffic per parameter.
-  out.optimizer = Bytes(params / p.dp * 30.0) / acc.hbm_bandwidth;
+  const double shard = opt.distributed_optimizer ? params / p.dp : params;
+  out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;
-  out.exposed_comm = out.tp_comm + cp_exposed + out.pp_comm + out.ep_comm + dp_exposed;
+  out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + out.ep_comm + dp_exposed;
   assert(out.exposed_comm <= out.total_comm && "exposed communication cannot exceed the total");
   out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer;
   return out;

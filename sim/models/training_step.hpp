@@ -1,37 +1,56 @@
 // Time of one pretraining step and memory per accelerator, for a dense or MoE
 // transformer under TP/PP/DP/CP/EP on a placement. Pure functions: no SimGrid.
 //
-// Model card (first version, issue 2; issue 3 makes it accurate)
-// Units: seconds, bytes, FLOP. One step = global_batch sequences of seq_len tokens.
-// - Compute: hardware FLOPs per token (transformer.hpp) x tokens / accelerators, at
-//   peak(precision) x matmul_efficiency(precision) from the catalog. All FLOPs run at
-//   the GEMM rate (attention, norms and element-wise kernels are not separated yet).
-// - Pipeline: 1F1B with m = global_batch / (dp x micro_batch) micro-batches per step;
-//   bubble = (pp - 1) x (compute / m) (Narayanan et al., SC'21, eq. 1). No interleaving.
+// Model card (second version)
+// Units: seconds, bytes, FLOP. One step = global_batch sequences of seq_len tokens,
+// m = global_batch / (dp x micro_batch) micro-batches per pipeline.
+// - Compute of one pipeline stage, per micro-batch, forward (1 pass), backward (2 passes)
+//   and recomputed forward (full: 1 more pass; selective: the attention core again):
+//   * matrix multiplies (6 x active parameters per token, and the LM head on the last
+//     stage) at peak(precision) x matmul_efficiency (measured large-GEMM rate, catalog);
+//   * the attention core (12 x layers x hidden x seq_len per token): with fused (flash)
+//     attention at peak(BF16) x attention_efficiency (FlashAttention-2/3 papers,
+//     catalog); with standard attention (Megatron-LM 2021) as batched GEMMs at the GEMM
+//     rate plus the HBM traffic of the s x s score matrix (write, fused
+//     scale-mask-softmax read and write, dropout read, write and mask, read by the
+//     second GEMM: 13 bytes per score forward, twice that backward);
+//   * element-wise kernels (layer norms, bias+activation, bias+dropout+residual, the
+//     loss over the vocabulary) as HBM traffic at kElementwiseHbmEfficiency of the HBM
+//     bandwidth: per token and layer, forward 8h (two norms: read h, write h, 16-bit) +
+//     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask) + 4F (GeLU:
+//     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
+//     the loss reads and writes fp32 logits three times (12 x vocab bytes per token).
+// - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
+//   the loss on the last one.
+// - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
+//   (pp - 1) / v x one micro-batch's stage time (Narayanan et al., SC'21, sec. 2.2).
 // - Megatron rank order tp, cp, dp, pp (tp fastest): a group of n ranks with stride s
 //   spans n x s consecutive ranks; it uses the scale-up fabric if that fits in a
 //   scale-up domain, the scale-out NICs if it fits in the job's share of a pod, and the
-//   inter-pod share otherwise (collectives.hpp gives the algorithms).
+//   inter-pod share otherwise (collectives.hpp gives the algorithms). Off the scale-up
+//   fabric, the k = node size / stride members of a group on one node pool its NICs
+//   (NCCL runs one channel per NIC), up to the scale-up bandwidth that feeds them.
 // - TP with sequence parallelism: per layer and micro-batch, 2 all-gather/reduce-scatter
 //   pairs forward and 2 backward (+2 forward again under full recompute), each the size
-//   of the layer's activations b x s/cp x h x 2 bytes (Korthikanti et al. 2022, sec. 4.2.2).
-//   Exposed (no TP-communication overlap, Megatron-LM's default).
+//   of the layer's activations b x s/cp x h x 2 bytes (Korthikanti et al. 2022, 4.2.2).
+//   With TP-communication overlap (Megatron-Core --tp-comm-overlap) it hides behind the
+//   stage's matrix multiplies, the excess exposed; without, all of it is exposed.
 // - CP: ring attention passes K and V (2 x b x s/cp x kv_dim x 2 bytes) cp-1 times
-//   forward and twice that backward; hidden behind the attention core's compute, the
-//   excess is exposed.
-// - PP: one activation send forward and one gradient send backward per micro-batch and
-//   stage (b x s/cp x h x 2 / tp bytes); exposed on the (m + pp - 1) critical path.
+//   forward and twice that backward, hidden behind the attention core; excess exposed.
+// - PP: one activation send forward and one gradient send backward per micro-batch,
+//   stage and virtual stage (b x s/cp x h x 2 / tp bytes with scatter/gather); exposed.
 // - EP (MoE): 2 all-to-all forward and 2 backward per MoE layer, each of
 //   b x s/cp x h x 2 x top_k / tp bytes; exposed.
-// - DP: distributed optimizer (ZeRO-1): reduce-scatter of bf16 gradients and all-gather
-//   of bf16 parameters, together the volume of one all-reduce of 2 bytes per local
-//   parameter; overlapped with the backward and forward of one micro-batch
-//   (--overlap-grad-reduce, --overlap-param-gather), the excess exposed.
-// - Optimizer: Adam on the local shard (params / dp), 30 bytes of HBM traffic per
-//   parameter (read fp32 master, m, v, grad: 16; write master, m, v: 12; bf16 param: 2)
-//   at the HBM's full bandwidth (a lower bound; element-wise kernels reach less).
+// - DP: gradients reduced in fp32 (Megatron-LM accumulates and reduces bf16 models'
+//   gradients in fp32), 4 bytes per local parameter. Distributed optimizer (ZeRO-1):
+//   reduce-scatter of gradients, then all-gather of bf16 parameters (2 bytes); without
+//   it, one all-reduce. With overlap (--overlap-grad-reduce, --overlap-param-gather) the
+//   reduce-scatter hides behind the last micro-batch's backward and the all-gather
+//   behind the first micro-batch's forward, the excess exposed; without, all exposed.
+// - Optimizer: Adam on the local shard (params / dp with the distributed optimizer),
+//   30 bytes of HBM traffic per parameter, at kElementwiseHbmEfficiency.
 // - Exposed communication never exceeds total communication (asserted in tests).
-// Known error: not yet measured against published runs; that is issue 3's validation.
+// Known error: docs/models/training.md (scripts/validate regenerates it).
 #pragma once
 
 #include <string>
@@ -48,6 +67,20 @@ struct Parallelism {
   int product() const { return tp * pp * dp * cp; }  // EP splits experts across DP ranks
 };
 
+enum class AttentionKernel { Flash, Standard };
+
+// The overlaps and optimizer layout Megatron-LM offers; defaults are Megatron-Core's
+// recommended settings for large runs.
+struct TrainingOptions {
+  AttentionKernel attention = AttentionKernel::Flash;
+  bool overlap_grad_reduce = true;
+  bool overlap_param_gather = true;
+  bool overlap_tp_comm = true;
+  bool distributed_optimizer = true;
+  bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
+  int virtual_stages = 1;         // interleaved 1F1B when > 1
+};
+
 struct TrainingSetup {
   const ModelSpec* model = nullptr;
   const Accelerator* accelerator = nullptr;
@@ -57,11 +90,13 @@ struct TrainingSetup {
   int micro_batch = 1;
   Precision precision = Precision::BF16;
   RecomputeMode recompute = RecomputeMode::None;
+  TrainingOptions options;
 };
 
 // The fabric as one accelerator of the job sees it on its placement.
 struct FabricView {
   int scale_up_domain = 1;      // accelerators sharing the scale-up fabric
+  int accelerators_per_node = 1;  // ranks of a group on one node pool the node's NICs
   LinkLevel scale_up;           // NVLink / ICI / NeuronLink, per accelerator
   int accelerators_in_pod = 1;  // the job's accelerators inside one pod
   LinkLevel scale_out;          // the node's NICs shared by its accelerators
@@ -70,7 +105,8 @@ struct FabricView {
 
 struct StepBreakdown {
   Seconds step_time;
-  Seconds compute;       // forward, backward and recompute of every micro-batch, one stage
+  Seconds compute;       // forward, backward and recompute of every micro-batch, slowest stage
+  Seconds compute_matmul, compute_attention, compute_elementwise;  // its parts
   Seconds bubble;        // pipeline fill and drain
   Seconds optimizer;     // optimizer step on the local shard
   Seconds exposed_comm;  // communication not hidden behind compute
@@ -95,6 +131,11 @@ struct MemoryBreakdown {
 // maintainer, pytorch/pytorch#107667); we reserve 1 GiB for it and 1 GiB for NCCL
 // buffers and workspaces (an estimate; issue 3 checks it against published OOM limits).
 inline constexpr double kRuntimeReserveBytes = 2.0 * 1024 * 1024 * 1024;
+
+// Element-wise kernels stream memory like STREAM's triad, which reaches about 92% of the
+// HBM's peak on H100 (3.09 of 3.35 TB/s, a published CUDA triad run: "measured_peak_gbs
+// 3089.3"); we use 0.9 for every accelerator.
+inline constexpr double kElementwiseHbmEfficiency = 0.9;
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);

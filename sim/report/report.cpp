@@ -53,6 +53,46 @@ std::string csv_number(const std::optional<double>& v) {
   return std::string(text, end);
 }
 
+// The summary entry of a serving workload (SCENARIO.md's inference keys and extras).
+void add_inference_keys(json& entry, const WorkloadResult& r) {
+  const WorkloadSpec& w = *r.spec;
+  const ServingResult& s = r.serving;
+  const bool started = r.start_s.has_value();
+  auto rate = [&](double amount) { return started && s.service_s > 0 ? json(amount / s.service_s) : json(nullptr); };
+  auto pct = [&](const std::vector<double>& v, double p) { return v.empty() ? json(nullptr) : json(percentile(v, p)); };
+  entry["replicas"] = w.replicas();
+  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["max_batch"] = w.max_batch;
+  entry["output_tokens_per_s"] = rate(s.output_tokens);
+  entry["requests_per_s"] = rate(double(s.completed));
+  entry["ttft_p50_s"] = pct(s.ttft_s, 50);
+  entry["ttft_p99_s"] = pct(s.ttft_s, 99);
+  entry["tpot_p50_s"] = pct(s.tpot_s, 50);
+  entry["tpot_p99_s"] = pct(s.tpot_s, 99);
+  entry["ttft_mean_s"] = s.ttft_s.empty() ? json(nullptr) : json(mean(s.ttft_s));
+  entry["tpot_mean_s"] = s.tpot_s.empty() ? json(nullptr) : json(mean(s.tpot_s));
+  entry["energy_j"] = r.energy_j;
+  entry["joules_per_output_token"] = s.output_tokens > 0 ? json(r.energy_j / s.output_tokens) : json(nullptr);
+  entry["requests"] = s.requests;
+  entry["completed_requests"] = s.completed;
+  entry["output_tokens"] = s.output_tokens;
+  entry["input_tokens_per_request"] = w.requests.input_tokens;
+  entry["output_tokens_per_request"] = w.requests.output_tokens;
+  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
+  entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
+  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
+  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
+  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+  entry["submit_s"] = r.submit_s;
+  entry["start_s"] = optional_number(r.start_s);
+  entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
+  entry["wait_s"] = optional_number(wait_of(r));
+  entry["state"] = state_of(r);
+  entry["interruptions"] = 0;
+  entry["lost_gpu_hours"] = 0.0;
+}
+
 }  // namespace
 
 json summary_json(const Scenario& scenario, const RunResult& run) {
@@ -100,6 +140,12 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
                             {"dp", w.parallelism.dp},
                             {"cp", w.parallelism.cp},
                             {"ep", w.parallelism.ep}};
+    if (w.is_inference()) {
+      entry["parallelism"] = {{"tp", w.parallelism.tp}, {"pp", w.parallelism.pp}};
+      add_inference_keys(entry, r);
+      workloads.push_back(std::move(entry));
+      continue;
+    }
     if (r.accelerator) {
       const StepBreakdown& s = r.step;
       const double step_s = s.step_time.value();
@@ -155,18 +201,27 @@ std::string jobs_csv(const RunResult& run) {
   out << "name,kind,state,accelerator,gpus,nodes,pods_spanned,submit_s,start_s,end_s,wait_s,jct_s,steps,tokens,"
          "step_time_s,tokens_per_s,goodput,energy_j\n";
   for (const auto& r : run.workloads) {
-    const bool started = r.start_s.has_value();
+    const bool serving = r.spec->is_inference();
+    const bool started = r.start_s.has_value() && !serving;  // step columns: training only
     const double step_s = r.step.step_time.value();
+    // Serving: `tokens` and `tokens_per_s` are output tokens; no steps, no goodput.
+    const std::optional<double> serving_rate =
+        serving && r.start_s && r.serving.service_s > 0 ? std::optional<double>(r.serving.output_tokens / r.serving.service_s)
+                                                        : std::nullopt;
     out << r.spec->name << ',' << r.spec->kind << ',' << state_of(r) << ','
         << (r.accelerator ? r.accelerator->name : "") << ',' << r.spec->gpus << ',' << r.nodes << ','
         << r.pods_spanned << ',' << csv_number(r.submit_s) << ',' << csv_number(r.start_s) << ','
         << csv_number(r.completed ? r.end_s : std::nullopt) << ',' << csv_number(wait_of(r)) << ','
         << csv_number(r.completed ? std::optional<double>(*r.end_s - r.submit_s) : std::nullopt) << ','
-        << csv_number(r.steps_done) << ',' << csv_number(r.tokens_done) << ','
-        << csv_number(started ? std::optional<double>(step_s) : std::nullopt) << ','
-        << csv_number(started ? std::optional<double>(r.step.tokens_per_step / step_s) : std::nullopt) << ','
-        << csv_number(r.busy_s > 0 ? std::optional<double>(r.steps_done * step_s / r.busy_s) : std::nullopt) << ','
-        << csv_number(r.energy_j) << '\n';
+        << csv_number(serving ? std::nullopt : std::optional<double>(r.steps_done)) << ','
+        << csv_number(r.tokens_done) << ',' << csv_number(started ? std::optional<double>(step_s) : std::nullopt)
+        << ','
+        << csv_number(serving ? serving_rate
+                              : started ? std::optional<double>(r.step.tokens_per_step / step_s) : std::nullopt)
+        << ','
+        << csv_number(!serving && r.busy_s > 0 ? std::optional<double>(r.steps_done * step_s / r.busy_s)
+                                               : std::nullopt)
+        << ',' << csv_number(r.energy_j) << '\n';
   }
   return out.str();
 }
@@ -199,7 +254,25 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
                 c["facility_energy_j"].get<double>() / 3.6e9);
   out << line;
   for (const auto& w : s["workloads"]) {
-    if (w["step_time_s"].is_null()) {
+    if (w["kind"] == "inference" && !w["start_s"].is_null()) {
+      char progress[96];
+      if (w["completion_s"].is_null())
+        std::snprintf(progress, sizeof progress, "still serving at the horizon");
+      else
+        std::snprintf(progress, sizeof progress, "done after %.2f h", w["completion_s"].get<double>() / 3600);
+      auto number = [](const json& v) { return v.is_null() ? 0.0 : v.get<double>(); };
+      std::snprintf(line, sizeof line,
+                    "  %s (inference, %d x %s, %d replicas): %.4g output tokens/s, %.4g requests/s, TTFT p50 %.3f s "
+                    "p99 %.3f s, TPOT p50 %.1f ms p99 %.1f ms, %.3g J per output token, %s\n",
+                    w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(),
+                    number(w["output_tokens_per_s"]), number(w["requests_per_s"]), number(w["ttft_p50_s"]),
+                    number(w["ttft_p99_s"]), 1e3 * number(w["tpot_p50_s"]), 1e3 * number(w["tpot_p99_s"]),
+                    number(w["joules_per_output_token"]), progress);
+      out << line;
+      continue;
+    }
+    if (w["start_s"].is_null()) {
       std::snprintf(line, sizeof line, "  %s (%s, %d GPUs): never started (queued at the horizon)\n",
                     w["name"].get<std::string>().c_str(), w["kind"].get<std::string>().c_str(), w["gpus"].get<int>());
       out << line;

@@ -12,6 +12,7 @@
 #include "catalog/catalog.hpp"
 #include "core/error.hpp"
 #include "core/units.hpp"
+#include "models/serving_step.hpp"
 #include "models/training_step.hpp"
 
 namespace fleetsim {
@@ -60,9 +61,20 @@ struct SchedulerSpec {
 };
 
 
+// The request stream of a serving workload (kind: inference).
+enum class ArrivalMode { Offline, Poisson };
+
+struct RequestStreamSpec {
+  ArrivalMode mode = ArrivalMode::Offline;
+  std::optional<long long> count;  // offline: required; poisson: optional (default: until the horizon)
+  Rate rate;                       // poisson only, requests per second
+  int input_tokens = 0;            // every request's prompt (the mean, held fixed in this version)
+  int output_tokens = 0;           // every request's answer, the first token included
+};
+
 struct WorkloadSpec {
   std::string name;
-  std::string kind;  // "pretrain" (the only kind simulated so far)
+  std::string kind;  // "pretrain" or "inference" (the kinds simulated so far)
   ModelSpec model;
   int gpus = 0;
   Parallelism parallelism;
@@ -71,10 +83,18 @@ struct WorkloadSpec {
   int micro_batch = 1;
   Precision precision = Precision::BF16;
   RecomputeMode recompute = RecomputeMode::None;
+  TrainingOptions training;  // attention kernel, overlaps, optimizer layout, virtual stages
   std::optional<double> tokens;  // stop after this many tokens
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement
+  // kind: inference. parallelism.tp and .pp describe one replica; parallelism.dp holds
+  // the replica count (gpus / (tp x pp)), so parallelism.product() == gpus for every kind.
+  RequestStreamSpec requests;
+  int max_batch = 0;  // requests one replica decodes together at most
   SourceLocation where;
+
+  bool is_inference() const { return kind == "inference"; }
+  int replicas() const { return parallelism.dp; }
 };
 
 struct Scenario {

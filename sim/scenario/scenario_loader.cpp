@@ -1,5 +1,6 @@
 #include "scenario/scenario_loader.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -150,7 +151,23 @@ std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
-                "precision", "recompute", "tokens", "submit", "accelerator"});
+                "precision", "recompute", "tokens", "submit", "accelerator", "attention", "overlap",
+                "distributed_optimizer", "sequence_parallel", "virtual_stages"});
+  TrainingOptions& opt = spec.training;
+  opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
+                      ? AttentionKernel::Standard
+                      : AttentionKernel::Flash;
+  if (w.has("overlap")) {
+    YamlReader o = w.child("overlap");
+    if (o.expect_map({"grad_reduce", "param_gather", "tp_comm"})) {
+      opt.overlap_grad_reduce = o.boolean("grad_reduce", false).value_or(true);
+      opt.overlap_param_gather = o.boolean("param_gather", false).value_or(true);
+      opt.overlap_tp_comm = o.boolean("tp_comm", false).value_or(true);
+    }
+  }
+  opt.distributed_optimizer = w.boolean("distributed_optimizer", false).value_or(true);
+  opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
+  opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   auto parallelism = read_parallelism(w);
@@ -203,6 +220,10 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   if (spec.seq_len % p.cp != 0)
     w.problem_at("parallelism", "expected cp to divide seq_len (" + std::to_string(spec.seq_len) +
                                     "), got cp = " + std::to_string(p.cp));
+  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers % (p.pp * opt.virtual_stages) != 0))
+    w.problem_at("virtual_stages", "expected pp > 1 and layers (" + std::to_string(spec.model.layers) +
+                                       ") divisible by pp x virtual_stages, got pp = " + std::to_string(p.pp) +
+                                       ", virtual_stages = " + std::to_string(opt.virtual_stages));
   if (p.pp > spec.model.layers)
     w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
                                     "), got pp = " + std::to_string(p.pp));
@@ -211,6 +232,120 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   if (spec.model.is_moe() && (spec.model.experts % p.ep != 0 || p.dp % p.ep != 0))
     w.problem_at("parallelism", "expected ep to divide both the experts (" + std::to_string(spec.model.experts) +
                                     ") and dp (" + std::to_string(p.dp) + "), got ep = " + std::to_string(p.ep));
+}
+
+// kind: inference (SCENARIO.md): a service of gpus / (tp x pp) identical replicas.
+void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "precision", "requests", "max_batch", "submit",
+                "accelerator"});
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  auto max_batch = w.integer("max_batch", 1, true);
+  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
+                                                                                          : Precision::BF16;
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+
+  // parallelism: {tp, pp} of one replica (expert parallelism comes with MoE serving).
+  bool parallelism_ok = false;
+  if (!w.has("parallelism")) {
+    w.problem_at("parallelism", "expected a mapping {tp, pp} for one replica, got nothing");
+  } else {
+    YamlReader p = w.child("parallelism");
+    if (p.expect_map({"tp", "pp"})) {
+      auto tp = p.integer("tp", 1, false);
+      auto pp = p.integer("pp", 1, false);
+      if ((tp || !p.has("tp")) && (pp || !p.has("pp"))) {  // absent means 1
+        spec.parallelism.tp = int(tp.value_or(1));
+        spec.parallelism.pp = int(pp.value_or(1));
+        parallelism_ok = true;
+      }
+    }
+  }
+
+  // requests: {mode, count, rate, input_tokens, output_tokens}
+  bool requests_ok = false;
+  if (!w.has("requests")) {
+    w.problem_at("requests", "expected a mapping {mode, count, rate, input_tokens, output_tokens}, got nothing");
+  } else {
+    YamlReader r = w.child("requests");
+    if (r.expect_map({"mode", "count", "rate", "input_tokens", "output_tokens"})) {
+      RequestStreamSpec& q = spec.requests;
+      auto mode = r.choice("mode", {"offline", "poisson"}, false);
+      const bool poisson = mode && *mode == "poisson";
+      q.mode = poisson ? ArrivalMode::Poisson : ArrivalMode::Offline;
+      auto count = r.integer("count", 1, !poisson);
+      if (count) q.count = *count;
+      const bool count_ok = count || (poisson && !r.has("count"));
+      auto rate = r.quantity("rate", Dimension::EventRate, true, poisson);
+      if (rate) q.rate = Rate(*rate);
+      if (!poisson && r.has("rate"))
+        r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
+      auto input = r.integer("input_tokens", 1, true);
+      auto output = r.integer("output_tokens", 1, true);
+      if (input) q.input_tokens = int(*input);
+      if (output) q.output_tokens = int(*output);
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output;
+    }
+  }
+
+  if (!model || !gpus || !max_batch || !parallelism_ok || !requests_ok) return;
+  spec.model = *model;
+  if (spec.model.kind != "llm") {
+    w.problem_at("model", "expected a language model (kind llm) for inference, got a " + spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  spec.max_batch = int(*max_batch);
+  Parallelism& p = spec.parallelism;
+  const int per_replica = p.tp * p.pp;
+  if (spec.gpus % per_replica != 0) {
+    w.problem_at("parallelism", "expected tp x pp to divide gpus (" + std::to_string(spec.gpus) + "), got " +
+                                    std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
+                                    std::to_string(per_replica));
+  } else {
+    p.dp = spec.gpus / per_replica;
+  }
+  if (spec.model.heads % p.tp != 0)
+    w.problem_at("parallelism", "expected tp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) + "), got tp = " + std::to_string(p.tp));
+  if (p.pp > spec.model.layers)
+    w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
+                                    "), got pp = " + std::to_string(p.pp));
+}
+
+// An inference replica must hold its weights and at least one request's KV cache.
+// Returns "" if it does, else why not.
+std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc) {
+  if (spec.precision == Precision::FP8 && acc.peak_fp8.value() <= 0) return acc.name + " has no FP8 support";
+  const ServingMemory mem = serving_memory(serving_setup(spec, acc));
+  char text[320];
+  if (!mem.weights_fit()) {
+    std::snprintf(text, sizeof text,
+                  "needs %.1f GB of weights per accelerator on %s (plus a %.1f GB runtime reserve), which has "
+                  "%.1f GB (raise tp or pp)",
+                  mem.weights.value() / 1e9, acc.name.c_str(), mem.runtime_reserve.value() / 1e9,
+                  mem.capacity.value() / 1e9);
+    return text;
+  }
+  const double one_request = double(spec.requests.input_tokens) + spec.requests.output_tokens;
+  if (mem.kv_tokens < one_request) {
+    std::snprintf(text, sizeof text,
+                  "leaves room for %.0f tokens of KV cache per replica on %s, less than one request's input + "
+                  "output (%.0f tokens; raise tp or pp)",
+                  mem.kv_tokens, acc.name.c_str(), one_request);
+    return text;
+  }
+  return "";
 }
 
 std::optional<ClusterDesign> read_design(const YamlReader& d, const Catalog& catalog) {
@@ -303,6 +438,14 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
   }
   // Memory: the workload must fit on at least one accelerator type that can hold it.
   std::string why;
+  if (spec.is_inference()) {
+    for (const auto& name : candidates) {
+      why = serving_fit_problem(spec, *catalog.accelerator(name));
+      if (why.empty()) return;
+    }
+    w.problem_at("parallelism", "expected a replica that fits in accelerator memory, but it " + why);
+    return;
+  }
   for (const auto& name : candidates) {
     const Accelerator* acc = catalog.accelerator(name);
     if (spec.precision == Precision::FP8 && acc->peak_fp8.value() <= 0) {
@@ -322,6 +465,20 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
 
 }  // namespace
 
+ServingSetup serving_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
+  ServingSetup s;
+  s.model = &w.model;
+  s.accelerator = &accelerator;
+  s.tp = w.parallelism.tp;
+  s.pp = w.parallelism.pp;
+  s.precision = w.precision;
+  return s;
+}
+
+std::string inference_fit_problem(const WorkloadSpec& w, const Accelerator& accelerator) {
+  return serving_fit_problem(w, accelerator);
+}
+
 TrainingSetup training_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
   TrainingSetup s;
   s.model = &w.model;
@@ -332,6 +489,7 @@ TrainingSetup training_setup(const WorkloadSpec& w, const Accelerator& accelerat
   s.micro_batch = w.micro_batch;
   s.precision = w.precision;
   s.recompute = w.recompute;
+  s.options = w.training;
   return s;
 }
 
@@ -466,14 +624,16 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       auto kind = w.choice("kind", kAllKinds, true);
       if (!kind) continue;
       spec.kind = *kind;
-      if (spec.kind != "pretrain") {
+      if (spec.kind != "pretrain" && spec.kind != "inference") {
         w.problem_at("kind", "kind '" + spec.kind +
-                                 "' is not yet supported by this version of fleetsim (only pretrain is simulated; "
-                                 "serving workloads come with the inference issue)");
+                                 "' is not yet supported by this version of fleetsim (pretrain and inference are "
+                                 "simulated; reasoning, synthetic-data and video-generation come with the "
+                                 "inference issue's next increments)");
         continue;
       }
       const std::size_t before = problems.empty() ? 0 : 1;
-      read_pretrain(w, spec, catalog);
+      if (spec.is_inference()) read_inference(w, spec, catalog);
+      else read_pretrain(w, spec, catalog);
       if (before == 0 && problems.empty() && scenario.cluster.design && spec.gpus > 0)
         check_against_design(w, spec, *scenario.cluster.design, catalog);
       scenario.workloads.push_back(std::move(spec));

@@ -21,4 +21,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 // Used at load time for designs and again by the engine for hand-written platforms.
 TrainingSetup training_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 
+// The same for an inference workload: one replica's setup, and why it does not fit the
+// accelerator's memory (weights, or one request's KV cache), or "" if it fits.
+ServingSetup serving_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
+std::string inference_fit_problem(const WorkloadSpec& workload, const Accelerator& accelerator);
+
 }  // namespace fleetsim

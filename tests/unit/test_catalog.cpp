@@ -24,6 +24,7 @@ const std::string kAccelerators = R"(accelerators:
     idle: 50W
     matmul_efficiency:
       bf16: 0.8
+    attention_efficiency: 0.6
     sources:
       peak_bf16: "datasheet"
       hbm: "datasheet"
@@ -31,6 +32,7 @@ const std::string kAccelerators = R"(accelerators:
       tdp: "datasheet"
       idle: "measured"
       matmul_efficiency: "benchmark"
+      attention_efficiency: "paper"
 )";
 
 const std::string kNodes = R"(node_types:
@@ -212,7 +214,8 @@ TEST_CASE("every node type's accelerator resolves and every number has a source"
   for (const auto& name : c.accelerator_names()) {
     INFO(name);
     const Accelerator& a = *c.accelerator(name);
-    for (const char* key : {"peak_bf16", "hbm", "hbm_bandwidth", "tdp", "idle", "matmul_efficiency.bf16"})
+    for (const char* key :
+         {"peak_bf16", "hbm", "hbm_bandwidth", "tdp", "idle", "matmul_efficiency.bf16", "attention_efficiency"})
       CHECK(a.sources.count(key) == 1);
     if (a.peak_fp8.value() > 0) {
       CHECK(a.sources.count("peak_fp8") == 1);

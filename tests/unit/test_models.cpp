@@ -41,6 +41,7 @@ Accelerator test_gpu() {
   a.peak_fp8 = FlopRate(2000e12);
   a.matmul_efficiency_bf16 = 0.5;
   a.matmul_efficiency_fp8 = 0.5;
+  a.attention_efficiency = 0.25;
   a.hbm_capacity = Bytes(80e9);
   a.hbm_bandwidth = ByteRate(3e12);
   return a;
@@ -107,38 +108,81 @@ TEST_CASE("ring collectives: bandwidth and latency terms") {
 }
 
 TEST_CASE("step time of a data-parallel job, by hand") {
-  // tiny_gpt, 8 GPUs dp=8, seq 1024, global batch 64, micro batch 1 -> m = 8 micro-batches.
+  // tiny_gpt (L 4, h 1024, F 4096 GeLU, V 1000), 8 GPUs dp=8, seq 1024, global batch 64,
+  // micro batch 1 -> m = 8 micro-batches of 1024 tokens. No recompute: 3 passes.
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
-  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
   const StepBreakdown b = training_step(s, test_fabric());
   const ParameterCount p = count_parameters(model);
-  // Hardware FLOPs per token: 6 N + 12 L h s + 6 V h.
-  const double per_token = 6 * p.non_embedding_active + 12.0 * 4 * 1024 * 1024 + 6.0 * 1000 * 1024;
-  const double compute = per_token * 64 * 1024 / 8 / (1000e12 * 0.5);
+  const double tokens = 1024, L = 4, h = 1024, F = 4096, V = 1000;
+  // GEMMs: 2 x params per layer x layers x tokens x 3 passes, plus the LM head 6 V h per
+  // token, at 1000 TFLOP/s x 0.5.
+  const double matmul = (2 * p.non_embedding_active * tokens * 3 + 6 * V * h * tokens) / 500e12;
+  // Attention core: 4 h s per token and layer and pass, at 1000 TFLOP/s x 0.25.
+  const double attention = 4 * h * 1024 * L * tokens * 3 / 250e12;
+  // Element-wise: (22 h + 4 F) bytes per token, layer and pass, plus 12 V per token for
+  // the loss, at 3 TB/s x 0.9.
+  const double elementwise = ((22 * h + 4 * F) * L * tokens * 3 + 12 * V * tokens) / 2.7e12;
+  const double per_micro_batch = matmul + attention + elementwise;
   CHECK(b.micro_batches == 8);
-  CHECK(b.compute.value() == Approx(compute));
+  CHECK(b.compute_matmul.value() == Approx(8 * matmul));
+  CHECK(b.compute_attention.value() == Approx(8 * attention));
+  CHECK(b.compute_elementwise.value() == Approx(8 * elementwise));
+  CHECK(b.compute.value() == Approx(8 * per_micro_batch));
   CHECK(b.bubble.value() == 0);
   CHECK(b.tp_comm.value() == 0);
-  // DP: all-reduce of 2 bytes per local parameter (all of them, embeddings too) over 8
-  // ranks, scale-up (span 8 <= 8): 2*7/8 * P*2 / (450e9 * 370/450).
-  const double params = p.non_embedding_total + 2.0 * 1000 * 1024;
-  CHECK(b.dp_comm.value() == Approx(2.0 * 7 / 8 * params * 2 / 370e9));
-  // Overlapped with one micro-batch (compute / 8): exposed only beyond it.
-  CHECK(b.exposed_comm.value() == Approx(std::max(0.0, b.dp_comm.value() - compute / 8)));
-  // Optimizer: 30 bytes per parameter of the 1/8 shard at 3 TB/s.
-  CHECK(b.optimizer.value() == Approx(params / 8 * 30 / 3e12));
-  CHECK(b.step_time.value() == Approx(compute + b.exposed_comm.value() + b.optimizer.value()));
+  // DP over 8 ranks inside the scale-up domain (450 GB/s x 370/450 = 370 GB/s):
+  // reduce-scatter of fp32 gradients 7/8 x 4 P, all-gather of bf16 parameters 7/8 x 2 P.
+  const double params = p.non_embedding_total + 2.0 * V * h;
+  const double reduce_scatter = 7.0 / 8 * params * 4 / 370e9, all_gather = 7.0 / 8 * params * 2 / 370e9;
+  CHECK(b.dp_comm.value() == Approx(reduce_scatter + all_gather));
+  // Overlapped: the reduce-scatter with one backward (2/3 of a micro-batch), the
+  // all-gather with one forward (1/3).
+  CHECK(b.exposed_comm.value() == Approx(std::max(0.0, reduce_scatter - per_micro_batch * 2 / 3) +
+                                         std::max(0.0, all_gather - per_micro_batch / 3)));
+  // Optimizer: 30 bytes per parameter of the 1/8 shard at 3 TB/s x 0.9.
+  CHECK(b.optimizer.value() == Approx(params / 8 * 30 / 2.7e12));
+  CHECK(b.step_time.value() == Approx(b.compute.value() + b.exposed_comm.value() + b.optimizer.value()));
+
+  // Without overlap every DP byte is exposed; without the distributed optimizer it is
+  // one all-reduce of fp32 gradients and the whole optimizer runs on every rank.
+  s.options.overlap_grad_reduce = s.options.overlap_param_gather = false;
+  CHECK(training_step(s, test_fabric()).exposed_comm.value() == Approx(reduce_scatter + all_gather));
+  s.options.distributed_optimizer = false;
+  const StepBreakdown plain = training_step(s, test_fabric());
+  CHECK(plain.dp_comm.value() == Approx(2 * 7.0 / 8 * params * 4 / 370e9));
+  CHECK(plain.optimizer.value() == Approx(params * 30 / 2.7e12));
+}
+
+TEST_CASE("group members on one node pool its NICs, up to the scale-up bandwidth") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  // DP 64 with TP 1: 8 ranks per node share 8 NICs -> 8 x 50 = 400 GB/s per rank.
+  TrainingSetup tp1{&model, &gpu, {1, 1, 64, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  // DP 16 with TP 4: 2 ranks of each DP group per node -> 100 GB/s.
+  TrainingSetup tp4{&model, &gpu, {4, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double p1 = parameters_per_accelerator(tp1), p4 = parameters_per_accelerator(tp4);
+  CHECK(training_step(tp1, fabric).dp_comm.value() == Approx(63.0 / 64 * p1 * 6 / (400e9 * 370 / 450)));
+  CHECK(training_step(tp4, fabric).dp_comm.value() == Approx(15.0 / 16 * p4 * 6 / (100e9 * 370 / 450)));
 }
 
 TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
   // pp 4, dp 2, global batch 32 -> m = 16.
-  TrainingSetup s{&model, &gpu, {1, 4, 2, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup s{&model, &gpu, {1, 4, 2, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None, {}};
   const StepBreakdown b = training_step(s, test_fabric());
   CHECK(b.micro_batches == 16);
+  // The last stage (1 layer + LM head + loss) is the slowest and sets the pace.
   CHECK(b.bubble.value() == Approx(b.compute.value() * 3 / 16));
+  // Interleaving with 2 virtual stages halves the bubble and doubles the sends.
+  s.options.virtual_stages = 2;
+  const StepBreakdown interleaved = training_step(s, test_fabric());
+  CHECK(interleaved.bubble.value() == Approx(b.bubble.value() / 2));
+  CHECK(interleaved.pp_comm.value() == Approx(2 * b.pp_comm.value()));
   CHECK(b.pp_comm.value() > 0);
 }
 
@@ -149,7 +193,7 @@ TEST_CASE("exposed communication never exceeds total communication") {
     for (int pp : {1, 2, 4})
       for (int cp : {1, 2})
         for (auto rc : {RecomputeMode::None, RecomputeMode::Full}) {
-          TrainingSetup s{&model, &gpu, {tp, pp, 4, cp, 1}, 2048, 64, 1, Precision::BF16, rc};
+          TrainingSetup s{&model, &gpu, {tp, pp, 4, cp, 1}, 2048, 64, 1, Precision::BF16, rc, {}};
           const StepBreakdown b = training_step(s, test_fabric());
           INFO("tp " << tp << " pp " << pp << " cp " << cp);
           CHECK(b.exposed_comm <= b.total_comm);
@@ -160,8 +204,8 @@ TEST_CASE("exposed communication never exceeds total communication") {
 TEST_CASE("TP beyond the scale-up domain pays the scale-out bandwidth") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
-  TrainingSetup inside{&model, &gpu, {8, 1, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None};
-  TrainingSetup across{&model, &gpu, {16, 1, 1, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup inside{&model, &gpu, {8, 1, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  TrainingSetup across{&model, &gpu, {16, 1, 1, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
   const Seconds per_pair_inside = training_step(inside, test_fabric()).tp_comm;
   const Seconds per_pair_across = training_step(across, test_fabric()).tp_comm;
   // Both run 4 collectives x 4 layers x m micro-batches; across the node the bandwidth
@@ -176,7 +220,7 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   const ModelSpec model = llama3_405b();
   const Accelerator gpu = test_gpu();
   // 405B on 64 GPUs with no model parallelism cannot fit in 80 GB.
-  TrainingSetup s{&model, &gpu, {1, 1, 64, 1, 1}, 8192, 512, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup s{&model, &gpu, {1, 1, 64, 1, 1}, 8192, 512, 1, Precision::BF16, RecomputeMode::None, {}};
   const MemoryBreakdown m = training_memory(s);
   const double params = 405849243648.0;
   CHECK(m.weights.value() == Approx(2 * params));
@@ -185,7 +229,7 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   CHECK_FALSE(m.fits());
   CHECK(m.largest_term().rfind("gradients", 0) == 0);
   // tp 8, pp 16: the loaded stage holds 126/16 layers' parameters / 8 plus the embedding / 8.
-  TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None};
+  TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
   const double stage = 401646551040.0 / 128 + 128256.0 * 16384 / 8;
   CHECK(parameters_per_accelerator(big) == Approx(stage));
 }

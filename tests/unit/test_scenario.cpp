@@ -121,9 +121,110 @@ TEST_CASE("bad input: more GPUs than the cluster, and models that do not fit") {
 }
 
 TEST_CASE("bad input: kinds not simulated yet are refused, not ignored") {
-  const auto lines = errors(replace(kBase, "kind: pretrain", "kind: inference"));
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind 'inference' is not yet supported", 0) == 0);
+  for (const std::string kind : {"reasoning", "synthetic-data", "video-generation"}) {
+    const auto lines = errors(replace(kBase, "kind: pretrain", "kind: " + kind));
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind '" + kind + "' is not yet supported", 0) == 0);
+  }
+}
+
+namespace {
+
+// An inference service on the same 64 H100; line numbers count from "name:" as line 1.
+const std::string kServing =
+    "name: unit\n"                                                      // 1
+    "seed: 3\n"                                                         // 2
+    "horizon: 2h\n"                                                     // 3
+    "cluster:\n"                                                        // 4
+    "  design:\n"                                                       // 5
+    "    pods:\n"                                                       // 6
+    "      - {name: hopper, count: 2, nodes: 4, node: dgx-h100}\n"      // 7
+    "workloads:\n"                                                      // 8
+    "  - name: chat\n"                                                  // 9
+    "    kind: inference\n"                                             // 10
+    "    model: llama2-70b\n"                                           // 11
+    "    gpus: 16\n"                                                    // 12
+    "    parallelism: {tp: 8}\n"                                        // 13
+    "    precision: fp8\n"                                              // 14
+    "    requests:\n"                                                   // 15
+    "      mode: offline\n"                                             // 16
+    "      count: 100\n"                                                // 17
+    "      input_tokens: 1024\n"                                        // 18
+    "      output_tokens: 256\n"                                        // 19
+    "    max_batch: 64\n";                                              // 20
+
+}  // namespace
+
+TEST_CASE("an inference workload loads with SCENARIO.md's keys") {
+  const Scenario s = load_scenario_text(kServing, "s.yaml", {}, Catalog::builtin());
+  REQUIRE(s.workloads.size() == 1);
+  const WorkloadSpec& w = s.workloads[0];
+  CHECK(w.is_inference());
+  CHECK(w.parallelism.tp == 8);
+  CHECK(w.parallelism.pp == 1);
+  CHECK(w.replicas() == 2);  // 16 / (8 x 1)
+  CHECK(w.parallelism.product() == 16);
+  CHECK(w.precision == Precision::FP8);
+  CHECK(w.requests.mode == ArrivalMode::Offline);
+  CHECK(w.requests.count == 100);
+  CHECK(w.requests.input_tokens == 1024);
+  CHECK(w.requests.output_tokens == 256);
+  CHECK(w.max_batch == 64);
+
+  // Poisson: a rate with its unit, count optional.
+  const Scenario p = load_scenario_text(
+      replace(replace(kServing, "mode: offline", "mode: poisson"), "count: 100", "rate: 50/s"), "s.yaml", {},
+      Catalog::builtin());
+  CHECK(p.workloads[0].requests.mode == ArrivalMode::Poisson);
+  CHECK(p.workloads[0].requests.rate.value() == 50);
+  CHECK(!p.workloads[0].requests.count);
+}
+
+TEST_CASE("bad input: inference keys get their exact error lines") {
+  CHECK(errors(replace(kServing, "tp: 8", "tp: 3")) ==
+        (std::vector<std::string>{
+            "s.yaml:13:18: workloads.0.parallelism: expected tp x pp to divide gpus (16), got 3 x 1 = 3",
+            "s.yaml:13:18: workloads.0.parallelism: expected tp to divide the model's attention heads (64), got tp = 3"}));
+  CHECK(errors(replace(kServing, "count: 100", "count: 0")) ==
+        std::vector<std::string>{"s.yaml:17:14: workloads.0.requests.count: expected an integer of at least 1, got 0"});
+  CHECK(errors(replace(kServing, "count: 100", "rate: 50/s")) ==
+        (std::vector<std::string>{
+            "s.yaml:16:7: workloads.0.requests.count: expected an integer of at least 1, got nothing (the key is "
+            "required)",
+            "s.yaml:17:13: workloads.0.requests.rate: expected `rate` only with mode: poisson (offline requests all "
+            "arrive at the start)"}));
+  CHECK(errors(replace(replace(kServing, "mode: offline", "mode: poisson"), "count: 100", "rate: 50")) ==
+        std::vector<std::string>{"s.yaml:17:13: workloads.0.requests.rate: expected a rate with a unit (for example "
+                                 "50/s), got the bare number 50; append the unit, for example 50/s"});
+  CHECK(errors(replace(kServing, "mode: offline", "mode: burst")) ==
+        std::vector<std::string>{"s.yaml:16:13: workloads.0.requests.mode: expected one of offline poisson, got "
+                                 "'burst'"});
+  CHECK(errors(replace(kServing, "max_batch: 64", "max_batch: 0")) ==
+        std::vector<std::string>{"s.yaml:20:16: workloads.0.max_batch: expected an integer of at least 1, got 0"});
+  CHECK(errors(replace(kServing, "max_batch: 64", "max_bach: 64")) ==
+        (std::vector<std::string>{
+            "s.yaml:20:5: workloads.0.max_bach: unknown key 'max_bach'; did you mean 'max_batch'?",
+            "s.yaml:9:5: workloads.0.max_batch: expected an integer of at least 1, got nothing (the key is required)"}));
+  CHECK(errors(replace(kServing, "input_tokens: 1024", "input_tokens: 1k")) ==
+        std::vector<std::string>{"s.yaml:18:21: workloads.0.requests.input_tokens: expected an integer of at least 1, "
+                                 "got '1k'"});
+  CHECK(errors(replace(kServing, "parallelism: {tp: 8}", "parallelism: {tp: 8, dp: 2}")) ==
+        std::vector<std::string>{"s.yaml:13:26: workloads.0.parallelism.dp: unknown key 'dp'; did you mean 'tp'?"});
+}
+
+TEST_CASE("bad input: an inference replica that cannot hold its weights or one request") {
+  // llama2-70b in bf16 on one H100: 2 bytes x 69.0e9 parameters = 138 GB > 85.5 GB.
+  const auto weights = errors(replace(replace(kServing, "tp: 8", "tp: 1"), "precision: fp8", "precision: bf16"));
+  REQUIRE(weights.size() == 1);
+  CHECK(weights[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator "
+                         "memory, but it needs 138.", 0) == 0);
+  // fp8 on one H100: 69 GB of weights + 2.1 GB reserve leaves 0.9 x 14.4 GB = 13 GB of KV cache, at
+  // 2 x 80 layers x 8 kv heads x 128 x 1 byte = 160 KiB per token: about 79,000 tokens.
+  const auto kv = errors(replace(replace(kServing, "tp: 8", "tp: 1"), "input_tokens: 1024", "input_tokens: 100000"));
+  REQUIRE(kv.size() == 1);
+  CHECK(kv[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
+                    "it leaves room for ", 0) == 0);
+  CHECK(kv[0].find("less than one request's input + output (100256 tokens; raise tp or pp)") != std::string::npos);
 }
 
 TEST_CASE("bad input: unknown catalog model with a suggestion; several problems at once") {

@@ -1,0 +1,87 @@
+#include "models/serving_step.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "models/training_step.hpp"
+#include "models/transformer.hpp"
+
+namespace fleetsim {
+
+double bytes_per_value(Precision precision) { return precision == Precision::FP8 ? 1.0 : 2.0; }
+
+Bytes kv_bytes_per_token(const ModelSpec& m, Precision precision) {
+  const double head_dim = double(m.hidden) / m.heads;
+  return Bytes(2.0 * m.layers * m.kv_heads * head_dim * bytes_per_value(precision));
+}
+
+ServingMemory serving_memory(const ServingSetup& s) {
+  const ModelSpec& m = *s.model;
+  TrainingSetup placement;  // only the shape of the split matters to parameters_per_accelerator
+  placement.model = s.model;
+  placement.accelerator = s.accelerator;
+  placement.parallelism.tp = s.tp;
+  placement.parallelism.pp = s.pp;
+  ServingMemory mem;
+  const double p = bytes_per_value(s.precision);
+  mem.weights = Bytes(parameters_per_accelerator(placement) * p);
+  mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
+  mem.capacity = s.accelerator->hbm_capacity;
+  const double head_dim = double(m.hidden) / m.heads;
+  const int heads_per_rank = (m.kv_heads + s.tp - 1) / s.tp;
+  const double layers_per_stage = double(m.layers) / s.pp;
+  mem.kv_per_token = Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * p);
+  const Bytes free = mem.capacity - mem.weights - mem.runtime_reserve;
+  mem.kv_cache = free > Bytes(0) ? free * kKvCacheMemoryFraction : Bytes(0);
+  mem.kv_tokens = mem.kv_cache / mem.kv_per_token;
+  return mem;
+}
+
+ServingStepModel::ServingStepModel(const ServingSetup& setup, const ServingFabric& fabric)
+    : setup_(setup), fabric_(fabric), memory_(serving_memory(setup)) {
+  const ModelSpec& m = *setup.model;
+  const Accelerator& acc = *setup.accelerator;
+  const ParameterCount count = count_parameters(m);
+  active_params_ = count.non_embedding_active;
+  lm_head_params_ = double(m.vocab) * m.hidden;
+  replica_rate_ = acc.peak(setup.precision) * (acc.matmul_efficiency(setup.precision) * setup.tp * setup.pp);
+  hbm_rate_ = acc.hbm_bandwidth * kDecodeHbmEfficiency;
+}
+
+Seconds ServingStepModel::communication(double tokens, Seconds* tp_part, Seconds* pp_part) const {
+  const ModelSpec& m = *setup_.model;
+  const double micro_batch_tokens = tokens / setup_.pp;
+  const Bytes activations(micro_batch_tokens * m.hidden * kActivationBytes);
+  *tp_part = ring_all_reduce(activations, setup_.tp, fabric_.tp) * (2.0 * m.layers);
+  *pp_part = setup_.pp > 1 ? point_to_point(activations / setup_.tp, fabric_.pp) * double(setup_.pp) : Seconds(0);
+  return *tp_part + *pp_part;
+}
+
+Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prompts) const {
+  if (tokens <= 0) return Seconds(0);
+  const ModelSpec& m = *setup_.model;
+  const Flops flops(2.0 * active_params_ * tokens + 2.0 * m.layers * double(m.hidden) * squared_tokens +
+                    2.0 * lm_head_params_ * prompts);
+  const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
+  Seconds tp_comm, pp_comm;
+  return max(flops / replica_rate_, weights_read) + communication(tokens, &tp_comm, &pp_comm);
+}
+
+DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tokens) const {
+  const ModelSpec& m = *setup_.model;
+  DecodeBreakdown out;
+  if (batch <= 0) return out;
+  out.hbm = (memory_.weights * double(setup_.pp) + memory_.kv_per_token * context_tokens) / hbm_rate_;
+  out.compute = Flops(2.0 * (active_params_ + lm_head_params_) * batch +
+                      4.0 * m.layers * double(m.hidden) * context_tokens) /
+                replica_rate_;
+  communication(double(batch), &out.tp_comm, &out.pp_comm);
+  out.total = max(out.hbm, out.compute) + out.tp_comm + out.pp_comm;
+  return out;
+}
+
+Seconds ServingStepModel::decode(int batch, double context_tokens) const {
+  return decode_breakdown(batch, context_tokens).total;
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,132 @@
+// Time of one prefill and one decode iteration of an LLM serving replica, and the
+// memory that decides how many tokens of KV cache it holds. Pure functions: no SimGrid.
+//
+// Model card (first version, issue 4; inference kind only)
+// Units: seconds, bytes, FLOP. A replica is tp x pp accelerators holding one copy of
+// the weights. b = requests in the batch, C = the sum of their context lengths (tokens
+// already in the KV cache), T = prompt tokens prefilled, S = sum over prompts of the
+// prompt length squared. N = active non-embedding parameters, L layers, h hidden,
+// V vocabulary, p = bytes per value at the precision (bf16 2, fp8 1: weights and KV
+// cache both stored at the workload's precision, as TensorRT-LLM's FP8 recipes do).
+// - Weights per accelerator: the most loaded pipeline stage's parameters x p
+//   (parameters_per_accelerator() of training_step.hpp with dp = ep = 1).
+// - KV cache per token, whole model: 2 (K and V) x L x kv_heads x (h / heads) x p.
+//   Per accelerator: 2 x (L / pp) x ceil(kv_heads / tp) x (h / heads) x p (TP splits
+//   the KV heads; past tp = kv_heads every rank keeps a copy of its head).
+// - KV capacity per accelerator: kKvCacheMemoryFraction x (HBM - weights - the runtime
+//   reserve of training_step.hpp); per replica, in tokens: that / KV bytes per token per
+//   accelerator. A replica that cannot hold one request's input + output tokens is an
+//   input error (the scenario layer says so).
+// - Prefill of T tokens: FLOPs = 2 N T + 2 L h S (causal attention: a query at position
+//   i does 4 h i FLOPs per layer for QK^T and AV; summed over a prompt, 2 h s^2) +
+//   2 V h per prompt (LM head on its last token only), run at peak(precision) x
+//   matmul_efficiency(precision) of the catalog on tp x pp accelerators. Weights are
+//   read once (the time is the max of compute and that read).
+// - Decode of b requests: max(HBM time, compute time) + communication, with
+//   HBM time = (pp x weights per accelerator + KV per token per accelerator x C) /
+//              (hbm_bandwidth x kDecodeHbmEfficiency),
+//   compute  = (2 (N + V h) b + 4 L h C) / (tp x pp x peak x matmul_efficiency).
+//   Under PP the batch runs as pp micro-batches of b / pp: each stage reads its weights
+//   once per micro-batch, so an iteration (every request advances one token) reads the
+//   weights pp times per accelerator: PP buys memory capacity, not decode bandwidth.
+// - TP communication: 2 all-reduces per layer (after attention and after the MLP) of
+//   tokens x h x 2 bytes (activations stay 16-bit), ring algorithm of collectives.hpp on
+//   the level the TP group spans (normally the node's scale-up link); per iteration
+//   2 L all-reduces of one micro-batch (tokens / pp). Exposed: not overlapped.
+// - PP hand-offs: per iteration pp point-to-point sends of one micro-batch's activations
+//   (tokens / pp x h x 2 / tp bytes per rank).
+// Assumptions: every FLOP runs at the large-GEMM efficiency measured for training
+// (optimistic for decode's skinny GEMMs and for attention); no CUDA-graph launch gaps,
+// no sampling, no scheduler overhead; compute and HBM traffic overlap perfectly inside
+// an iteration; the pipeline never drains between iterations.
+// Known error: measured against MLPerf Inference v4.0 llama2-70b (8 x H100 and 8 x H200,
+// FP8, offline and server) in docs/models/serving.md; see there (optimistic).
+#pragma once
+
+#include "catalog/catalog.hpp"
+#include "models/collectives.hpp"
+
+namespace fleetsim {
+
+// Fraction of HBM bandwidth a memory-bound decode kernel reaches: FlashMLA, DeepSeek's
+// decode-attention kernel, reaches "up to 3000 GB/s in memory-bound configuration" on
+// an H800 SXM5, whose HBM3 peak is 3.35 TB/s (deepseek-ai/FlashMLA README): 3000/3350.
+// A best-kernel figure: whole decode steps (GEMV/skinny GEMM, norms) reach less.
+inline constexpr double kDecodeHbmEfficiency = 3000.0 / 3350.0;
+
+// Share of the memory left after weights (and our runtime reserve) that the serving
+// engine gives to the KV cache: NVIDIA's MLPerf Inference v4.0 llama2-70b configs set
+// kvcache_free_gpu_mem_frac = 0.90 (mlcommons/inference_results_v4.0,
+// closed/NVIDIA/configs/llama2-70b/Offline/__init__.py); the rest holds activations.
+inline constexpr double kKvCacheMemoryFraction = 0.90;
+
+// Activations travel between ranks in 16-bit even when weights are FP8.
+inline constexpr double kActivationBytes = 2.0;
+
+double bytes_per_value(Precision precision);
+
+struct ServingSetup {
+  const ModelSpec* model = nullptr;
+  const Accelerator* accelerator = nullptr;
+  int tp = 1;
+  int pp = 1;
+  Precision precision = Precision::BF16;
+};
+
+// The links a replica's TP group and its PP hand-offs use.
+struct ServingFabric {
+  LinkLevel tp;
+  LinkLevel pp;
+};
+
+// KV-cache bytes one token of context takes in the whole model.
+Bytes kv_bytes_per_token(const ModelSpec& model, Precision precision);
+
+struct ServingMemory {
+  Bytes weights;          // per accelerator
+  Bytes runtime_reserve;  // per accelerator
+  Bytes capacity;         // HBM per accelerator
+  Bytes kv_cache;         // per accelerator given to the KV cache (0 if the weights do not fit)
+  Bytes kv_per_token;     // per accelerator, per token of context
+  double kv_tokens = 0;   // tokens of context one replica holds
+  bool weights_fit() const { return weights + runtime_reserve < capacity; }
+};
+
+ServingMemory serving_memory(const ServingSetup& setup);
+
+// The cost of one iteration of a replica: the interface the continuous-batching
+// schedule (serving_schedule.hpp) is written against.
+class IterationCost {
+ public:
+  virtual ~IterationCost() = default;
+  // Prefill of `tokens` prompt tokens from `prompts` prompts whose squared lengths sum to `squared_tokens`.
+  virtual Seconds prefill(double tokens, double squared_tokens, int prompts) const = 0;
+  // One decode step of `batch` requests holding `context_tokens` tokens of KV cache in all.
+  virtual Seconds decode(int batch, double context_tokens) const = 0;
+};
+
+struct DecodeBreakdown {
+  Seconds hbm, compute, tp_comm, pp_comm, total;
+};
+
+class ServingStepModel : public IterationCost {
+ public:
+  ServingStepModel(const ServingSetup& setup, const ServingFabric& fabric);
+  Seconds prefill(double tokens, double squared_tokens, int prompts) const override;
+  Seconds decode(int batch, double context_tokens) const override;
+  DecodeBreakdown decode_breakdown(int batch, double context_tokens) const;
+  const ServingMemory& memory() const { return memory_; }
+
+ private:
+  Seconds communication(double tokens, Seconds* tp_part, Seconds* pp_part) const;
+
+  ServingSetup setup_;
+  ServingFabric fabric_;
+  ServingMemory memory_;
+  double active_params_ = 0;  // non-embedding, active per token
+  double lm_head_params_ = 0;
+  FlopRate replica_rate_;     // achievable FLOP/s of the whole replica
+  ByteRate hbm_rate_;         // achievable HBM bytes/s of one accelerator
+};
+
+}  // namespace fleetsim

@@ -1,0 +1,232 @@
+// Serving models (serving_step, serving_schedule) against algebra written out by hand.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "models/serving_schedule.hpp"
+#include "models/serving_step.hpp"
+
+using namespace fleetsim;
+
+namespace {
+
+// Llama 2 70B (meta-llama/Llama-2-70b-hf config.json), written out so the test does not
+// move when the catalog does.
+ModelSpec llama2_70b() {
+  ModelSpec m;
+  m.name = "llama2-70b";
+  m.layers = 80;
+  m.hidden = 8192;
+  m.ffn_hidden = 28672;
+  m.heads = 64;
+  m.kv_heads = 8;
+  m.vocab = 32000;
+  return m;
+}
+
+// An H100-like accelerator with round numbers.
+Accelerator test_gpu() {
+  Accelerator a;
+  a.name = "test-gpu";
+  a.peak_bf16 = FlopRate(1000e12);
+  a.peak_fp8 = FlopRate(2000e12);
+  a.matmul_efficiency_bf16 = 0.8;
+  a.matmul_efficiency_fp8 = 0.7;
+  a.hbm_capacity = Bytes(80e9);
+  a.hbm_bandwidth = ByteRate(3.35e12);
+  return a;
+}
+
+const LinkLevel kNvlink{ByteRate(450e9), Seconds(3.4e-6)};
+
+// Costs easy to follow: prefill 1 ms per prompt token, decode 10 ms + 1 ms per request.
+class LinearCost : public IterationCost {
+ public:
+  Seconds prefill(double tokens, double, int) const override { return Seconds(0.001 * tokens); }
+  Seconds decode(int batch, double) const override { return Seconds(0.010 + 0.001 * batch); }
+};
+
+}  // namespace
+
+TEST_CASE("KV-cache bytes per token of Llama 2 70B") {
+  // 2 (K and V) x 80 layers x 8 KV heads x (8192 / 64 = 128) x 2 bytes = 327,680 B = 320 KiB in bf16,
+  // half that in fp8.
+  const ModelSpec m = llama2_70b();
+  CHECK(kv_bytes_per_token(m, Precision::BF16).value() == 327680.0);
+  CHECK(kv_bytes_per_token(m, Precision::FP8).value() == 163840.0);
+}
+
+TEST_CASE("serving memory of Llama 2 70B, fp8, tp 8") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  const ServingMemory mem = serving_memory({&m, &gpu, 8, 1, Precision::FP8});
+  // Per layer: attention 2 x 8192^2 + 2 x 8192 x 1024 = 150,994,944; SwiGLU 3 x 8192 x 28672 = 704,643,072;
+  // 80 layers: 68,451,041,280. Embeddings 2 x 32000 x 8192 = 524,288,000, both on the only stage.
+  // Per GPU at 1 byte: 68,451,041,280 / 8 + 524,288,000 / 8 = 8,621,916,160 B.
+  CHECK(mem.weights.value() == Approx(8621916160.0));
+  // Per GPU per token: 2 x 80 layers x ceil(8 / 8) = 1 head x 128 x 1 byte = 20,480 B.
+  CHECK(mem.kv_per_token.value() == 20480.0);
+  // KV cache: 0.9 x (80e9 - 8,621,916,160 - 2 GiB) = 0.9 x 69,230,600,192 = 62,307,540,172.8 B;
+  // / 20,480 B = 3,042,360.4 tokens per replica.
+  CHECK(mem.kv_cache.value() == Approx(62307540172.8));
+  CHECK(mem.kv_tokens == Approx(3042360.36).epsilon(1e-6));
+  CHECK(mem.weights_fit());
+
+  // tp 16 > 8 KV heads: each rank keeps a whole head, so KV per token per GPU does not halve again.
+  const ServingMemory wide = serving_memory({&m, &gpu, 16, 1, Precision::FP8});
+  CHECK(wide.kv_per_token.value() == 20480.0);
+  // bf16 on one GPU: 2 x 68,975,329,280 B = 138 GB of weights > 80 GB.
+  CHECK_FALSE(serving_memory({&m, &gpu, 1, 1, Precision::BF16}).weights_fit());
+}
+
+TEST_CASE("decode step time of Llama 2 70B, fp8, tp 8, batch 64 of 1,000 tokens of context") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  const DecodeBreakdown d = model.decode_breakdown(64, 64000);
+  // HBM: (8,621,916,160 weights + 20,480 x 64,000 = 1,310,720,000 KV) B / (3.35e12 x 3000/3350 = 3.0e12 B/s)
+  //    = 9,932,636,160 / 3.0e12 = 3.31088 ms.
+  CHECK(d.hbm.value() == Approx(9932636160.0 / 3.0e12));
+  // Compute: 2 x (68,451,041,280 + 262,144,000 LM head) x 64 + 4 x 80 x 8192 x 64,000
+  //    = 8,795,287,715,840 + 167,772,160,000 = 8,963,059,875,840 FLOP
+  //    / (2000e12 x 0.7 x 8 = 1.12e16 FLOP/s) = 0.80027 ms: memory-bound.
+  CHECK(d.compute.value() == Approx(8963059875840.0 / 1.12e16));
+  // TP: 2 x 80 ring all-reduces of 64 x 8192 x 2 = 1,048,576 B over 8 ranks:
+  //    2 x 7/8 x 1,048,576 / (450e9 x 370/450 = 370e9) + 14 x 3.4 us = 4.9595 + 47.6 = 52.5595 us; x 160 = 8.40952 ms.
+  const double all_reduce = 2.0 * 7 / 8 * 1048576 / 370e9 + 14 * 3.4e-6;
+  CHECK(d.tp_comm.value() == Approx(160 * all_reduce));
+  CHECK(d.pp_comm.value() == 0);
+  CHECK(d.total.value() == Approx(9932636160.0 / 3.0e12 + 160 * all_reduce));  // 11.7204 ms
+  CHECK(model.decode(64, 64000).value() == d.total.value());
+
+  // A bigger batch never decodes faster, and its context costs HBM time.
+  CHECK(model.decode(128, 128000) > model.decode(64, 64000));
+  CHECK(model.decode(64, 128000) > model.decode(64, 64000));
+}
+
+TEST_CASE("prefill is compute-bound: FLOPs at the achievable rate") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  // One 1,000-token prompt: 2 x 68,451,041,280 x 1000 + 2 x 80 x 8192 x 1000^2 + 2 x 262,144,000
+  //    = 136,902,082,560,000 + 1,310,720,000,000 + 524,288,000 = 138,213,326,848,000 FLOP / 1.12e16 = 12.3405 ms,
+  // plus TP: 160 all-reduces of 1000 x 8192 x 2 = 16,384,000 B: 2 x 7/8 x 16,384,000 / 370e9 + 47.6 us = 125.095 us.
+  const double all_reduce = 2.0 * 7 / 8 * 16384000 / 370e9 + 14 * 3.4e-6;
+  CHECK(model.prefill(1000, 1e6, 1).value() == Approx(138213326848000.0 / 1.12e16 + 160 * all_reduce));
+  CHECK(model.prefill(0, 0, 0).value() == 0);
+}
+
+TEST_CASE("pipeline parallelism reads the weights once per micro-batch") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  const ServingStepModel tp8({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  const ServingStepModel tp4pp2({&m, &gpu, 4, 2, Precision::FP8}, {kNvlink, kNvlink});
+  // Same 8 GPUs: tp 4 x pp 2 holds the same weights per GPU (but one embedding per stage), and an
+  // iteration reads each stage's weights twice, so the weight part of its HBM time is about that of
+  // tp 4 alone: 2 x W/8 = W/4.
+  const double w8 = tp8.memory().weights.value(), w42 = tp4pp2.memory().weights.value();
+  CHECK(w42 == Approx(68451041280.0 / 8 + 262144000.0 / 4));
+  CHECK(tp4pp2.decode_breakdown(1, 0).hbm.value() == Approx(2 * w42 / 3.0e12));
+  CHECK(tp8.decode_breakdown(1, 0).hbm.value() == Approx(w8 / 3.0e12));
+  CHECK(tp4pp2.decode_breakdown(64, 0).pp_comm.value() > 0);
+}
+
+TEST_CASE("continuous batching of three hand-made requests") {
+  const LinearCost cost;
+  // A and B arrive at 0, C at 0.05 s; max_batch 2, a KV cache that never binds.
+  const std::vector<ServingRequest> requests = {{0.0, 100, 3}, {0.0, 200, 2}, {0.05, 100, 2}};
+  const ScheduleResult r = schedule_replica(requests, 2, 1e9, cost);
+  // Iteration 1 (t = 0): A and B admitted (C has not arrived); prefill 300 tokens = 0.300 s: first tokens
+  //   of A and B at 0.300. Decode of 2: 0.012 s -> 0.312: A has 2 tokens, B 2 of 2: B done at 0.312.
+  // Iteration 2 (t = 0.312): C admitted (batch 1 < 2); prefill 100 tokens = 0.100 -> C's first token at
+  //   0.412. Decode of A and C: 0.012 -> 0.424: A has 3 of 3, C 2 of 2: both done at 0.424.
+  REQUIRE(r.requests.size() == 3);
+  CHECK(r.requests[0].first_token_s == Approx(0.300));
+  CHECK(r.requests[0].completion_s == Approx(0.424));
+  CHECK(r.requests[1].first_token_s == Approx(0.300));
+  CHECK(r.requests[1].completion_s == Approx(0.312));
+  CHECK(r.requests[2].first_token_s == Approx(0.412));
+  CHECK(r.requests[2].completion_s == Approx(0.424));
+  // TTFT of C = 0.412 - 0.05 = 0.362 s; TPOT of A = (0.424 - 0.300) / (3 - 1) = 0.062 s.
+  CHECK(r.requests[2].first_token_s - requests[2].arrival_s == Approx(0.362));
+  CHECK((r.requests[0].completion_s - r.requests[0].first_token_s) / 2 == Approx(0.062));
+  CHECK(r.iterations == 2);
+  CHECK(r.decode_steps == 2);
+  CHECK(r.batch_sum == 4);
+  REQUIRE(r.busy.size() == 1);
+  CHECK(r.busy[0].start_s == 0);
+  CHECK(r.busy[0].end_s == Approx(0.424));
+}
+
+TEST_CASE("the KV cache limits admission, first come first served") {
+  const LinearCost cost;
+  const std::vector<ServingRequest> requests = {{0.0, 100, 3}, {0.0, 200, 2}, {0.05, 100, 2}};
+  // 250 tokens of KV: A reserves 103, B would need 202 more (305 > 250), C 102.
+  const ScheduleResult r = schedule_replica(requests, 2, 250, cost);
+  // It 1 (t = 0): A alone; prefill 0.100 -> A first 0.100; decode of 1: 0.011 -> 0.111.
+  // It 2 (t = 0.111): B heads the queue and does not fit beside A; C waits behind B (no overtaking).
+  //   Decode of A -> 0.122: A done.
+  // It 3 (t = 0.122): B admitted; C would make 304 > 250. Prefill 0.200 -> B first 0.322; decode -> 0.333: B done.
+  // It 4 (t = 0.333): C; prefill 0.100 -> 0.433; decode -> 0.444: C done.
+  CHECK(r.requests[0].first_token_s == Approx(0.100));
+  CHECK(r.requests[0].completion_s == Approx(0.122));
+  CHECK(r.requests[1].first_token_s == Approx(0.322));
+  CHECK(r.requests[1].completion_s == Approx(0.333));
+  CHECK(r.requests[2].first_token_s == Approx(0.433));
+  CHECK(r.requests[2].completion_s == Approx(0.444));
+  CHECK(r.iterations == 4);
+}
+
+TEST_CASE("an idle replica waits for the next arrival; busy intervals show the gap") {
+  const LinearCost cost;
+  // One-token answers finish at their prefill. A at 0: busy 0 .. 0.010. B at 1.0: busy 1.0 .. 1.020.
+  const std::vector<ServingRequest> requests = {{0.0, 10, 1}, {1.0, 20, 1}};
+  const ScheduleResult r = schedule_replica(requests, 8, 1e9, cost);
+  CHECK(r.requests[0].completion_s == Approx(0.010));
+  CHECK(r.requests[1].first_token_s == Approx(1.020));
+  CHECK(r.requests[1].completion_s == Approx(1.020));
+  REQUIRE(r.busy.size() == 2);
+  CHECK(r.busy[1].start_s == 1.0);
+  CHECK(r.decode_steps == 0);
+  // A replica that starts at 5 s finds both waiting and prefills them together (30 tokens: 0.030 s):
+  // TTFT includes the wait, 5.030 - 0 and 5.030 - 1.0.
+  const ScheduleResult late = schedule_replica(requests, 8, 1e9, cost, 5.0);
+  CHECK(late.requests[0].first_token_s == Approx(5.030));
+  CHECK(late.requests[1].first_token_s == Approx(5.030));
+  CHECK(late.iterations == 1);
+}
+
+TEST_CASE("Poisson arrivals: deterministic, at the rate asked") {
+  const auto a = poisson_arrivals(50, 0, 20000, 0, 7, 0);
+  const auto b = poisson_arrivals(50, 0, 20000, 0, 7, 0);
+  const auto c = poisson_arrivals(50, 0, 20000, 0, 7, 1);
+  REQUIRE(a.size() == 20000);
+  CHECK(a == b);
+  CHECK(a != c);
+  CHECK(std::is_sorted(a.begin(), a.end()));
+  // 20,000 arrivals at 50/s take 400 s; the standard deviation of their sum is sqrt(20000)/50 = 2.8 s.
+  CHECK(a.back() == Approx(400).margin(15));
+  // Without a count: every arrival before `until`, after `begin`.
+  const auto d = poisson_arrivals(50, 10, std::nullopt, 110, 7, 0);
+  CHECK(d.front() > 10);
+  CHECK(d.back() < 110);
+  CHECK(double(d.size()) == Approx(5000).margin(300));  // 100 s x 50/s, sd sqrt(5000) = 71
+}
+
+TEST_CASE("2,000 requests of 1,024 tokens on one replica schedule in well under a second") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  const std::vector<ServingRequest> requests(2000, ServingRequest{0.0, 1024, 1024});
+  const auto t0 = std::chrono::steady_clock::now();
+  const ScheduleResult r = schedule_replica(requests, 256, model.memory().kv_tokens, model);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(wall < 0.5);
+  for (const auto& t : r.requests) {
+    REQUIRE(t.first_token_s > 0);
+    REQUIRE(t.completion_s > t.first_token_s);
+  }
+  // 2,000 x 1,023 decode tokens at up to 256 per step: at least 7,992 decode steps.
+  CHECK(r.batch_sum == 2000.0 * 1023);
+  CHECK(r.decode_steps >= 7992);
+}
