@@ -323,6 +323,24 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                     "), got pp = " + std::to_string(p.pp));
 }
 
+// This version simulates every request (a few tens of bytes each); past this many the
+// memory would grow without bound, so such a stream is refused rather than attempted.
+// Representative replicas (the scale item) will lift the limit.
+constexpr double kMaxSimulatedRequests = 1e7;
+
+void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds horizon) {
+  const RequestStreamSpec& q = spec.requests;
+  if (!w.has("requests") || spec.gpus == 0) return;
+  const double expected = q.count ? double(*q.count) : q.rate * (horizon - spec.submit);
+  if (expected <= kMaxSimulatedRequests) return;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "expected at most %.0f requests per workload in this version (each one is simulated), got about "
+                "%.4g; give a smaller count, rate or horizon",
+                kMaxSimulatedRequests, expected);
+  w.child("requests").problem_at(q.count ? "count" : "rate", text);
+}
+
 // An inference replica must hold its weights and at least one request's KV cache.
 // Returns "" if it does, else why not.
 std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc) {
@@ -632,8 +650,12 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
         continue;
       }
       const std::size_t before = problems.empty() ? 0 : 1;
-      if (spec.is_inference()) read_inference(w, spec, catalog);
-      else read_pretrain(w, spec, catalog);
+      if (spec.is_inference()) {
+        read_inference(w, spec, catalog);
+        check_request_volume(w, spec, scenario.horizon);
+      } else {
+        read_pretrain(w, spec, catalog);
+      }
       if (before == 0 && problems.empty() && scenario.cluster.design && spec.gpus > 0)
         check_against_design(w, spec, *scenario.cluster.design, catalog);
       scenario.workloads.push_back(std::move(spec));

@@ -204,6 +204,104 @@ def test_platform_round_trip():
         check("platform file: same IT energy as the design", abs(a["cluster"]["it_energy_j"] / b["cluster"]["it_energy_j"] - 1) < 1e-9)
 
 
+SERVING = """\
+name: serve
+seed: 11
+horizon: 2h
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 1, nodes: 2, node: dgx-h100}
+workloads:
+  - name: chat
+    kind: inference
+    model: llama2-70b
+    gpus: 16
+    parallelism: {tp: 8}
+    precision: fp8
+    requests: {mode: offline, count: 600, input_tokens: 512, output_tokens: 256}
+    max_batch: 128
+"""
+
+
+def test_inference_offline():
+    path = write("serve.yaml", SERVING)
+    s, out = run_ok("serve", path)
+    if not s:
+        return
+    w = s["workloads"][0]
+    keys = ["output_tokens_per_s", "requests_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s",
+            "energy_j", "joules_per_output_token", "submit_s", "start_s", "end_s", "wait_s", "interruptions",
+            "lost_gpu_hours"]
+    check("inference summary has SCENARIO.md's keys", all(k in w for k in keys) and "step_time_s" not in w,
+          str(sorted(w)))
+    check("offline: every request completes", w["completed_requests"] == 600 and w["state"] == "completed",
+          f"{w['completed_requests']} {w['state']}")
+    check("offline: 16 GPUs at tp 8 are 2 replicas", w["replicas"] == 2)
+    check("TTFT p50 <= p99 and TPOT p50 <= p99", 0 < w["ttft_p50_s"] <= w["ttft_p99_s"]
+          and 0 < w["tpot_p50_s"] <= w["tpot_p99_s"], json.dumps(w)[:400])
+    # The service runs from start to its last completion: output tokens/s x that = every output token.
+    duration = w["end_s"] - w["start_s"]
+    check("output tokens/s x duration = total output tokens (600 x 256)",
+          abs(w["output_tokens_per_s"] * duration / (600 * 256) - 1) < 1e-9, f"{w['output_tokens_per_s']} x {duration}")
+    check("requests/s x duration = requests", abs(w["requests_per_s"] * duration / 600 - 1) < 1e-9)
+    # Energy: the 2 nodes busy for the service's duration (host energy plugin).
+    node = catalog_node("dgx-h100")
+    check("service energy = its nodes at max power for its duration",
+          abs(w["energy_j"] / (2 * watts(node["max_power"]) * duration) - 1) < 1e-6, f"{w['energy_j']}")
+    check("joules per output token = energy / output tokens",
+          abs(w["joules_per_output_token"] * 600 * 256 / w["energy_j"] - 1) < 1e-9)
+    # Physical bound: decode cannot beat reading each replica's weights once per token step.
+    # 2 replicas x max_batch 128 tokens per step, a step at least 69e9 B / 8 GPUs / 3.35e12 B/s.
+    bound = 2 * 128 / (69.0e9 / 8 / 3.35e12)
+    check("throughput stays under the HBM bound of the weights", w["output_tokens_per_s"] < bound,
+          f"{w['output_tokens_per_s']} vs {bound}")
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    running = [r for r in rows if int(r["busy_accelerators"]) > 0]
+    check("time series: output tokens/s column while the service runs, 0 after",
+          running and all(abs(float(r["tokens_per_s:chat"]) - w["output_tokens_per_s"]) < 1e-6 * w["output_tokens_per_s"]
+                          and int(r["busy_accelerators"]) == 16 and w["start_s"] <= float(r["time_s"]) <= w["end_s"]
+                          for r in running) and float(rows[-1]["tokens_per_s:chat"]) == 0, str(rows[:4]))
+    jobs = read_csv(os.path.join(out, "jobs.csv"))
+    check("jobs.csv: one row, output tokens in `tokens`", len(jobs) == 1 and float(jobs[0]["tokens"]) == 600 * 256
+          and jobs[0]["steps"] == "" and jobs[0]["kind"] == "inference", str(jobs))
+    b, out_b = run_ok("serve-again", path)
+    if b:
+        s.pop("wall_s"), b.pop("wall_s")
+        check("inference: same seed, same summary", s == b)
+    # A tighter batch cap can only slow the service and shorten TPOT.
+    c, _ = run_ok("serve-batch", path, "--set", "workloads.0.max_batch=16")
+    if c:
+        wc = c["workloads"][0]
+        check("max_batch 16: less throughput, shorter TPOT than 128",
+              wc["output_tokens_per_s"] < w["output_tokens_per_s"] and wc["tpot_p50_s"] < w["tpot_p50_s"],
+              f"{wc['output_tokens_per_s']} / {wc['tpot_p50_s']} vs {w['output_tokens_per_s']} / {w['tpot_p50_s']}")
+
+
+def test_inference_poisson():
+    text = SERVING.replace("{mode: offline, count: 600,", "{mode: poisson, rate: 5/s,").replace("horizon: 2h", "horizon: 20min")
+    s, _ = run_ok("poisson", write("poisson.yaml", text))
+    if not s:
+        return
+    w = s["workloads"][0]
+    # 5/s for 1,200 s: about 6,000 requests (sd 77); 2 replicas serve them without falling behind,
+    # so completions per second track the arrival rate.
+    check("poisson: requests_per_s ~= rate when not overloaded", abs(w["requests_per_s"] / 5 - 1) < 0.05,
+          f"{w['requests_per_s']} (arrived {w['requests']})")
+    check("poisson without count: serves until the horizon", w["end_s"] is None and w["state"] == "running"
+          and s["simulated_s"] == 1200, f"{w['end_s']} {w['state']} {s['simulated_s']}")
+    check("poisson: unloaded TTFT is far below a second", w["ttft_p50_s"] < 1.0, str(w["ttft_p50_s"]))
+    b, _ = run_ok("poisson-seed", write("poisson2.yaml", text.replace("seed: 11", "seed: 12")))
+    if b:
+        check("poisson: another seed, other arrivals", b["workloads"][0]["requests"] != w["requests"])
+    # With a count, the service ends when the last request is done.
+    c, _ = run_ok("poisson-count", write("poisson3.yaml", text.replace("rate: 5/s,", "rate: 5/s, count: 100,")))
+    if c:
+        wc = c["workloads"][0]
+        check("poisson with count: ends after its requests", wc["completed_requests"] == 100
+              and wc["state"] == "completed" and 15 < wc["end_s"] < 40, json.dumps(wc)[:300])
+
+
 BAD = [
     ("unknown key", BASE.replace("horizon: 12h", "horizon: 12h\nhorizn: 3h"),
      "bad.yaml:4:1: horizn: unknown key 'horizn'; did you mean 'horizon'?"),
@@ -240,12 +338,16 @@ def test_every_shipped_scenario_runs():
             continue
         s, _ = run_ok(f"smoke-{name}", os.path.join(folder, name))
         if s:
-            ok = all(w["step_time_s"] is None or (w["step_time_s"] > 0 and 0 < w["mfu"] < 1) for w in s["workloads"])
+            ok = all(w["kind"] != "pretrain" or w["step_time_s"] is None or (w["step_time_s"] > 0 and 0 < w["mfu"] < 1)
+                     for w in s["workloads"])
+            ok = ok and all(w["kind"] != "inference" or w["start_s"] is None or w["output_tokens_per_s"] > 0
+                            for w in s["workloads"])
             check(f"scenarios/{name} runs with sane figures", ok and s["cluster"]["it_energy_j"] > 0)
 
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override,
-             test_platform_round_trip, test_bad_input, test_every_shipped_scenario_runs]:
+             test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
+             test_every_shipped_scenario_runs]:
     test()
 
 print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")

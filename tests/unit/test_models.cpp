@@ -4,6 +4,7 @@
 #include "models/collectives.hpp"
 #include "models/training_step.hpp"
 #include "models/transformer.hpp"
+#include "catalog/catalog.hpp"
 
 using namespace fleetsim;
 
@@ -232,4 +233,96 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
   const double stage = 401646551040.0 / 128 + 128256.0 * 16384 / 8;
   CHECK(parameters_per_accelerator(big) == Approx(stage));
+}
+
+// ---- properties a planner relies on (issue 3, item 7), on catalog hardware ---------
+
+namespace {
+
+const Catalog& catalog() { return Catalog::builtin(); }
+
+// A DGX-like fabric for `accelerator`: 8 per node on NVLink, 400 Gb/s NICs per GPU.
+FabricView dgx_fabric(double oversubscription = 1.0) {
+  FabricView f;
+  f.scale_up_domain = 8;
+  f.accelerators_per_node = 8;
+  f.scale_up = {ByteRate(450e9), Seconds(3.4e-6)};
+  f.accelerators_in_pod = 1024;
+  f.scale_out = {ByteRate(50e9 / oversubscription), Seconds(14e-6)};
+  f.inter_pod = f.scale_out;
+  return f;
+}
+
+TrainingSetup llama_setup(const std::string& accelerator, Parallelism p, int global_batch) {
+  return TrainingSetup{catalog().model("llama3-8b"), catalog().accelerator(accelerator), p, 8192, global_batch, 1,
+                       Precision::BF16, RecomputeMode::None, {}};
+}
+
+double tokens_per_s(const TrainingSetup& s, const FabricView& f) {
+  const StepBreakdown b = training_step(s, f);
+  return b.tokens_per_step / b.step_time.value();
+}
+
+}  // namespace
+
+TEST_CASE("H20 training throughput follows its FLOP deficit") {
+  // H20: 148 of H100's 989 dense BF16 TFLOPS (15%), with more HBM bandwidth. Training is
+  // compute-bound, so it keeps about that share (a little more: its communication and
+  // element-wise kernels do not slow down).
+  const Parallelism p{1, 1, 64, 1, 1};
+  const double ratio = tokens_per_s(llama_setup("H20", p, 512), dgx_fabric()) /
+                       tokens_per_s(llama_setup("H100-SXM", p, 512), dgx_fabric());
+  CHECK(ratio > 0.15);
+  CHECK(ratio < 0.22);
+}
+
+TEST_CASE("TP spanning nodes is slower than TP inside a node") {
+  FabricView f = dgx_fabric();
+  const double inside = tokens_per_s(llama_setup("H100-SXM", {8, 1, 8, 1, 1}, 512), f);
+  f.scale_up_domain = 4;  // the same TP 8 group now crosses a node boundary
+  f.accelerators_per_node = 4;
+  const double across = tokens_per_s(llama_setup("H100-SXM", {8, 1, 8, 1, 1}, 512), f);
+  CHECK(across < 0.8 * inside);
+}
+
+TEST_CASE("a larger DP batch amortises communication") {
+  const Parallelism p{2, 1, 32, 1, 1};
+  const StepBreakdown small = training_step(llama_setup("H100-SXM", p, 32), dgx_fabric(4));
+  const StepBreakdown large = training_step(llama_setup("H100-SXM", p, 256), dgx_fabric(4));
+  CHECK(large.exposed_comm / large.step_time < small.exposed_comm / small.step_time);
+  CHECK(large.tokens_per_step / large.step_time.value() > small.tokens_per_step / small.step_time.value());
+}
+
+TEST_CASE("an oversubscribed fabric slows a DP-heavy job and not a TP-only one") {
+  // TP 8 x DP 8 with one micro-batch: each DP ring has one rank per node (one NIC) and
+  // only one backward pass to hide its 4 GB of gradients behind.
+  const TrainingSetup dp_heavy = llama_setup("H100-SXM", {8, 1, 8, 1, 1}, 8);
+  const TrainingSetup tp_only = llama_setup("H100-SXM", {8, 1, 1, 1, 1}, 8);
+  CHECK(tokens_per_s(dp_heavy, dgx_fabric(4)) < 0.97 * tokens_per_s(dp_heavy, dgx_fabric(1)));
+  CHECK(tokens_per_s(tp_only, dgx_fabric(4)) == Approx(tokens_per_s(tp_only, dgx_fabric(1))));
+}
+
+TEST_CASE("FP8 is faster than BF16, by less than 2x") {
+  TrainingSetup bf16 = llama_setup("H100-SXM", {2, 1, 32, 1, 1}, 256);
+  TrainingSetup fp8 = bf16;
+  fp8.precision = Precision::FP8;
+  const double speedup = tokens_per_s(fp8, dgx_fabric()) / tokens_per_s(bf16, dgx_fabric());
+  CHECK(speedup > 1.1);
+  CHECK(speedup < 2.0);
+}
+
+TEST_CASE("more GPUs at a fixed batch (strong scaling) lowers MFU") {
+  // Llama 3 70B, TP 8, PP 4, 256 sequences per step: DP 2, 8, 32 leaves 128, 32 and 8
+  // micro-batches per pipeline, so the bubble (3/m of the compute) and the share of
+  // communication grow.
+  double previous_mfu = 1.0;
+  for (int dp : {2, 8, 32}) {
+    const TrainingSetup s{catalog().model("llama3-70b"), catalog().accelerator("H100-SXM"), {8, 4, dp, 1, 1}, 8192,
+                          256, 1, Precision::BF16, RecomputeMode::None, {}};
+    const StepBreakdown b = training_step(s, dgx_fabric());
+    const double mfu = b.model_flops_per_step / b.step_time.value() / (32.0 * dp) / 989e12;
+    INFO("dp " << dp << " mfu " << mfu);
+    CHECK(mfu < previous_mfu);
+    previous_mfu = mfu;
+  }
 }
