@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "models/parallelism_search.hpp"
 #include "scenario/yaml_reader.hpp"
 
 namespace fleetsim {
@@ -135,9 +136,9 @@ std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
   }
   YamlReader p = workload.child("parallelism");
   if (p.node().IsScalar() && p.node().Scalar() == "auto") {
-    p.problem("parallelism: auto is not yet supported (the search over TP/PP/DP/CP/EP comes with the training "
-              "model issue); give {tp, pp, dp, cp, ep}");
-    return std::nullopt;
+    Parallelism automatic;  // chosen when the job is placed (models/parallelism_search.hpp)
+    automatic.automatic = true;
+    return automatic;
   }
   if (!p.expect_map({"tp", "pp", "dp", "cp", "ep"})) return std::nullopt;
   Parallelism par;
@@ -204,6 +205,11 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   spec.global_batch = int(*global_batch);
 
   const Parallelism& p = spec.parallelism;
+  if (p.automatic) {
+    if (opt.virtual_stages > 1)
+      w.problem_at("virtual_stages", "expected no virtual_stages with parallelism: auto (the search uses plain 1F1B)");
+    return;  // the search only proposes valid splits; whether one fits is checked against the cluster
+  }
   if (p.product() != spec.gpus) {
     w.problem_at("parallelism", "expected tp x pp x dp x cp = gpus (" + std::to_string(spec.gpus) + "), got " +
                                     std::to_string(p.tp) + " x " + std::to_string(p.pp) + " x " +
@@ -468,6 +474,15 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     const Accelerator* acc = catalog.accelerator(name);
     if (spec.precision == Precision::FP8 && acc->peak_fp8.value() <= 0) {
       why = name + " has no FP8 support";
+      continue;
+    }
+    if (spec.parallelism.automatic) {
+      for (const auto& pod : design.pods) {
+        if (pod.node->accelerator != name) continue;
+        const FabricView fabric = nominal_fabric(*pod.node, pod.nodes * pod.node->accelerators, pod.fabric.oversubscription);
+        if (search_parallelism(training_setup(spec, *acc), spec.gpus, fabric)) return;
+      }
+      why = "has no TP/PP/DP/CP split, micro-batch and recompute mode that fits on " + name;
       continue;
     }
     const MemoryBreakdown mem = training_memory(training_setup(spec, *acc));
