@@ -34,6 +34,7 @@ struct WorkloadResult {
   std::optional<double> start_s;
   std::optional<double> end_s;  // nullopt while still running (or queued) at the horizon
   bool completed = false;        // reached its `tokens` target
+  TrainingSetup setup;  // as run: parallelism, micro-batch and recompute (chosen by the search under auto)
   StepBreakdown step;
   double steps_done = 0;  // whole steps finished (fractional progress is not counted)
   double tokens_done = 0;

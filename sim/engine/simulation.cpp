@@ -1,6 +1,7 @@
 #include "engine/simulation.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "core/log.hpp"
 #include "engine/scheduler.hpp"
+#include "models/parallelism_search.hpp"
 #include "models/serving_schedule.hpp"
 #include "platform/simgrid_platform.hpp"
 #include "scenario/scenario_loader.hpp"
@@ -108,6 +110,16 @@ void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet,
         if (problem.empty()) fits_somewhere = true;
         else why = "a replica " + problem;
       } else {
+        const NodeType* node = node_type_of(pod, catalog);
+        if (w.parallelism.automatic) {
+          const int in_pod = int(pod.hosts.size()) * pod.accelerators_per_node;
+          if (node && search_parallelism(training_setup(w, *pod.accelerator), w.gpus,
+                                         nominal_fabric(*node, in_pod, pod.oversubscription)))
+            fits_somewhere = true;
+          else
+            why = "no TP/PP/DP/CP split, micro-batch and recompute mode fits on " + pod.accelerator->name;
+          continue;
+        }
         const MemoryBreakdown mem = training_memory(training_setup(w, *pod.accelerator));
         if (mem.fits()) fits_somewhere = true;
         else why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) +
@@ -210,7 +222,19 @@ class Simulation {
     const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
     const NodeType& node = *node_type_of(pod, catalog_);
     WorkloadResult& r = *job.result;
-    r.step = training_step(training_setup(w, *pod.accelerator), fabric_view(fleet_, job.allocation, node, w.gpus));
+    const FabricView fabric = fabric_view(fleet_, job.allocation, node, w.gpus);
+    r.setup = training_setup(w, *pod.accelerator);
+    if (w.parallelism.automatic) {
+      // Choose for the placement the job got; the loader checked that something fits.
+      const auto choice = search_parallelism(r.setup, w.gpus, fabric);
+      assert(choice && "parallelism: auto was checked at load time");
+      r.setup = choice->setup;
+      logger_->info("{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
+                    w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
+                    r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, choice->fitting,
+                    choice->candidates);
+    }
+    r.step = training_step(r.setup, fabric);
     job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
     job.energy_at_start_j = energy_of(job.hosts);
     job.running = true;

@@ -146,6 +146,19 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
       workloads.push_back(std::move(entry));
       continue;
     }
+    if (w.parallelism.automatic) {
+      // What the search chose for the placement (null if the job never started).
+      const Parallelism& p = r.setup.parallelism;
+      entry["parallelism"] = r.accelerator ? json{{"tp", p.tp}, {"pp", p.pp}, {"dp", p.dp}, {"cp", p.cp}, {"ep", p.ep}}
+                                           : json(nullptr);
+      entry["parallelism_auto"] = true;
+    }
+    if (r.accelerator) {
+      entry["micro_batch"] = r.setup.micro_batch;
+      entry["recompute"] = r.setup.recompute == RecomputeMode::Full        ? "full"
+                           : r.setup.recompute == RecomputeMode::Selective ? "selective"
+                                                                           : "none";
+    }
     if (r.accelerator) {
       const StepBreakdown& s = r.step;
       const double step_s = s.step_time.value();

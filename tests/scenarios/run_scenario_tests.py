@@ -188,6 +188,21 @@ def test_set_override():
         check("--set changes the run", b["workloads"][0]["step_time_s"] != a["workloads"][0]["step_time_s"])
 
 
+def test_parallelism_auto():
+    text = BASE.replace("parallelism: {tp: 8, pp: 1, dp: 4}", "parallelism: auto")
+    s, _ = run_ok("auto", write("auto.yaml", text))
+    if not s:
+        return
+    w = s["workloads"][0]
+    p = w["parallelism"]
+    check("parallelism: auto reports its choice", w.get("parallelism_auto") is True
+          and p["tp"] * p["pp"] * p["dp"] * p["cp"] == 32 and 256 % (p["dp"] * w["micro_batch"]) == 0, json.dumps(w)[:300])
+    fixed, _ = run_ok("auto-fixed", write("auto-fixed.yaml", BASE))
+    if fixed:
+        check("parallelism: auto is at least as fast as a hand-picked split",
+              w["step_time_s"] <= fixed["workloads"][0]["step_time_s"] * (1 + 1e-9))
+
+
 def test_platform_round_trip():
     """A design written out by `fleetsim platform` and run as `cluster.platform` gives the same run."""
     xml = os.path.join(TMP, "roundtrip.xml")
@@ -345,7 +360,7 @@ def test_every_shipped_scenario_runs():
             check(f"scenarios/{name} runs with sane figures", ok and s["cluster"]["it_energy_j"] > 0)
 
 
-for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override,
+for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
              test_every_shipped_scenario_runs]:
     test()

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/collectives.hpp"
+#include "models/parallelism_search.hpp"
 #include "models/training_step.hpp"
 #include "models/transformer.hpp"
 #include "catalog/catalog.hpp"
@@ -325,4 +326,24 @@ TEST_CASE("more GPUs at a fixed batch (strong scaling) lowers MFU") {
     CHECK(mfu < previous_mfu);
     previous_mfu = mfu;
   }
+}
+
+TEST_CASE("parallelism: auto finds the fastest split that fits, and nothing when nothing fits") {
+  const NodeType& dgx = *catalog().node_type("dgx-h100");
+  TrainingSetup base{catalog().model("llama3-405b"), catalog().accelerator("H100-SXM"), {}, 8192, 2048, 1,
+                     Precision::BF16, RecomputeMode::None, {}};
+  const auto choice = search_parallelism(base, 16384, nominal_fabric(dgx, 1024, 1.0));
+  REQUIRE(choice);
+  const Parallelism& p = choice->setup.parallelism;
+  CHECK(p.product() == 16384);
+  CHECK(training_memory(choice->setup).fits());
+  CHECK(choice->fitting > 0);
+  CHECK(choice->fitting <= choice->candidates);
+  // Nothing it evaluated beats it: the Llama 3 layout with full recompute is no faster.
+  TrainingSetup llama3 = base;
+  llama3.parallelism = {8, 16, 128, 1, 1};
+  llama3.recompute = RecomputeMode::Full;
+  CHECK(choice->step.step_time <= training_step(llama3, nominal_fabric(dgx, 1024, 1.0)).step_time);
+  // 405B on 8 GPUs: weights and gradients alone need 6 x 405B / 8 = 304 GB per GPU.
+  CHECK_FALSE(search_parallelism(base, 8, nominal_fabric(dgx, 1024, 1.0)));
 }
