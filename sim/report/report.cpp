@@ -170,6 +170,9 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
       entry["mfu"] = model_tflops * 1e12 / r.accelerator->peak(w.precision).value();
       entry["hardware_tflops_per_gpu"] = s.hardware_flops_per_step / step_s / w.gpus / 1e12;
       entry["step_breakdown_s"] = {{"compute", s.compute.value()},
+                                   {"compute_matmul", s.compute_matmul.value()},
+                                   {"compute_attention", s.compute_attention.value()},
+                                   {"compute_elementwise", s.compute_elementwise.value()},
                                    {"exposed_comm", s.exposed_comm.value()},
                                    {"bubble", s.bubble.value()},
                                    {"optimizer", s.optimizer.value()},
