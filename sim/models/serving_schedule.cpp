@@ -22,25 +22,36 @@ void mark_busy(std::vector<BusyInterval>& busy, double from, double to) {
 }  // namespace
 
 ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int max_batch,
-                                double kv_capacity_tokens, const IterationCost& cost, double start_s) {
+                                double kv_capacity_tokens, const IterationCost& cost, double start_s,
+                                const IterationCost* verifier) {
   assert(max_batch >= 1 && "max_batch is validated by the scenario layer");
   ScheduleResult out;
   out.requests.resize(requests.size());
   std::deque<std::size_t> waiting;
-  std::vector<Running> running, admitted;
+  std::vector<Running> running, admitted, verifying;
   running.reserve(std::size_t(max_batch));
   double now = start_s;
-  double kv_reserved = 0;  // input + output of every running request
-  double context = 0;      // tokens currently in the KV cache of running requests
+  double kv_reserved = 0;   // input + samples x output of every running request
+  double context = 0;       // tokens currently in the KV cache of running requests
+  int running_sequences = 0;  // samples of the running requests (what max_batch caps)
   std::size_t next = 0;
 
-  auto reservation = [&](std::size_t i) { return double(requests[i].input_tokens) + requests[i].output_tokens; };
-  // A request leaves the batch: its reservation and its context go.
+  auto samples = [&](std::size_t i) { return std::max(1, requests[i].samples); };
+  auto reservation = [&](std::size_t i) {
+    return double(requests[i].input_tokens) + double(samples(i)) * requests[i].output_tokens;
+  };
+  // A request leaves the replica: its reservation and its context go.
   auto finish = [&](const Running& r) {
     const ServingRequest& q = requests[r.index];
     out.requests[r.index].completion_s = now;
     kv_reserved -= reservation(r.index);
-    context -= double(q.input_tokens) + r.generated;
+    context -= double(q.input_tokens) + double(samples(r.index)) * r.generated;
+  };
+  // Its samples are done: finish now, or after verification at the end of the iteration.
+  auto samples_done = [&](const Running& r) {
+    running_sequences -= samples(r.index);
+    if (verifier) verifying.push_back(r);
+    else finish(r);
   };
 
   while (next < requests.size() || !waiting.empty() || !running.empty()) {
@@ -48,17 +59,20 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
     while (next < requests.size() && requests[next].arrival_s <= now) waiting.push_back(next++);
 
     const double iteration_start = now;
-    // Admission: FIFO while the batch and the KV reservation allow.
+    // Admission: FIFO while the batch (in sequences) and the KV reservation allow.
     admitted.clear();
+    int admitted_sequences = 0;
     double prompt_tokens = 0, squared = 0;
     // An idle replica always takes the head of the queue, so an oversized request (refused
     // by the scenario layer; possible only from direct calls) cannot stall the loop.
-    while (!waiting.empty() && int(running.size() + admitted.size()) < max_batch &&
-           (kv_reserved + reservation(waiting.front()) <= kv_capacity_tokens ||
+    while (!waiting.empty() &&
+           ((running_sequences + admitted_sequences + samples(waiting.front()) <= max_batch &&
+             kv_reserved + reservation(waiting.front()) <= kv_capacity_tokens) ||
             (running.empty() && admitted.empty()))) {
       const std::size_t i = waiting.front();
       waiting.pop_front();
       kv_reserved += reservation(i);
+      admitted_sequences += samples(i);
       const double in = requests[i].input_tokens;
       prompt_tokens += in;
       squared += in * in;
@@ -67,15 +81,16 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
     if (!admitted.empty()) {
       now += cost.prefill(prompt_tokens, squared, int(admitted.size())).value();
       for (Running r : admitted) {
-        r.generated = 1;
-        context += double(requests[r.index].input_tokens) + 1;
+        r.generated = 1;  // every sample's first token, drawn from the one prefill
+        running_sequences += samples(r.index);
+        context += double(requests[r.index].input_tokens) + samples(r.index);
         out.requests[r.index].first_token_s = now;
-        if (requests[r.index].output_tokens <= 1) finish(r);
+        if (requests[r.index].output_tokens <= 1) samples_done(r);
         else running.push_back(r);
       }
     }
     if (!running.empty()) {
-      const int batch = int(running.size());
+      const int batch = running_sequences;
       now += cost.decode(batch, context).value();
       out.decode_steps++;
       out.batch_sum += batch;
@@ -83,10 +98,26 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
       std::size_t kept = 0;
       for (Running& r : running) {
         r.generated++;
-        if (r.generated >= requests[r.index].output_tokens) finish(r);
+        if (r.generated >= requests[r.index].output_tokens) samples_done(r);
         else running[kept++] = r;
       }
       running.resize(kept);
+    }
+    if (!verifying.empty()) {
+      // Each sample scored as one prompt of input + output tokens on the verifier.
+      double tokens = 0, verify_squared = 0;
+      int prompts = 0;
+      for (const Running& r : verifying) {
+        const double length = double(requests[r.index].input_tokens) + requests[r.index].output_tokens;
+        tokens += samples(r.index) * length;
+        verify_squared += samples(r.index) * length * length;
+        prompts += samples(r.index);
+      }
+      const double took = verifier->prefill(tokens, verify_squared, prompts).value();
+      now += took;
+      out.verify_s += took;
+      for (const Running& r : verifying) finish(r);
+      verifying.clear();
     }
     if (now > iteration_start) {
       out.iterations++;

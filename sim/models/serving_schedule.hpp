@@ -14,6 +14,16 @@
 //   price of admitting fewer requests than an optimistic policy would.
 // - The replica idles only when nothing is running or waiting; it then jumps to the
 //   next arrival.
+// - Parallel samples (kind reasoning): a request of s samples is prefilled once (its
+//   prompt's T and T^2, one LM head), after which it decodes s sequences per iteration.
+//   max_batch counts sequences, so it is admitted only if s more fit. KV reservation:
+//   input + s x output (the prompt once, each sample's own tokens); context while it
+//   runs: input + s x (tokens generated per sample).
+// - Verification (optional second cost: a verifier or filter model resident on the same
+//   replica): in the iteration in which a request's samples finish decoding, the
+//   replica then scores each sample as a prefill of input + output tokens on the
+//   verifier (s prompts of that length). The request completes after it; its KV is held
+//   until then. The running decodes wait for the verification (no overlap).
 // Cost: O(iterations x batch); 2,000 requests x 1,024 tokens at batch 256 is about
 // 10,000 iterations (a few milliseconds).
 #pragma once
@@ -29,7 +39,11 @@ namespace fleetsim {
 struct ServingRequest {
   double arrival_s = 0;
   int input_tokens = 1;
-  int output_tokens = 1;  // >= 1; the first comes from prefill
+  int output_tokens = 1;  // >= 1 per sample; the first comes from prefill
+  // Parallel sequences decoded from one prompt (a reasoning query's best-of-N answers):
+  // the prompt is prefilled once and its KV cache shared; each sample decodes its own
+  // output_tokens and keeps its own KV for them. 1 for plain serving.
+  int samples = 1;
 };
 
 struct RequestTiming {
@@ -47,14 +61,18 @@ struct ScheduleResult {
   std::vector<BusyInterval> busy;       // merged, in time order
   long long iterations = 0;
   long long decode_steps = 0;
-  double batch_sum = 0;  // requests decoding, summed over decode steps (mean batch = batch_sum / decode_steps)
+  double batch_sum = 0;  // sequences decoding, summed over decode steps (mean batch = batch_sum / decode_steps)
+  double verify_s = 0;   // time spent in verification prefills
 };
 
 // `requests` must be sorted by arrival time; every request must fit the KV cache on its
-// own (input + output <= kv_capacity_tokens: the scenario layer refuses the others).
+// own (input + samples x output <= kv_capacity_tokens: the scenario layer refuses the
+// others) and have samples <= max_batch.
 // `start_s`: the replica serves nothing before it (requests arriving earlier wait).
+// `verifier`: if given, every request's samples are scored on it after they finish (see above).
 ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int max_batch,
-                                double kv_capacity_tokens, const IterationCost& cost, double start_s = 0);
+                                double kv_capacity_tokens, const IterationCost& cost, double start_s = 0,
+                                const IterationCost* verifier = nullptr);
 
 // Poisson arrival times from `begin_s`: exponential gaps of mean 1 / rate_per_s, drawn
 // by inversion from a 64-bit Mersenne Twister seeded with (seed, stream), so the same

@@ -26,12 +26,13 @@ ServingMemory serving_memory(const ServingSetup& s) {
   const double p = bytes_per_value(s.precision);
   mem.weights = Bytes(parameters_per_accelerator(placement) * p);
   mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
+  mem.co_resident = s.co_resident_weights;
   mem.capacity = s.accelerator->hbm_capacity;
   const double head_dim = double(m.hidden) / m.heads;
   const int heads_per_rank = (m.kv_heads + s.tp - 1) / s.tp;
   const double layers_per_stage = double(m.layers) / s.pp;
   mem.kv_per_token = Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * p);
-  const Bytes free = mem.capacity - mem.weights - mem.runtime_reserve;
+  const Bytes free = mem.capacity - mem.weights - mem.co_resident - mem.runtime_reserve;
   mem.kv_cache = free > Bytes(0) ? free * kKvCacheMemoryFraction : Bytes(0);
   mem.kv_tokens = mem.kv_cache / mem.kv_per_token;
   return mem;

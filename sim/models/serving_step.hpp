@@ -13,8 +13,8 @@
 // - KV cache per token, whole model: 2 (K and V) x L x kv_heads x (h / heads) x p.
 //   Per accelerator: 2 x (L / pp) x ceil(kv_heads / tp) x (h / heads) x p (TP splits
 //   the KV heads; past tp = kv_heads every rank keeps a copy of its head).
-// - KV capacity per accelerator: kKvCacheMemoryFraction x (HBM - weights - the runtime
-//   reserve of training_step.hpp); per replica, in tokens: that / KV bytes per token per
+// - KV capacity per accelerator: kKvCacheMemoryFraction x (HBM - weights - the weights
+//   of a co-resident verifier or filter model - the runtime reserve of training_step.hpp); per replica, in tokens: that / KV bytes per token per
 //   accelerator. A replica that cannot hold one request's input + output tokens is an
 //   input error (the scenario layer says so).
 // - Prefill of T tokens: FLOPs = 2 N T + 2 L h S (causal attention: a query at position
@@ -71,6 +71,10 @@ struct ServingSetup {
   int tp = 1;
   int pp = 1;
   Precision precision = Precision::BF16;
+  // Weights per accelerator of another model resident on the same replica (a reasoning
+  // workload's verifier, a synthetic-data workload's filter): they take HBM from the KV
+  // cache but are not read by this model's decode steps.
+  Bytes co_resident_weights;
 };
 
 // The links a replica's TP group and its PP hand-offs use.
@@ -85,11 +89,12 @@ Bytes kv_bytes_per_token(const ModelSpec& model, Precision precision);
 struct ServingMemory {
   Bytes weights;          // per accelerator
   Bytes runtime_reserve;  // per accelerator
+  Bytes co_resident;      // per accelerator: another model's weights on the same replica
   Bytes capacity;         // HBM per accelerator
   Bytes kv_cache;         // per accelerator given to the KV cache (0 if the weights do not fit)
   Bytes kv_per_token;     // per accelerator, per token of context
   double kv_tokens = 0;   // tokens of context one replica holds
-  bool weights_fit() const { return weights + runtime_reserve < capacity; }
+  bool weights_fit() const { return weights + co_resident + runtime_reserve < capacity; }
 };
 
 ServingMemory serving_memory(const ServingSetup& setup);
