@@ -85,7 +85,7 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
         const Accelerator* acc = catalog.accelerator(pod.node->accelerator);
         if (w.accelerator && *w.accelerator != acc->name) continue;
         char line[200];
-        if (w.is_inference()) {
+        if (w.is_serving()) {
           const ServingMemory mem = serving_memory(serving_setup(w, *acc));
           std::snprintf(line, sizeof line,
                         "    per %s: weights %.1f GB of %.1f GB; KV cache %.0f tokens per replica of %d x %d\n",

@@ -23,6 +23,17 @@ struct ServingResult {
   double busy_fraction = 0;          // share of replica-time spent in iterations
   std::vector<double> ttft_s;        // per completed request: first token - arrival
   std::vector<double> tpot_s;        // per completed request with > 1 output token
+  // Reasoning (and every serving kind): a request is a query of `samples` samples.
+  std::vector<double> latency_s;     // per completed request: completion (after verification) - arrival
+  double thinking_tokens = 0;        // of the completed requests, every sample (in output_tokens too)
+  double answer_tokens = 0;          // of the completed requests, every sample (in output_tokens too)
+  double verify_s = 0;               // replica time spent scoring samples (verifier or filter)
+  // Synthetic-data: the job until its target of accepted tokens (or the horizon).
+  double generated_samples = 0;      // samples generated (and scored) by the end
+  double accepted_samples = 0;       // kept by the filter
+  double accepted_tokens = 0;        // their output tokens
+  bool extrapolated = false;         // steady-state extrapolation rather than every request simulated
+  long long simulated_requests = 0;  // requests run through the schedule, per replica
 };
 
 struct WorkloadResult {

@@ -105,7 +105,7 @@ void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet,
     std::string why;
     for (const auto& pod : fleet.pods) {
       if (w.accelerator && pod.accelerator->name != *w.accelerator) continue;
-      if (w.is_inference()) {
+      if (w.is_serving()) {
         const std::string problem = inference_fit_problem(w, *pod.accelerator);
         if (problem.empty()) fits_somewhere = true;
         else why = "a replica " + problem;
@@ -213,7 +213,7 @@ class Simulation {
   }
 
   void run_job(Job& job) {
-    if (job.spec->is_inference()) {
+    if (job.spec->is_serving()) {
       run_service(job);
       return;
     }
@@ -280,6 +280,10 @@ class Simulation {
     const ServingFabric fabric{tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
                                tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
     const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
+    // A verifier (reasoning) or filter (synthetic-data) on the same replicas scores every sample.
+    std::optional<ServingStepModel> scorer;
+    if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+    const IterationCost* verifier = scorer ? &*scorer : nullptr;
     ServingResult& out = r.serving;
     out.replicas = w.replicas();
     out.kv_tokens_per_replica = model.memory().kv_tokens;
@@ -297,7 +301,7 @@ class Simulation {
     // offline) are scheduled once.
     std::vector<std::vector<ServingRequest>> per_replica(std::size_t(out.replicas));
     for (std::size_t i = 0; i < arrivals.size(); ++i)
-      per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, q.output_tokens});
+      per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, w.tokens_per_sample(), q.samples});
     double last_completion = start;
     double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
     std::map<std::size_t, ScheduleResult> offline_cache;  // by request count
@@ -308,12 +312,12 @@ class Simulation {
         auto it = offline_cache.find(requests.size());
         if (it == offline_cache.end())
           it = offline_cache
-                   .emplace(requests.size(),
-                            schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start))
+                   .emplace(requests.size(), schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica,
+                                                              model, start, verifier))
                    .first;
         schedule = &it->second;
       } else {
-        computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start);
+        computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
       }
       for (std::size_t i = 0; i < requests.size(); ++i) {
         const ServingRequest& request = requests[i];
@@ -321,12 +325,17 @@ class Simulation {
         if (request.arrival_s < horizon) out.requests++;
         if (timing.completion_s > horizon) continue;  // unfinished when the run stops
         out.completed++;
-        out.output_tokens += request.output_tokens;
+        out.output_tokens += double(request.output_tokens) * request.samples;
+        out.thinking_tokens += double(q.thinking_tokens) * request.samples;
+        out.answer_tokens += double(q.output_tokens) * request.samples;
         last_completion = std::max(last_completion, timing.completion_s);
         out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
+        out.latency_s.push_back(timing.completion_s - request.arrival_s);
+        // TPOT: the decode span per token of a sample (the verification, if any, excluded).
         if (request.output_tokens > 1)
-          out.tpot_s.push_back((timing.completion_s - timing.first_token_s) / (request.output_tokens - 1));
+          out.tpot_s.push_back((timing.decode_end_s - timing.first_token_s) / (request.output_tokens - 1));
       }
+      out.verify_s += schedule->verify_s;
       for (const auto& busy : schedule->busy)
         busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
       batch_sum += schedule->batch_sum;
@@ -424,8 +433,9 @@ class Simulation {
       // Still running at the horizon: count whole steps done and the energy so far.
       r.busy_s = now - *r.start_s;
       r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
-      if (job.spec->is_inference()) {
-        r.tokens_done = r.serving.output_tokens;  // requests done by the horizon, counted at the start
+      if (job.spec->is_serving()) {
+        // Requests done by the horizon, counted at the start; synthetic-data counts accepted tokens.
+        r.tokens_done = job.spec->is_synthetic_data() ? r.serving.accepted_tokens : r.serving.output_tokens;
         continue;
       }
       r.steps_done = std::floor(r.busy_s / r.step.step_time.value());

@@ -50,6 +50,7 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
   // Its samples are done: finish now, or after verification at the end of the iteration.
   auto samples_done = [&](const Running& r) {
     running_sequences -= samples(r.index);
+    out.requests[r.index].decode_end_s = now;
     if (verifier) verifying.push_back(r);
     else finish(r);
   };

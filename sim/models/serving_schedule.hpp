@@ -48,7 +48,8 @@ struct ServingRequest {
 
 struct RequestTiming {
   double first_token_s = 0;
-  double completion_s = 0;
+  double decode_end_s = 0;  // its samples' last token (= completion_s without a verifier)
+  double completion_s = 0;  // after verification, if any
 };
 
 struct BusyInterval {

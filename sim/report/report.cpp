@@ -93,6 +93,71 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   entry["lost_gpu_hours"] = 0.0;
 }
 
+// Keys every workload entry ends with (SCENARIO.md): times, state, failures.
+void add_common_keys(json& entry, const WorkloadResult& r) {
+  entry["submit_s"] = r.submit_s;
+  entry["start_s"] = optional_number(r.start_s);
+  entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
+  entry["wait_s"] = optional_number(wait_of(r));
+  entry["state"] = state_of(r);
+  entry["interruptions"] = 0;
+  entry["lost_gpu_hours"] = 0.0;
+}
+
+// kind reasoning: a query is `samples` samples of thinking + answer tokens from one shared
+// prompt, optionally each scored by a verifier. output_tokens_per_s counts every decoded
+// token (thinking and answer, every sample): what the replicas generate; the split follows.
+void add_reasoning_keys(json& entry, const WorkloadResult& r) {
+  const WorkloadSpec& w = *r.spec;
+  const ServingResult& s = r.serving;
+  const bool started = r.start_s.has_value();
+  auto rate = [&](double amount) { return started && s.service_s > 0 ? json(amount / s.service_s) : json(nullptr); };
+  auto pct = [&](const std::vector<double>& v, double p) { return v.empty() ? json(nullptr) : json(percentile(v, p)); };
+  auto per_query = [&](double amount) { return s.completed > 0 ? json(amount / double(s.completed)) : json(nullptr); };
+  entry["replicas"] = w.replicas();
+  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["max_batch"] = w.max_batch;
+  entry["samples"] = w.requests.samples;
+  entry["verifier"] = w.scorer ? json(w.scorer->name) : json(nullptr);
+  entry["queries_per_s"] = rate(double(s.completed));
+  entry["query_latency_p50_s"] = pct(s.latency_s, 50);
+  entry["query_latency_p99_s"] = pct(s.latency_s, 99);
+  entry["query_latency_mean_s"] = s.latency_s.empty() ? json(nullptr) : json(mean(s.latency_s));
+  entry["output_tokens_per_s"] = rate(s.output_tokens);
+  entry["thinking_tokens_per_s"] = rate(s.thinking_tokens);
+  entry["answer_tokens_per_s"] = rate(s.answer_tokens);
+  entry["ttft_p50_s"] = pct(s.ttft_s, 50);
+  entry["ttft_p99_s"] = pct(s.ttft_s, 99);
+  entry["tpot_p50_s"] = pct(s.tpot_s, 50);
+  entry["tpot_p99_s"] = pct(s.tpot_s, 99);
+  entry["energy_j"] = r.energy_j;
+  entry["joules_per_query"] = per_query(r.energy_j);
+  entry["joules_per_output_token"] = s.output_tokens > 0 ? json(r.energy_j / s.output_tokens) : json(nullptr);
+  entry["input_tokens_per_query"] = w.requests.input_tokens;
+  entry["thinking_tokens_per_query"] = double(w.requests.thinking_tokens) * w.requests.samples;
+  entry["answer_tokens_per_query"] = double(w.requests.output_tokens) * w.requests.samples;
+  entry["output_tokens_per_query"] = double(w.tokens_per_sample()) * w.requests.samples;
+  entry["kv_tokens_per_query"] = w.kv_tokens_per_request();
+  entry["queries"] = s.requests;
+  entry["completed_queries"] = s.completed;
+  entry["output_tokens"] = s.output_tokens;
+  entry["thinking_tokens"] = s.thinking_tokens;
+  entry["answer_tokens"] = s.answer_tokens;
+  entry["verify_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
+  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
+  entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
+  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
+  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
+  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+  add_common_keys(entry, r);
+}
+
+// kind synthetic-data: generate until target_tokens accepted tokens.
+void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
+  add_inference_keys(entry, r);  // placeholder until the synthetic-data increment
+}
+
 }  // namespace
 
 json summary_json(const Scenario& scenario, const RunResult& run) {
@@ -140,9 +205,12 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
                             {"dp", w.parallelism.dp},
                             {"cp", w.parallelism.cp},
                             {"ep", w.parallelism.ep}};
-    if (w.is_inference()) {
+    if (w.is_serving()) {
       entry["parallelism"] = {{"tp", w.parallelism.tp}, {"pp", w.parallelism.pp}};
-      add_inference_keys(entry, r);
+      if (w.parallelism.ep > 1) entry["parallelism"]["ep"] = w.parallelism.ep;
+      if (w.is_reasoning()) add_reasoning_keys(entry, r);
+      else if (w.is_synthetic_data()) add_synthetic_data_keys(entry, r);
+      else add_inference_keys(entry, r);
       workloads.push_back(std::move(entry));
       continue;
     }
@@ -217,12 +285,13 @@ std::string jobs_csv(const RunResult& run) {
   out << "name,kind,state,accelerator,gpus,nodes,pods_spanned,submit_s,start_s,end_s,wait_s,jct_s,steps,tokens,"
          "step_time_s,tokens_per_s,goodput,energy_j\n";
   for (const auto& r : run.workloads) {
-    const bool serving = r.spec->is_inference();
+    const bool serving = r.spec->is_serving();
     const bool started = r.start_s.has_value() && !serving;  // step columns: training only
     const double step_s = r.step.step_time.value();
-    // Serving: `tokens` and `tokens_per_s` are output tokens; no steps, no goodput.
+    // Serving: `tokens` and `tokens_per_s` are output tokens (every sample's thinking and answer
+    // tokens for reasoning; accepted tokens for synthetic-data); no steps, no goodput.
     const std::optional<double> serving_rate =
-        serving && r.start_s && r.serving.service_s > 0 ? std::optional<double>(r.serving.output_tokens / r.serving.service_s)
+        serving && r.start_s && r.serving.service_s > 0 ? std::optional<double>(r.tokens_done / r.serving.service_s)
                                                         : std::nullopt;
     out << r.spec->name << ',' << r.spec->kind << ',' << state_of(r) << ','
         << (r.accelerator ? r.accelerator->name : "") << ',' << r.spec->gpus << ',' << r.nodes << ','
@@ -285,6 +354,25 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
                     number(w["output_tokens_per_s"]), number(w["requests_per_s"]), number(w["ttft_p50_s"]),
                     number(w["ttft_p99_s"]), 1e3 * number(w["tpot_p50_s"]), 1e3 * number(w["tpot_p99_s"]),
                     number(w["joules_per_output_token"]), progress);
+      out << line;
+      continue;
+    }
+    auto value = [](const json& v) { return v.is_null() ? 0.0 : v.get<double>(); };
+    auto ending = [&](char* text, std::size_t size) {
+      if (w["completion_s"].is_null()) std::snprintf(text, size, "still running at the horizon");
+      else std::snprintf(text, size, "done after %.2f h", w["completion_s"].get<double>() / 3600);
+    };
+    if (w["kind"] == "reasoning" && !w["start_s"].is_null()) {
+      char progress[96];
+      ending(progress, sizeof progress);
+      std::snprintf(line, sizeof line,
+                    "  %s (reasoning, %d x %s, %d replicas, %d samples per query): %.4g queries/s, query latency "
+                    "p50 %.2f s p99 %.2f s, %.4g output tokens/s (%.4g thinking), %.4g J per query, %s\n",
+                    w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(), w["samples"].get<int>(),
+                    value(w["queries_per_s"]), value(w["query_latency_p50_s"]), value(w["query_latency_p99_s"]),
+                    value(w["output_tokens_per_s"]), value(w["thinking_tokens_per_s"]), value(w["joules_per_query"]),
+                    progress);
       out << line;
       continue;
     }

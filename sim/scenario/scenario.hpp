@@ -61,7 +61,7 @@ struct SchedulerSpec {
 };
 
 
-// The request stream of a serving workload (kind: inference).
+// The request stream of a serving workload (kinds inference, reasoning, synthetic-data).
 enum class ArrivalMode { Offline, Poisson };
 
 struct RequestStreamSpec {
@@ -70,11 +70,13 @@ struct RequestStreamSpec {
   Rate rate;                       // poisson only, requests per second
   int input_tokens = 0;            // every request's prompt (the mean, held fixed in this version)
   int output_tokens = 0;           // every request's answer, the first token included
+  int thinking_tokens = 0;         // reasoning: tokens each sample thinks before its answer
+  int samples = 1;                 // reasoning: parallel answers per query, sharing the prompt's KV
 };
 
 struct WorkloadSpec {
   std::string name;
-  std::string kind;  // "pretrain" or "inference" (the kinds simulated so far)
+  std::string kind;  // "pretrain", "inference", "reasoning" or "synthetic-data" (the kinds simulated so far)
   ModelSpec model;
   int gpus = 0;
   Parallelism parallelism;
@@ -90,11 +92,27 @@ struct WorkloadSpec {
   // kind: inference. parallelism.tp and .pp describe one replica; parallelism.dp holds
   // the replica count (gpus / (tp x pp)), so parallelism.product() == gpus for every kind.
   RequestStreamSpec requests;
-  int max_batch = 0;  // requests one replica decodes together at most
+  int max_batch = 0;  // sequences one replica decodes together at most (a request is `samples` sequences)
+  // kind reasoning: the optional `verifier`; kind synthetic-data: the `filter`. Either way
+  // a model resident on the same replicas that scores every sample (a prefill of its
+  // prompt + its tokens) after the sample is generated.
+  std::optional<ModelSpec> scorer;
+  double accept_rate = 1.0;    // synthetic-data: share of samples the filter keeps
+  double target_tokens = 0;    // synthetic-data: accepted tokens after which the job ends
   SourceLocation where;
 
   bool is_inference() const { return kind == "inference"; }
+  bool is_reasoning() const { return kind == "reasoning"; }
+  bool is_synthetic_data() const { return kind == "synthetic-data"; }
+  // The kinds run by the serving model: replicas of tp x pp, continuous batching.
+  bool is_serving() const { return is_inference() || is_reasoning() || is_synthetic_data(); }
   int replicas() const { return parallelism.dp; }
+  // Tokens each sample decodes (reasoning: thinking + answer; else the output).
+  int tokens_per_sample() const { return requests.thinking_tokens + requests.output_tokens; }
+  // KV-cache tokens one request reserves: its prompt once plus each sample's own tokens.
+  double kv_tokens_per_request() const {
+    return double(requests.input_tokens) + double(requests.samples) * tokens_per_sample();
+  }
 };
 
 struct Scenario {

@@ -1,5 +1,6 @@
 #include "scenario/scenario_loader.hpp"
 
+#include <cassert>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -240,13 +241,63 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                                     ") and dp (" + std::to_string(p.dp) + "), got ep = " + std::to_string(p.ep));
 }
 
-// kind: inference (SCENARIO.md): a service of gpus / (tp x pp) identical replicas.
+// Sequences one replica decodes together when a reasoning or synthetic-data workload
+// gives no max_batch (SCENARIO.md's examples give none; inference requires it): the
+// gpu_batch_size range of NVIDIA's MLPerf v4.0 llama2-70b configs is 806-896 on 80-141 GB
+// parts at short contexts; at reasoning lengths the KV cache binds far earlier anyway.
+constexpr int kDefaultServingMaxBatch = 256;
+
+// The scoring model of a reasoning (`verifier: {model}`) or synthetic-data (`filter:
+// {model, accept_rate}`) workload: a language model resident on the same replicas.
+bool read_scorer(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  const bool filter = spec.is_synthetic_data();
+  const std::string key = filter ? "filter" : "verifier";
+  if (!w.has(key)) {
+    if (filter) w.problem_at(key, "expected a mapping {model, accept_rate}, got nothing");
+    return !filter;
+  }
+  YamlReader s = w.child(key);
+  if (!s.expect_map(filter ? std::vector<std::string>{"model", "accept_rate"} : std::vector<std::string>{"model"}))
+    return false;
+  auto model = read_model(s, catalog);
+  bool ok = model.has_value();
+  if (model && model->kind != "llm") {
+    s.problem_at("model", "expected a language model (kind llm) to score samples, got a " + model->kind);
+    ok = false;
+  }
+  if (filter) {
+    auto rate = s.number("accept_rate", 0, true);
+    if (rate && (*rate <= 0 || *rate > 1)) {
+      s.problem_at("accept_rate", "expected a share of the samples kept, more than 0 and at most 1, got " +
+                                      s.node()["accept_rate"].Scalar());
+      rate.reset();
+    }
+    if (rate) spec.accept_rate = *rate;
+    ok = ok && rate.has_value();
+  }
+  if (ok) spec.scorer = *model;
+  return ok;
+}
+
+// kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
+// gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
-  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "precision", "requests", "max_batch", "submit",
-                "accelerator"});
+  std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "requests",
+                                   "max_batch", "submit", "accelerator"};
+  if (spec.is_reasoning()) keys.push_back("verifier");
+  if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
+  w.expect_map(keys);
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
-  auto max_batch = w.integer("max_batch", 1, true);
+  auto max_batch = w.integer("max_batch", 1, spec.is_inference());
+  if (!max_batch && !w.has("max_batch")) max_batch = kDefaultServingMaxBatch;
+  const bool scorer_ok = spec.is_inference() || read_scorer(w, spec, catalog);
+  bool target_ok = true;
+  if (spec.is_synthetic_data()) {
+    auto target = w.number("target_tokens", 1, true);
+    if (target) spec.target_tokens = *target;
+    target_ok = target.has_value();
+  }
   spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
                                                                                           : Precision::BF16;
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
@@ -261,31 +312,59 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
     }
   }
 
-  // parallelism: {tp, pp} of one replica (expert parallelism comes with MoE serving).
+  // parallelism: {tp, pp} of one replica, and ep: how many of its accelerators the
+  // experts of an MoE model are spread over (a divisor of tp x pp; see the model card).
   bool parallelism_ok = false;
   if (!w.has("parallelism")) {
     w.problem_at("parallelism", "expected a mapping {tp, pp} for one replica, got nothing");
   } else {
     YamlReader p = w.child("parallelism");
-    if (p.expect_map({"tp", "pp"})) {
+    if (p.expect_map({"tp", "pp", "ep"})) {
       auto tp = p.integer("tp", 1, false);
       auto pp = p.integer("pp", 1, false);
-      if ((tp || !p.has("tp")) && (pp || !p.has("pp"))) {  // absent means 1
+      auto ep = p.integer("ep", 1, false);
+      if ((tp || !p.has("tp")) && (pp || !p.has("pp")) && (ep || !p.has("ep"))) {  // absent means 1
         spec.parallelism.tp = int(tp.value_or(1));
         spec.parallelism.pp = int(pp.value_or(1));
+        spec.parallelism.ep = int(ep.value_or(1));
         parallelism_ok = true;
       }
     }
   }
 
-  // requests: {mode, count, rate, input_tokens, output_tokens}
+  // requests: {mode, count, rate, input_tokens, output_tokens}; reasoning adds
+  // thinking_tokens and samples; synthetic-data has only the lengths (an offline stream
+  // that lasts until the target is met).
   bool requests_ok = false;
+  const std::string request_keys =
+      spec.is_synthetic_data() ? "{input_tokens, output_tokens}"
+      : spec.is_reasoning()    ? "{mode, count, rate, input_tokens, thinking_tokens, output_tokens, samples}"
+                               : "{mode, count, rate, input_tokens, output_tokens}";
   if (!w.has("requests")) {
-    w.problem_at("requests", "expected a mapping {mode, count, rate, input_tokens, output_tokens}, got nothing");
+    w.problem_at("requests", "expected a mapping " + request_keys + ", got nothing");
+  } else if (spec.is_synthetic_data()) {
+    YamlReader r = w.child("requests");
+    if (r.expect_map({"input_tokens", "output_tokens"})) {
+      auto input = r.integer("input_tokens", 1, true);
+      auto output = r.integer("output_tokens", 1, true);
+      if (input) spec.requests.input_tokens = int(*input);
+      if (output) spec.requests.output_tokens = int(*output);
+      requests_ok = input && output;
+    }
   } else {
     YamlReader r = w.child("requests");
-    if (r.expect_map({"mode", "count", "rate", "input_tokens", "output_tokens"})) {
+    std::vector<std::string> allowed = {"mode", "count", "rate", "input_tokens", "output_tokens"};
+    if (spec.is_reasoning()) allowed.insert(allowed.end(), {"thinking_tokens", "samples"});
+    if (r.expect_map(allowed)) {
       RequestStreamSpec& q = spec.requests;
+      bool reasoning_ok = true;
+      if (spec.is_reasoning()) {
+        auto thinking = r.integer("thinking_tokens", 0, true);
+        auto samples = r.integer("samples", 1, false);
+        if (thinking) q.thinking_tokens = int(*thinking);
+        if (samples) q.samples = int(*samples);
+        reasoning_ok = thinking && (samples || !r.has("samples"));
+      }
       auto mode = r.choice("mode", {"offline", "poisson"}, false);
       const bool poisson = mode && *mode == "poisson";
       q.mode = poisson ? ArrivalMode::Poisson : ArrivalMode::Offline;
@@ -300,14 +379,14 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
       auto output = r.integer("output_tokens", 1, true);
       if (input) q.input_tokens = int(*input);
       if (output) q.output_tokens = int(*output);
-      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output;
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output && reasoning_ok;
     }
   }
 
-  if (!model || !gpus || !max_batch || !parallelism_ok || !requests_ok) return;
+  if (!model || !gpus || !max_batch || !parallelism_ok || !requests_ok || !scorer_ok || !target_ok) return;
   spec.model = *model;
   if (spec.model.kind != "llm") {
-    w.problem_at("model", "expected a language model (kind llm) for inference, got a " + spec.model.kind);
+    w.problem_at("model", "expected a language model (kind llm) for " + spec.kind + ", got a " + spec.model.kind);
     return;
   }
   spec.gpus = int(*gpus);
@@ -327,6 +406,28 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   if (p.pp > spec.model.layers)
     w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
                                     "), got pp = " + std::to_string(p.pp));
+  if (p.ep > 1 && !spec.model.is_moe())
+    w.problem_at("parallelism", "expected ep = 1 for a dense model, got ep = " + std::to_string(p.ep));
+  else if (p.ep > 1 && (per_replica % p.ep != 0 || spec.model.experts % p.ep != 0))
+    w.problem_at("parallelism", "expected ep to divide both the replica's accelerators (tp x pp = " +
+                                    std::to_string(per_replica) + ") and the experts (" +
+                                    std::to_string(spec.model.experts) + "), got ep = " + std::to_string(p.ep));
+  if (spec.requests.samples > spec.max_batch)
+    w.child("requests").problem_at("samples", "expected at most max_batch (" + std::to_string(spec.max_batch) +
+                                                  ") samples: a query's samples decode in one batch, got " +
+                                                  std::to_string(spec.requests.samples));
+  if (spec.scorer) {
+    const std::string key = spec.is_synthetic_data() ? "filter" : "verifier";
+    if (spec.scorer->heads % p.tp != 0)
+      w.child(key).problem_at("model", "expected a model whose attention heads (" +
+                                           std::to_string(spec.scorer->heads) +
+                                           ") tp divides: it runs on the same replicas, got tp = " +
+                                           std::to_string(p.tp));
+    if (p.pp > spec.scorer->layers)
+      w.child(key).problem_at("model", "expected a model with at least pp (" + std::to_string(p.pp) +
+                                           ") layers: it runs on the same replicas, got " +
+                                           std::to_string(spec.scorer->layers));
+  }
 }
 
 // This version simulates every request (a few tens of bytes each); past this many the
@@ -352,21 +453,27 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
 std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc) {
   if (spec.precision == Precision::FP8 && acc.peak_fp8.value() <= 0) return acc.name + " has no FP8 support";
   const ServingMemory mem = serving_memory(serving_setup(spec, acc));
-  char text[320];
+  char text[400];
   if (!mem.weights_fit()) {
+    char scorer[96] = "";
+    if (mem.co_resident > Bytes(0))
+      std::snprintf(scorer, sizeof scorer, " (plus %.1f GB of the %s's)", mem.co_resident.value() / 1e9,
+                    spec.is_synthetic_data() ? "filter" : "verifier");
     std::snprintf(text, sizeof text,
-                  "needs %.1f GB of weights per accelerator on %s (plus a %.1f GB runtime reserve), which has "
+                  "needs %.1f GB of weights per accelerator%s on %s (plus a %.1f GB runtime reserve), which has "
                   "%.1f GB (raise tp or pp)",
-                  mem.weights.value() / 1e9, acc.name.c_str(), mem.runtime_reserve.value() / 1e9,
+                  mem.weights.value() / 1e9, scorer, acc.name.c_str(), mem.runtime_reserve.value() / 1e9,
                   mem.capacity.value() / 1e9);
     return text;
   }
-  const double one_request = double(spec.requests.input_tokens) + spec.requests.output_tokens;
+  const double one_request = spec.kv_tokens_per_request();
   if (mem.kv_tokens < one_request) {
     std::snprintf(text, sizeof text,
-                  "leaves room for %.0f tokens of KV cache per replica on %s, less than one request's input + "
-                  "output (%.0f tokens; raise tp or pp)",
-                  mem.kv_tokens, acc.name.c_str(), one_request);
+                  "leaves room for %.0f tokens of KV cache per replica on %s, less than one %s (%.0f tokens; raise "
+                  "tp or pp)",
+                  mem.kv_tokens, acc.name.c_str(),
+                  spec.is_reasoning() ? "query's prompt + samples x (thinking + output)" : "request's input + output",
+                  one_request);
     return text;
   }
   return "";
@@ -462,7 +569,7 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
   }
   // Memory: the workload must fit on at least one accelerator type that can hold it.
   std::string why;
-  if (spec.is_inference()) {
+  if (spec.is_serving()) {
     for (const auto& name : candidates) {
       why = serving_fit_problem(spec, *catalog.accelerator(name));
       if (why.empty()) return;
@@ -501,6 +608,18 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
 ServingSetup serving_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
   ServingSetup s;
   s.model = &w.model;
+  s.accelerator = &accelerator;
+  s.tp = w.parallelism.tp;
+  s.pp = w.parallelism.pp;
+  s.precision = w.precision;
+  if (w.scorer) s.co_resident_weights = serving_memory(scorer_setup(w, accelerator)).weights;
+  return s;
+}
+
+ServingSetup scorer_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
+  assert(w.scorer && "only for workloads with a verifier or filter");
+  ServingSetup s;
+  s.model = &*w.scorer;
   s.accelerator = &accelerator;
   s.tp = w.parallelism.tp;
   s.pp = w.parallelism.pp;
@@ -657,15 +776,15 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       auto kind = w.choice("kind", kAllKinds, true);
       if (!kind) continue;
       spec.kind = *kind;
-      if (spec.kind != "pretrain" && spec.kind != "inference") {
+      if (spec.kind == "video-generation" || spec.kind == "synthetic-data") {
         w.problem_at("kind", "kind '" + spec.kind +
-                                 "' is not yet supported by this version of fleetsim (pretrain and inference are "
-                                 "simulated; reasoning, synthetic-data and video-generation come with the "
-                                 "inference issue's next increments)");
+                                 "' is not yet supported by this version of fleetsim (pretrain, inference, reasoning "
+                                 "and synthetic-data are simulated; video-generation comes with the inference "
+                                 "issue's next increment)");
         continue;
       }
       const std::size_t before = problems.empty() ? 0 : 1;
-      if (spec.is_inference()) {
+      if (spec.is_serving()) {
         read_inference(w, spec, catalog);
         check_request_volume(w, spec, scenario.horizon);
       } else {

@@ -23,7 +23,10 @@ TrainingSetup training_setup(const WorkloadSpec& workload, const Accelerator& ac
 
 // The same for an inference workload: one replica's setup, and why it does not fit the
 // accelerator's memory (weights, or one request's KV cache), or "" if it fits.
+// With a verifier or filter, the replica's setup counts its weights as co-resident.
 ServingSetup serving_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
+// The verifier's (reasoning) or filter's (synthetic-data) setup on the same replica.
+ServingSetup scorer_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 std::string inference_fit_problem(const WorkloadSpec& workload, const Accelerator& accelerator);
 
 }  // namespace fleetsim

@@ -317,6 +317,88 @@ def test_inference_poisson():
               and wc["state"] == "completed" and 15 < wc["end_s"] < 40, json.dumps(wc)[:300])
 
 
+REASONING = """\
+name: think
+seed: 5
+horizon: 10min
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 1, nodes: 2, node: dgx-h100}
+workloads:
+  - name: think
+    kind: reasoning
+    model: llama3-70b
+    gpus: 16
+    parallelism: {tp: 4}
+    precision: fp8
+    requests: {mode: poisson, rate: 1/s, input_tokens: 1000, thinking_tokens: 1500, output_tokens: 300, samples: 4}
+    verifier: {model: llama3-8b}
+"""
+
+
+def test_reasoning():
+    s, out = run_ok("reasoning", write("reasoning.yaml", REASONING))
+    if not s:
+        return
+    w = s["workloads"][0]
+    keys = ["queries_per_s", "query_latency_p50_s", "query_latency_p99_s", "output_tokens_per_s", "energy_j",
+            "joules_per_query", "thinking_tokens_per_s", "submit_s", "start_s", "end_s", "wait_s", "interruptions",
+            "lost_gpu_hours"]
+    check("reasoning summary has SCENARIO.md's keys", all(k in w for k in keys), str(sorted(w)))
+    check("reasoning: query latency p50 <= p99", 0 < w["query_latency_p50_s"] <= w["query_latency_p99_s"],
+          f"{w['query_latency_p50_s']} {w['query_latency_p99_s']}")
+    # Every completed query decoded 4 samples x (1500 + 300) tokens; output tokens/s counts them all.
+    check("reasoning: output tokens/s = queries/s x 4 x 1800; thinking tokens/s = queries/s x 4 x 1500",
+          abs(w["output_tokens_per_s"] / (w["queries_per_s"] * 4 * 1800) - 1) < 1e-9
+          and abs(w["thinking_tokens_per_s"] / (w["queries_per_s"] * 4 * 1500) - 1) < 1e-9)
+    check("reasoning: queries/s ~= the arrival rate when not overloaded", abs(w["queries_per_s"] - 1) < 0.1,
+          str(w["queries_per_s"]))
+    check("reasoning: joules per query = energy / completed queries",
+          abs(w["joules_per_query"] * w["completed_queries"] / w["energy_j"] - 1) < 1e-9)
+    # A query's latency is at least its 1800 tokens decoded one step at a time, each step at least a read
+    # of the weights per GPU (70.6e9 B / 4 at 1 byte) at 3.35 TB/s.
+    floor = 1800 * 70.6e9 / 4 / 3.35e12
+    check("reasoning: query latency p50 above the HBM floor of 1800 sequential decode steps",
+          w["query_latency_p50_s"] > floor, f"{w['query_latency_p50_s']} vs {floor}")
+    # Little's law on sequences: mean batch per replica ~= rate x latency x samples / replicas.
+    little = w["queries_per_s"] * w["query_latency_mean_s"] * 4 / 4
+    check("reasoning: mean batch ~= Little's law (rate x latency x samples / replicas)",
+          abs(w["mean_batch"] / little - 1) < 0.1, f"{w['mean_batch']} vs {little}")
+    b, _ = run_ok("reasoning-again", os.path.join(TMP, "reasoning.yaml"))
+    if b:
+        s.pop("wall_s"), b.pop("wall_s")
+        check("reasoning: same seed, same summary", s == b)
+    # Same query rate, one sample: less of everything per query.
+    one, _ = run_ok("reasoning-1", os.path.join(TMP, "reasoning.yaml"), "--set", "workloads.0.requests.samples=1")
+    if one:
+        w1 = one["workloads"][0]
+        check("reasoning: samples=4 decodes 4x the tokens of samples=1 at the same query rate",
+              abs(w["output_tokens_per_s"] / w1["output_tokens_per_s"] / 4 - 1) < 0.05,
+              f"{w['output_tokens_per_s']} vs {w1['output_tokens_per_s']}")
+        check("reasoning: samples=4 costs more than samples=1 (bigger batches, slower queries)",
+              w["mean_batch"] > 3 * w1["mean_batch"] and w["query_latency_p50_s"] > w1["query_latency_p50_s"],
+              f"batch {w['mean_batch']} vs {w1['mean_batch']}, latency {w['query_latency_p50_s']} vs {w1['query_latency_p50_s']}")
+    # Offline, the service ends when its queries are done: energy per query shows the cost of samples.
+    # Not 4x: decode is bound by reading the weights, which the extra samples share (measured 1.37x).
+    offline = ["--set", "workloads.0.requests={mode: offline, count: 200, input_tokens: 1000, thinking_tokens: 1500, "
+               "output_tokens: 300, samples: 4}"]
+    o4, _ = run_ok("reasoning-offline-4", os.path.join(TMP, "reasoning.yaml"), *offline)
+    o1, _ = run_ok("reasoning-offline-1", os.path.join(TMP, "reasoning.yaml"), offline[0], offline[1].replace("samples: 4", "samples: 1"))
+    if o4 and o1:
+        a, c = o4["workloads"][0], o1["workloads"][0]
+        check("reasoning offline: samples=4 costs more energy per query than samples=1",
+              a["joules_per_query"] > 1.2 * c["joules_per_query"] and a["completed_queries"] == c["completed_queries"] == 200,
+              f"{a['joules_per_query']} vs {c['joules_per_query']}")
+    # The verifier adds a scoring prefill after each query's samples: slower queries, a share of replica time.
+    nv, _ = run_ok("reasoning-noverifier", write("reasoning-nv.yaml", REASONING.replace("    verifier: {model: llama3-8b}\n", "")))
+    if nv:
+        wn = nv["workloads"][0]
+        check("reasoning: the verifier lengthens queries and takes replica time",
+              w["query_latency_p50_s"] > wn["query_latency_p50_s"] and w["verify_share"] > 0 == wn["verify_share"],
+              f"{w['query_latency_p50_s']} vs {wn['query_latency_p50_s']}, share {w['verify_share']}")
+
+
 BAD = [
     ("unknown key", BASE.replace("horizon: 12h", "horizon: 12h\nhorizn: 3h"),
      "bad.yaml:4:1: horizn: unknown key 'horizn'; did you mean 'horizon'?"),
@@ -355,14 +437,16 @@ def test_every_shipped_scenario_runs():
         if s:
             ok = all(w["kind"] != "pretrain" or w["step_time_s"] is None or (w["step_time_s"] > 0 and 0 < w["mfu"] < 1)
                      for w in s["workloads"])
-            ok = ok and all(w["kind"] != "inference" or w["start_s"] is None or w["output_tokens_per_s"] > 0
+            ok = ok and all(w["kind"] not in ("inference", "reasoning") or w["start_s"] is None
+                            or w["output_tokens_per_s"] > 0 for w in s["workloads"])
+            ok = ok and all(w["kind"] != "synthetic-data" or w["start_s"] is None or w["accepted_tokens_per_s"] > 0
                             for w in s["workloads"])
             check(f"scenarios/{name} runs with sane figures", ok and s["cluster"]["it_energy_j"] > 0)
 
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
-             test_every_shipped_scenario_runs]:
+             test_reasoning, test_every_shipped_scenario_runs]:
     test()
 
 print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")

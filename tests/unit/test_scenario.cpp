@@ -121,7 +121,7 @@ TEST_CASE("bad input: more GPUs than the cluster, and models that do not fit") {
 }
 
 TEST_CASE("bad input: kinds not simulated yet are refused, not ignored") {
-  for (const std::string kind : {"reasoning", "synthetic-data", "video-generation"}) {
+  for (const std::string kind : {"synthetic-data", "video-generation"}) {
     const auto lines = errors(replace(kBase, "kind: pretrain", "kind: " + kind));
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind '" + kind + "' is not yet supported", 0) == 0);
@@ -239,4 +239,117 @@ TEST_CASE("bad input: --set on a missing list index names the override") {
   const auto lines = errors(kBase, {"workloads.3.gpus=8"});
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("workloads.3.gpus: --set: '3' is not an index of the list") != std::string::npos);
+}
+
+namespace {
+
+// A reasoning service on the same 64 H100; line numbers count from "name:" as line 1.
+const std::string kReasoning =
+    "name: unit\n"                                                      // 1
+    "seed: 3\n"                                                         // 2
+    "horizon: 2h\n"                                                     // 3
+    "cluster:\n"                                                        // 4
+    "  design:\n"                                                       // 5
+    "    pods:\n"                                                       // 6
+    "      - {name: hopper, count: 2, nodes: 4, node: dgx-h100}\n"      // 7
+    "workloads:\n"                                                      // 8
+    "  - name: think\n"                                                 // 9
+    "    kind: reasoning\n"                                             // 10
+    "    model: llama3-70b\n"                                           // 11
+    "    gpus: 16\n"                                                    // 12
+    "    parallelism: {tp: 4}\n"                                        // 13
+    "    precision: fp8\n"                                              // 14
+    "    requests:\n"                                                   // 15
+    "      mode: poisson\n"                                             // 16
+    "      rate: 2/s\n"                                                 // 17
+    "      input_tokens: 1000\n"                                        // 18
+    "      thinking_tokens: 2000\n"                                     // 19
+    "      output_tokens: 300\n"                                        // 20
+    "      samples: 4\n"                                                // 21
+    "    verifier: {model: llama3-8b}\n";                               // 22
+
+}  // namespace
+
+TEST_CASE("a reasoning workload loads with SCENARIO.md's keys") {
+  const Scenario s = load_scenario_text(kReasoning, "s.yaml", {}, Catalog::builtin());
+  const WorkloadSpec& w = s.workloads.at(0);
+  CHECK(w.is_reasoning());
+  CHECK(w.is_serving());
+  CHECK_FALSE(w.is_inference());
+  CHECK(w.replicas() == 4);
+  CHECK(w.requests.thinking_tokens == 2000);
+  CHECK(w.requests.samples == 4);
+  CHECK(w.tokens_per_sample() == 2300);
+  // KV per query: the prompt once, each sample's own thinking + answer: 1000 + 4 x 2300 = 10,200.
+  CHECK(w.kv_tokens_per_request() == 10200);
+  CHECK(w.max_batch == 256);  // the default for reasoning (sequences)
+  REQUIRE(w.scorer);
+  CHECK(w.scorer->name == "llama3-8b");
+  // The verifier is optional; samples defaults to 1.
+  const Scenario bare = load_scenario_text(
+      replace(replace(kReasoning, "    verifier: {model: llama3-8b}\n", ""), "      samples: 4\n", ""), "s.yaml", {},
+      Catalog::builtin());
+  CHECK_FALSE(bare.workloads[0].scorer);
+  CHECK(bare.workloads[0].requests.samples == 1);
+}
+
+TEST_CASE("SCENARIO.md's reasoning example loads as written (on B200, where its bf16 weights fit)") {
+  const std::string text =
+      "name: contract\nhorizon: 1h\n"
+      "cluster: {design: {pods: [{name: blackwell, count: 1, nodes: 128, node: dgx-b200}]}}\n"
+      "workloads:\n"
+      "  - name: think                # inference-time compute: reasoning models, best-of-N\n"
+      "    kind: reasoning\n"
+      "    model: deepseek-v3\n"
+      "    gpus: 1024\n"
+      "    parallelism: {tp: 8, ep: 8}\n"
+      "    requests: {mode: poisson, rate: 200/s, input_tokens: 2000, thinking_tokens: 8000,\n"
+      "               output_tokens: 1000, samples: 4}   # samples: parallel answers per query\n"
+      "    verifier: {model: llama3-8b}                  # optional: scores every sample\n";
+  const Scenario s = load_scenario_text(text, "s.yaml", {}, Catalog::builtin());
+  CHECK(s.workloads.at(0).parallelism.ep == 8);
+  CHECK(s.workloads.at(0).replicas() == 128);
+}
+
+TEST_CASE("bad input: reasoning keys get their exact error lines") {
+  CHECK(errors(replace(kReasoning, "samples: 4", "samples: 0")) ==
+        std::vector<std::string>{"s.yaml:21:16: workloads.0.requests.samples: expected an integer of at least 1, got 0"});
+  CHECK(errors(replace(kReasoning, "thinking_tokens: 2000", "thinking_tokens: -5")) ==
+        std::vector<std::string>{
+            "s.yaml:19:24: workloads.0.requests.thinking_tokens: expected an integer of at least 0, got -5"});
+  CHECK(errors(replace(kReasoning, "      thinking_tokens: 2000\n", "")) ==
+        std::vector<std::string>{"s.yaml:16:7: workloads.0.requests.thinking_tokens: expected an integer of at least "
+                                 "0, got nothing (the key is required)"});
+  CHECK(errors(replace(kReasoning, "thinking_tokens: 2000", "thinking_tokns: 2000")) ==
+        (std::vector<std::string>{"s.yaml:19:7: workloads.0.requests.thinking_tokns: unknown key 'thinking_tokns'; "
+                                  "did you mean 'thinking_tokens'?",
+                                  "s.yaml:16:7: workloads.0.requests.thinking_tokens: expected an integer of at "
+                                  "least 0, got nothing (the key is required)"}));
+  CHECK(errors(replace(kReasoning, "{model: llama3-8b}", "{model: llama3-8B}")) ==
+        std::vector<std::string>{"s.yaml:22:23: workloads.0.verifier.model: expected a model from the catalog "
+                                 "(fleetsim catalog lists them), got 'llama3-8B'; did you mean 'llama3-8b'?"});
+  CHECK(errors(replace(kReasoning, "{model: llama3-8b}", "{model: llama3-8b, accept_rate: 0.5}")) ==
+        std::vector<std::string>{"s.yaml:22:34: workloads.0.verifier.accept_rate: unknown key 'accept_rate'; "
+                                 "expected one of: model"});
+  CHECK(errors(replace(kReasoning, "{model: llama3-8b}", "llama3-8b")) ==
+        std::vector<std::string>{"s.yaml:22:15: workloads.0.verifier: expected a mapping, got 'llama3-8b'"});
+  CHECK(errors(replace(kReasoning, "samples: 4", "samples: 4\n    max_batch: 2")) ==
+        std::vector<std::string>{"s.yaml:21:16: workloads.0.requests.samples: expected at most max_batch (2) "
+                                 "samples: a query's samples decode in one batch, got 4"});
+  CHECK(errors(replace(kReasoning, "tp: 4", "tp: 4, ep: 2")) ==
+        std::vector<std::string>{"s.yaml:13:18: workloads.0.parallelism: expected ep = 1 for a dense model, got "
+                                 "ep = 2"});
+  // The verifier runs on the replica's tp: its heads must split that way (llama3-8b has 32).
+  CHECK(errors(replace(replace(kReasoning, "tp: 4", "tp: 8"), "gpus: 16", "gpus: 64")) == std::vector<std::string>{});
+  // A query's KV (1000 + 4 x (500,000 + 300) = 2,002,200) does not fit one replica (1.4M tokens).
+  const auto kv = errors(replace(kReasoning, "thinking_tokens: 2000", "thinking_tokens: 500000"));
+  REQUIRE(kv.size() == 1);
+  CHECK(kv[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
+                    "it leaves room for ", 0) == 0);
+  CHECK(kv[0].find("less than one query's prompt + samples x (thinking + output) (2002200 tokens; raise tp or pp)") !=
+        std::string::npos);
+  // Inference does not take reasoning keys.
+  CHECK(errors(replace(kServing, "output_tokens: 256", "output_tokens: 256\n      samples: 2")) ==
+        std::vector<std::string>{"s.yaml:20:7: workloads.0.requests.samples: unknown key 'samples'; expected one of: "
+                                 "mode count rate input_tokens output_tokens"});
 }

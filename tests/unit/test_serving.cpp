@@ -230,3 +230,117 @@ TEST_CASE("2,000 requests of 1,024 tokens on one replica schedule in well under 
   CHECK(r.batch_sum == 2000.0 * 1023);
   CHECK(r.decode_steps >= 7992);
 }
+
+namespace {
+
+// Records every call, with LinearCost's times: prefill 1 ms per prompt token, decode 10 ms + 1 ms per sequence.
+class RecordingCost : public IterationCost {
+ public:
+  struct Prefill {
+    double tokens, squared;
+    int prompts;
+  };
+  struct Decode {
+    int batch;
+    double context;
+  };
+  Seconds prefill(double tokens, double squared, int prompts) const override {
+    prefills.push_back({tokens, squared, prompts});
+    return Seconds(0.001 * tokens);
+  }
+  Seconds decode(int batch, double context) const override {
+    decodes.push_back({batch, context});
+    return Seconds(0.010 + 0.001 * batch);
+  }
+  mutable std::vector<Prefill> prefills;
+  mutable std::vector<Decode> decodes;
+};
+
+}  // namespace
+
+TEST_CASE("reasoning: the samples of a query share one prefill and the prompt's KV cache") {
+  // One query: a 100-token prompt, 4 samples of 3 tokens each.
+  RecordingCost cost;
+  const std::vector<ServingRequest> one = {{0.0, 100, 3, 4}};
+  const ScheduleResult r = schedule_replica(one, 256, 1e9, cost);
+  // Prefill once: 100 tokens, 100^2 = 10,000 squared, one prompt (one LM head): 0.100 s. Its logits give
+  // every sample its first token.
+  REQUIRE(cost.prefills.size() == 1);
+  CHECK(cost.prefills[0].tokens == 100);
+  CHECK(cost.prefills[0].squared == 10000);
+  CHECK(cost.prefills[0].prompts == 1);
+  // Decode 1: 4 sequences; context = prompt once + 4 samples x 1 token = 104 (not 4 x 101 = 404).
+  // Decode 2: 4 sequences, 104 + 4 = 108. Each decode: 0.010 + 4 x 0.001 = 0.014 s.
+  REQUIRE(cost.decodes.size() == 2);
+  CHECK(cost.decodes[0].batch == 4);
+  CHECK(cost.decodes[0].context == 104);
+  CHECK(cost.decodes[1].batch == 4);
+  CHECK(cost.decodes[1].context == 108);
+  // Done after 0.100 + 2 x 0.014 = 0.128 s.
+  CHECK(r.requests[0].first_token_s == Approx(0.100));
+  CHECK(r.requests[0].completion_s == Approx(0.128));
+  CHECK(r.batch_sum == 8);  // sequences, summed over the 2 decode steps
+
+  // KV reservation: prompt once + 4 x 3 = 112 tokens per query. A cache of 224 holds two queries, so
+  // the third (offline, all at 0) waits for both to finish:
+  // It 1: A, B admitted (224 of 224); prefill 200 tokens 0.200; decode of 8 sequences 0.018 -> 0.218.
+  // It 2: C would need 336 > 224; decode -> 0.236: A and B done (3 tokens each), 224 released.
+  // It 3: C admitted; prefill 0.100 -> 0.336 (its first token); decode of 4: 0.014 -> 0.350. It 4: -> 0.364.
+  const std::vector<ServingRequest> three(3, ServingRequest{0.0, 100, 3, 4});
+  const ScheduleResult k = schedule_replica(three, 256, 224, cost);
+  CHECK(k.requests[0].completion_s == Approx(0.236));
+  CHECK(k.requests[1].completion_s == Approx(0.236));
+  CHECK(k.requests[2].first_token_s == Approx(0.336));
+  CHECK(k.requests[2].completion_s == Approx(0.364));
+  // A cache one token short of 224 takes A alone first (B waits for A's 112).
+  const ScheduleResult tight = schedule_replica(three, 256, 223, cost);
+  CHECK(tight.requests[1].first_token_s > tight.requests[0].completion_s - 1e-12);
+  // max_batch counts sequences: at max_batch 7, B's 4 samples do not fit beside A's 4, whatever the KV.
+  const ScheduleResult capped = schedule_replica(three, 7, 1e9, cost);
+  CHECK(capped.requests[1].first_token_s >= capped.requests[0].completion_s - 1e-12);
+}
+
+TEST_CASE("reasoning: the verifier scores each sample as a prefill of prompt + sample after it is done") {
+  RecordingCost cost, verifier;
+  const std::vector<ServingRequest> one = {{0.0, 100, 3, 4}};
+  const ScheduleResult r = schedule_replica(one, 256, 1e9, cost, 0, &verifier);
+  // Samples done at 0.128 (as without a verifier). Then 4 prompts of 100 + 3 = 103 tokens on the verifier:
+  // 412 tokens, 4 x 103^2 = 42,436 squared, at 1 ms per token: 0.412 s. The query completes at 0.540.
+  REQUIRE(verifier.prefills.size() == 1);
+  CHECK(verifier.prefills[0].tokens == 412);
+  CHECK(verifier.prefills[0].squared == 42436);
+  CHECK(verifier.prefills[0].prompts == 4);
+  CHECK(verifier.decodes.empty());
+  CHECK(r.requests[0].decode_end_s == Approx(0.128));
+  CHECK(r.requests[0].completion_s == Approx(0.540));
+  CHECK(r.verify_s == Approx(0.412));
+  REQUIRE(r.busy.size() == 1);
+  CHECK(r.busy[0].end_s == Approx(0.540));
+  // The verification holds the replica: a second query admitted with the first finishes in the same
+  // iteration and is verified in the same prefill (8 prompts, 824 tokens).
+  RecordingCost cost2, verifier2;
+  const std::vector<ServingRequest> two(2, ServingRequest{0.0, 100, 3, 4});
+  const ScheduleResult both = schedule_replica(two, 256, 1e9, cost2, 0, &verifier2);
+  REQUIRE(verifier2.prefills.size() == 1);
+  CHECK(verifier2.prefills[0].prompts == 8);
+  CHECK(verifier2.prefills[0].tokens == 824);
+  // 0.200 prefill + 2 x 0.018 decode + 0.824 verify = 1.060 s.
+  CHECK(both.requests[1].completion_s == Approx(1.060));
+}
+
+TEST_CASE("reasoning: a verifier resident on the replica takes KV-cache memory, not decode bandwidth") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  ServingSetup alone{&m, &gpu, 8, 1, Precision::FP8};
+  ServingSetup with = alone;
+  with.co_resident_weights = Bytes(1e9);  // 1 GB of a verifier's weights per GPU
+  const ServingMemory a = serving_memory(alone), b = serving_memory(with);
+  // KV cache: 0.9 x (80e9 - 8,621,916,160 - 2 GiB - 1e9) = 0.9 x 1e9 less than alone.
+  CHECK(a.kv_cache.value() - b.kv_cache.value() == Approx(0.9e9));
+  CHECK(b.co_resident.value() == 1e9);
+  // Decode reads only the generator's weights.
+  const ServingStepModel ma(alone, {kNvlink, kNvlink}), mb(with, {kNvlink, kNvlink});
+  CHECK(ma.decode(64, 64000).value() == mb.decode(64, 64000).value());
+  with.co_resident_weights = Bytes(80e9);
+  CHECK_FALSE(serving_memory(with).weights_fit());
+}
