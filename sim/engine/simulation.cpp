@@ -15,6 +15,7 @@
 #include "engine/scheduler.hpp"
 #include "models/parallelism_search.hpp"
 #include "models/serving_schedule.hpp"
+#include "models/synthetic_data.hpp"
 #include "platform/simgrid_platform.hpp"
 #include "scenario/scenario_loader.hpp"
 
@@ -213,6 +214,10 @@ class Simulation {
   }
 
   void run_job(Job& job) {
+    if (job.spec->is_synthetic_data()) {
+      run_synthetic_data_job(job);
+      return;
+    }
     if (job.spec->is_serving()) {
       run_service(job);
       return;
@@ -275,10 +280,8 @@ class Simulation {
     const double start = *r.start_s;
     const double horizon = scenario_.horizon.value();
 
-    const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
+    const ServingFabric fabric = serving_fabric(job, node);
     const int tp = w.parallelism.tp, pp = w.parallelism.pp;
-    const ServingFabric fabric{tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
-                               tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
     const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
     // A verifier (reasoning) or filter (synthetic-data) on the same replicas scores every sample.
     std::optional<ServingStepModel> scorer;
@@ -369,6 +372,81 @@ class Simulation {
     sample();
     scheduler_.release(job.allocation);
     logger_->info("{} done: {} requests, {:.4g} output tokens", w.name, out.completed, out.output_tokens);
+  }
+
+  // The links a serving replica's TP group and PP hand-offs use on the job's placement.
+  ServingFabric serving_fabric(const Job& job, const NodeType& node) const {
+    const WorkloadSpec& w = *job.spec;
+    const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
+    const int tp = w.parallelism.tp, pp = w.parallelism.pp;
+    return {tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
+            tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
+  }
+
+  // A synthetic-data job: replicas generate from an offline stream, the filter scores every
+  // sample on the same replicas, and the job ends when the accepted tokens reach the target
+  // (models/synthetic_data.hpp: full per-request simulation for small targets, steady-state
+  // extrapolation for large ones). Its nodes are busy in SimGrid for that long.
+  void run_synthetic_data_job(Job& job) {
+    const WorkloadSpec& w = *job.spec;
+    acquire_nodes(job);
+    const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+    const NodeType& node = *node_type_of(pod, catalog_);
+    WorkloadResult& r = *job.result;
+    const double start = *r.start_s;
+    const double horizon = scenario_.horizon.value();
+    const ServingFabric fabric = serving_fabric(job, node);
+    const ServingStepModel generator(serving_setup(w, *pod.accelerator), fabric);
+    const ServingStepModel filter(scorer_setup(w, *pod.accelerator), fabric);
+    ServingResult& out = r.serving;
+    out.replicas = w.replicas();
+    out.kv_tokens_per_replica = generator.memory().kv_tokens;
+    out.weights_per_gpu_bytes = generator.memory().weights.value();
+
+    SyntheticDataJob plan;
+    plan.input_tokens = w.requests.input_tokens;
+    plan.output_tokens = w.requests.output_tokens;
+    plan.max_batch = w.max_batch;
+    plan.kv_capacity_tokens = out.kv_tokens_per_replica;
+    plan.replicas = out.replicas;
+    plan.accept_rate = w.accept_rate;
+    plan.target_tokens = w.target_tokens;
+    plan.seed = scenario_.seed;
+    plan.stream = std::uint64_t(job.index);
+    const SyntheticDataRun run = run_synthetic_data(plan, generator, &filter, horizon - start);
+    out.generated_samples = run.generated_samples;
+    out.accepted_samples = run.accepted_samples;
+    out.accepted_tokens = run.accepted_samples * w.requests.output_tokens;
+    out.output_tokens = run.generated_samples * w.requests.output_tokens;
+    out.requests = out.completed = (long long)(std::llround(run.generated_samples));
+    out.extrapolated = run.extrapolated;
+    out.simulated_requests = run.simulated_requests;
+    out.mean_batch = run.mean_batch;
+    out.busy_fraction = 1.0;  // an offline stream never lets a replica idle
+    out.verify_s = run.filter_share * run.end_s * out.replicas;
+    out.service_s = run.end_s;
+    job.tokens_per_s = run.end_s > 0 ? out.accepted_tokens / run.end_s : 0;
+
+    job.energy_at_start_j = energy_of(job.hosts);
+    job.running = true;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+    sample();
+    logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} ({} requests per replica simulated)",
+                  w.name, r.nodes, pod.accelerator->name, out.replicas, w.parallelism.tp, w.parallelism.pp,
+                  run.extrapolated ? "steady-state extrapolation" : "every request simulated", run.simulated_requests);
+    // Unfinished at the horizon: run past it, where the horizon actor stops the job.
+    run_segment(job.hosts, run.reached ? run.end_s : horizon - start + 1.0);
+
+    r.end_s = sg4::Engine::get_clock();
+    r.completed = true;
+    r.tokens_done = out.accepted_tokens;
+    r.busy_s = *r.end_s - start;
+    r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+    job.running = false;
+    for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+    sample();
+    scheduler_.release(job.allocation);
+    logger_->info("{} done: {:.4g} accepted tokens of {:.4g} generated", w.name, out.accepted_tokens, out.output_tokens);
   }
 
   // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask

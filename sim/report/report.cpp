@@ -153,9 +153,39 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   add_common_keys(entry, r);
 }
 
-// kind synthetic-data: generate until target_tokens accepted tokens.
+// kind synthetic-data: generate until target_tokens accepted tokens. Rates are over the
+// time the job held its accelerators (start to target, or to the horizon).
 void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
-  add_inference_keys(entry, r);  // placeholder until the synthetic-data increment
+  const WorkloadSpec& w = *r.spec;
+  const ServingResult& s = r.serving;
+  const bool started = r.start_s.has_value();
+  auto rate = [&](double amount) { return started && s.service_s > 0 ? json(amount / s.service_s) : json(nullptr); };
+  entry["replicas"] = w.replicas();
+  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["max_batch"] = w.max_batch;
+  entry["filter"] = w.scorer ? json(w.scorer->name) : json(nullptr);
+  entry["accept_rate"] = w.accept_rate;
+  entry["target_tokens"] = w.target_tokens;
+  entry["accepted_tokens_per_s"] = rate(s.accepted_tokens);
+  entry["generated_tokens_per_s"] = rate(s.output_tokens);
+  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+  entry["gpu_hours"] = started ? json(double(w.gpus) * r.busy_s / 3600.0) : json(nullptr);
+  entry["energy_j"] = r.energy_j;
+  entry["joules_per_accepted_token"] = s.accepted_tokens > 0 ? json(r.energy_j / s.accepted_tokens) : json(nullptr);
+  entry["accepted_tokens"] = s.accepted_tokens;
+  entry["generated_tokens"] = s.output_tokens;
+  entry["generated_samples"] = s.generated_samples;
+  entry["accepted_samples"] = s.accepted_samples;
+  entry["input_tokens_per_sample"] = w.requests.input_tokens;
+  entry["output_tokens_per_sample"] = w.requests.output_tokens;
+  entry["method"] = started ? json(s.extrapolated ? "extrapolated" : "full") : json(nullptr);
+  entry["simulated_requests_per_replica"] = started ? json(s.simulated_requests) : json(nullptr);
+  entry["filter_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
+  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
+  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
+  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
+  add_common_keys(entry, r);
 }
 
 }  // namespace
@@ -373,6 +403,19 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
                     value(w["queries_per_s"]), value(w["query_latency_p50_s"]), value(w["query_latency_p99_s"]),
                     value(w["output_tokens_per_s"]), value(w["thinking_tokens_per_s"]), value(w["joules_per_query"]),
                     progress);
+      out << line;
+      continue;
+    }
+    if (w["kind"] == "synthetic-data" && !w["start_s"].is_null()) {
+      char progress[96];
+      ending(progress, sizeof progress);
+      std::snprintf(line, sizeof line,
+                    "  %s (synthetic-data, %d x %s, %d replicas): %.4g accepted tokens/s of %.4g generated, %.4g "
+                    "GPU-hours, %.3g J per accepted token (%s), %s\n",
+                    w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(),
+                    value(w["accepted_tokens_per_s"]), value(w["generated_tokens_per_s"]), value(w["gpu_hours"]),
+                    value(w["joules_per_accepted_token"]), w["method"].get<std::string>().c_str(), progress);
       out << line;
       continue;
     }

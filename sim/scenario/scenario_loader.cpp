@@ -776,7 +776,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       auto kind = w.choice("kind", kAllKinds, true);
       if (!kind) continue;
       spec.kind = *kind;
-      if (spec.kind == "video-generation" || spec.kind == "synthetic-data") {
+      if (spec.kind == "video-generation") {
         w.problem_at("kind", "kind '" + spec.kind +
                                  "' is not yet supported by this version of fleetsim (pretrain, inference, reasoning "
                                  "and synthetic-data are simulated; video-generation comes with the inference "

@@ -399,6 +399,66 @@ def test_reasoning():
               f"{w['query_latency_p50_s']} vs {wn['query_latency_p50_s']}, share {w['verify_share']}")
 
 
+SYNTHETIC = """\
+name: synth
+seed: 5
+horizon: 30d
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 1, nodes: 2, node: dgx-h100}
+workloads:
+  - name: synth
+    kind: synthetic-data
+    model: llama3-70b
+    gpus: 16
+    parallelism: {tp: 4}
+    requests: {input_tokens: 500, output_tokens: 1500}
+    filter: {model: llama3-8b, accept_rate: 0.3}
+    target_tokens: 1e9
+"""
+
+
+def test_synthetic_data():
+    for label, target, method in [("extrapolated", "1e9", "extrapolated"), ("full", "2e7", "full")]:
+        s, out = run_ok(f"synth-{label}", write(f"synth-{label}.yaml", SYNTHETIC.replace("1e9", target)))
+        if not s:
+            continue
+        w = s["workloads"][0]
+        keys = ["accepted_tokens_per_s", "completion_s", "gpu_hours", "energy_j", "joules_per_accepted_token",
+                "submit_s", "start_s", "end_s", "wait_s", "interruptions", "lost_gpu_hours"]
+        check(f"synthetic-data ({label}): summary has SCENARIO.md's keys and the method", all(k in w for k in keys)
+              and w["method"] == method, str(sorted(w)) + " " + str(w.get("method")))
+        check(f"synthetic-data ({label}): accepted tokens/s ~= generated tokens/s x accept_rate",
+              abs(w["accepted_tokens_per_s"] / (w["generated_tokens_per_s"] * 0.3) - 1) < 0.02,
+              f"{w['accepted_tokens_per_s']} vs {w['generated_tokens_per_s']} x 0.3")
+        check(f"synthetic-data ({label}): completion_s x accepted tokens/s ~= target_tokens",
+              abs(w["completion_s"] * w["accepted_tokens_per_s"] / float(target) - 1) < 0.01,
+              f"{w['completion_s']} x {w['accepted_tokens_per_s']}")
+        check(f"synthetic-data ({label}): gpu_hours = 16 GPUs x completion", abs(w["gpu_hours"] / (16 * w["completion_s"] / 3600) - 1) < 1e-9)
+        node = catalog_node("dgx-h100")
+        check(f"synthetic-data ({label}): energy = its 2 nodes at max power until the target",
+              abs(w["energy_j"] / (2 * watts(node["max_power"]) * w["completion_s"]) - 1) < 1e-6)
+        # Generation cannot beat reading the generator's weights (70.6e9 B x 2 bytes / 4 GPUs) once per
+        # step of at most 256 sequences, on each of 4 replicas.
+        bound = 4 * 256 / (70.6e9 * 2 / 4 / 3.35e12)
+        check(f"synthetic-data ({label}): generated tokens/s under the HBM bound", w["generated_tokens_per_s"] < bound,
+              f"{w['generated_tokens_per_s']} vs {bound}")
+    # The extrapolated and the full runs generate at the same steady rate (within 2%).
+    a = json.load(open(os.path.join(TMP, "synth-extrapolated", "summary.json")))["workloads"][0]
+    b = json.load(open(os.path.join(TMP, "synth-full", "summary.json")))["workloads"][0]
+    check("synthetic-data: full and extrapolated runs agree on the generation rate within 2%",
+          abs(a["generated_tokens_per_s"] / b["generated_tokens_per_s"] - 1) < 0.02,
+          f"{a['generated_tokens_per_s']} vs {b['generated_tokens_per_s']}")
+    # A horizon before the target: still running, accepted tokens so far, no completion.
+    c, _ = run_ok("synth-cut", write("synth-cut.yaml", SYNTHETIC.replace("horizon: 30d", "horizon: 10h")))
+    if c:
+        wc = c["workloads"][0]
+        check("synthetic-data: unfinished at the horizon", wc["completion_s"] is None and wc["state"] == "running"
+              and 0 < wc["accepted_tokens"] < 1e9 and abs(wc["accepted_tokens_per_s"] / a["accepted_tokens_per_s"] - 1) < 0.02,
+              json.dumps(wc)[:400])
+
+
 BAD = [
     ("unknown key", BASE.replace("horizon: 12h", "horizon: 12h\nhorizn: 3h"),
      "bad.yaml:4:1: horizn: unknown key 'horizn'; did you mean 'horizon'?"),
@@ -446,7 +506,7 @@ def test_every_shipped_scenario_runs():
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
-             test_reasoning, test_every_shipped_scenario_runs]:
+             test_reasoning, test_synthetic_data, test_every_shipped_scenario_runs]:
     test()
 
 print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")

@@ -121,7 +121,7 @@ TEST_CASE("bad input: more GPUs than the cluster, and models that do not fit") {
 }
 
 TEST_CASE("bad input: kinds not simulated yet are refused, not ignored") {
-  for (const std::string kind : {"synthetic-data", "video-generation"}) {
+  for (const std::string kind : {"video-generation"}) {
     const auto lines = errors(replace(kBase, "kind: pretrain", "kind: " + kind));
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind '" + kind + "' is not yet supported", 0) == 0);
@@ -352,4 +352,81 @@ TEST_CASE("bad input: reasoning keys get their exact error lines") {
   CHECK(errors(replace(kServing, "output_tokens: 256", "output_tokens: 256\n      samples: 2")) ==
         std::vector<std::string>{"s.yaml:20:7: workloads.0.requests.samples: unknown key 'samples'; expected one of: "
                                  "mode count rate input_tokens output_tokens"});
+}
+
+namespace {
+
+// A synthetic-data job on the same 64 H100; line numbers count from "name:" as line 1.
+const std::string kSynthetic =
+    "name: unit\n"                                                      // 1
+    "seed: 3\n"                                                         // 2
+    "horizon: 2h\n"                                                     // 3
+    "cluster:\n"                                                        // 4
+    "  design:\n"                                                       // 5
+    "    pods:\n"                                                       // 6
+    "      - {name: hopper, count: 2, nodes: 4, node: dgx-h100}\n"      // 7
+    "workloads:\n"                                                      // 8
+    "  - name: synth\n"                                                 // 9
+    "    kind: synthetic-data\n"                                        // 10
+    "    model: llama3-70b\n"                                           // 11
+    "    gpus: 16\n"                                                    // 12
+    "    parallelism: {tp: 4}\n"                                        // 13
+    "    requests: {input_tokens: 500, output_tokens: 1500}\n"          // 14
+    "    filter: {model: llama3-8b, accept_rate: 0.3}\n"                // 15
+    "    target_tokens: 1e11\n";                                        // 16
+
+}  // namespace
+
+TEST_CASE("a synthetic-data workload loads with SCENARIO.md's keys") {
+  const Scenario s = load_scenario_text(kSynthetic, "s.yaml", {}, Catalog::builtin());
+  const WorkloadSpec& w = s.workloads.at(0);
+  CHECK(w.is_synthetic_data());
+  CHECK(w.is_serving());
+  CHECK(w.replicas() == 4);
+  CHECK(w.requests.input_tokens == 500);
+  CHECK(w.requests.output_tokens == 1500);
+  CHECK(w.accept_rate == 0.3);
+  CHECK(w.target_tokens == 1e11);
+  REQUIRE(w.scorer);
+  CHECK(w.scorer->name == "llama3-8b");
+  CHECK(w.max_batch == 256);
+}
+
+TEST_CASE("bad input: synthetic-data keys get their exact error lines") {
+  CHECK(errors(replace(kSynthetic, "accept_rate: 0.3", "accept_rate: 1.5")) ==
+        std::vector<std::string>{"s.yaml:15:45: workloads.0.filter.accept_rate: expected a share of the samples kept, "
+                                 "more than 0 and at most 1, got 1.5"});
+  CHECK(errors(replace(kSynthetic, "accept_rate: 0.3", "accept_rate: 0")) ==
+        std::vector<std::string>{"s.yaml:15:45: workloads.0.filter.accept_rate: expected a share of the samples kept, "
+                                 "more than 0 and at most 1, got 0"});
+  CHECK(errors(replace(kSynthetic, "accept_rate: 0.3", "accept_rate: 30%")) ==
+        std::vector<std::string>{"s.yaml:15:45: workloads.0.filter.accept_rate: expected a number of at least 0, got "
+                                 "'30%'"});
+  CHECK(errors(replace(kSynthetic, "{model: llama3-8b, accept_rate: 0.3}", "{model: llama3-8b}")) ==
+        std::vector<std::string>{"s.yaml:15:13: workloads.0.filter.accept_rate: expected a number of at least 0, got "
+                                 "nothing (the key is required)"});
+  CHECK(errors(replace(kSynthetic, "    filter: {model: llama3-8b, accept_rate: 0.3}\n", "")) ==
+        std::vector<std::string>{"s.yaml:9:5: workloads.0.filter: expected a mapping {model, accept_rate}, got "
+                                 "nothing"});
+  CHECK(errors(replace(kSynthetic, "target_tokens: 1e11", "target_tokens: 100B")) ==
+        std::vector<std::string>{"s.yaml:16:20: workloads.0.target_tokens: expected a number of at least 1, got "
+                                 "'100B'"});
+  CHECK(errors(replace(kSynthetic, "    target_tokens: 1e11\n", "")) ==
+        std::vector<std::string>{"s.yaml:9:5: workloads.0.target_tokens: expected a number of at least 1, got "
+                                 "nothing (the key is required)"});
+  CHECK(errors(replace(kSynthetic, "output_tokens: 1500}", "output_tokens: 1500, mode: poisson}")) ==
+        std::vector<std::string>{"s.yaml:14:56: workloads.0.requests.mode: unknown key 'mode'; expected one of: "
+                                 "input_tokens output_tokens"});
+  CHECK(errors(replace(kSynthetic, "{input_tokens: 500, ", "{")) ==
+        std::vector<std::string>{"s.yaml:14:15: workloads.0.requests.input_tokens: expected an integer of at least 1, "
+                                 "got nothing (the key is required)"});
+  CHECK(errors(replace(kSynthetic, "model: llama3-8b,", "model: wan2.1-14b,")) ==
+        std::vector<std::string>{"s.yaml:15:21: workloads.0.filter.model: expected a language model (kind llm) to "
+                                 "score samples, got a dit"});
+  // The filter's weights share the replica: llama3-405b beside llama3-70b on 4 H100 does not fit.
+  const auto fit = errors(replace(kSynthetic, "model: llama3-8b,", "model: llama3-405b,"));
+  REQUIRE(fit.size() == 1);
+  CHECK(fit[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
+                     "it needs 35.3 GB of weights per accelerator (plus ", 0) == 0);
+  CHECK(fit[0].find("GB of the filter's) on H100-SXM") != std::string::npos);
 }

@@ -2,9 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <set>
 
 #include "models/serving_schedule.hpp"
 #include "models/serving_step.hpp"
+#include "models/synthetic_data.hpp"
 
 using namespace fleetsim;
 
@@ -343,4 +346,106 @@ TEST_CASE("reasoning: a verifier resident on the replica takes KV-cache memory, 
   CHECK(ma.decode(64, 64000).value() == mb.decode(64, 64000).value());
   with.co_resident_weights = Bytes(80e9);
   CHECK_FALSE(serving_memory(with).weights_fit());
+}
+
+namespace {
+
+// Llama 3 8B (meta-llama/Meta-Llama-3-8B config.json) as the filter.
+ModelSpec llama3_8b() {
+  ModelSpec m;
+  m.name = "llama3-8b";
+  m.layers = 32;
+  m.hidden = 4096;
+  m.ffn_hidden = 14336;
+  m.heads = 32;
+  m.kv_heads = 8;
+  m.vocab = 128256;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("synthetic-data: steady-state extrapolation within 2% of the full per-request simulation") {
+  const ModelSpec gen = llama2_70b(), flt = llama3_8b();
+  const Accelerator gpu = test_gpu();
+  const ServingStepModel generator({&gen, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  const ServingStepModel filter({&flt, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  SyntheticDataJob job;
+  job.input_tokens = 200;
+  job.output_tokens = 200;
+  job.max_batch = 128;
+  job.kv_capacity_tokens = generator.memory().kv_tokens;
+  job.replicas = 2;
+  job.accept_rate = 0.5;
+  // 15,000 requests per replica expected: 15,000 x 2 replicas x 200 tokens x 0.5 = 3e6 accepted tokens.
+  job.target_tokens = 3e6;
+  job.seed = 7;
+  const SyntheticDataRun full = run_synthetic_data(job, generator, &filter, 1e9, SyntheticMethod::Full);
+  const SyntheticDataRun extra = run_synthetic_data(job, generator, &filter, 1e9, SyntheticMethod::Extrapolate);
+  REQUIRE(full.reached);
+  REQUIRE(extra.reached);
+  CHECK_FALSE(full.extrapolated);
+  CHECK(extra.extrapolated);
+  CHECK(extra.simulated_requests == 3 * 2000);  // k = max(2000, 8 x 128)
+  // Full: the accepted tokens reach the target (30,000 samples generated on average, drawn one by one;
+  // the binomial noise of the draws is sqrt(0.5 x 0.5 / 30,000) = 0.29% of the count).
+  CHECK(full.accepted_samples * 200 >= 3e6);
+  CHECK(full.generated_samples == Approx(30000).epsilon(0.02));
+  // Extrapolated: the expected 30,000 samples, 15,000 accepted, exactly the target.
+  CHECK(extra.generated_samples == Approx(30000));
+  CHECK(extra.accepted_samples * 200 == Approx(3e6));
+  // The time to the target: measured 0.16% apart (384.74 s full, 385.35 s extrapolated); the bound is 2%.
+  const double error = extra.end_s / full.end_s - 1;
+  INFO("full " << full.end_s << " s, extrapolated " << extra.end_s << " s, error " << 100 * error << "%");
+  CHECK(std::abs(error) < 0.02);
+  // Auto picks the full method for a case this small and the extrapolation for a 1e11-token target.
+  CHECK_FALSE(run_synthetic_data(job, generator, &filter, 1e9).extrapolated);
+  job.target_tokens = 1e11;
+  const auto t0 = std::chrono::steady_clock::now();
+  const SyntheticDataRun big = run_synthetic_data(job, generator, &filter, 1e12);
+  CHECK(big.extrapolated);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 1.0);
+  // 1e11 / (200 x 0.5) = 1e9 samples at the steady rate of 2 replicas.
+  CHECK(big.generated_samples == Approx(1e9));
+  CHECK(big.end_s == Approx(1e9 / 2 / big.steady_requests_per_s).epsilon(0.01));
+  // Cut at a horizon before the target: not reached; what was done by then.
+  const SyntheticDataRun cut = run_synthetic_data(job, generator, &filter, big.end_s / 2);
+  CHECK_FALSE(cut.reached);
+  CHECK(cut.end_s == big.end_s / 2);
+  CHECK(cut.generated_samples == Approx(big.generated_samples / 2).epsilon(0.01));
+}
+
+TEST_CASE("synthetic-data: acceptance drawn from the seed, at the accept rate over seeds") {
+  // A cost where every request takes the same time, so only the draws matter.
+  const LinearCost cost;
+  SyntheticDataJob job;
+  job.input_tokens = 1;
+  job.output_tokens = 1;
+  job.max_batch = 1;  // one request per iteration: every completion at its own time
+  job.kv_capacity_tokens = 1e9;
+  job.replicas = 1;
+  job.accept_rate = 0.3;
+  job.target_tokens = 600;  // 600 accepted samples of one token: 2,000 generated on average
+  double ratio_sum = 0;
+  std::vector<double> generated;
+  const int seeds = 40;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    job.seed = std::uint64_t(seed);
+    const SyntheticDataRun run = run_synthetic_data(job, cost, nullptr, 1e9, SyntheticMethod::Full);
+    REQUIRE(run.reached);
+    // Completions one at a time: the job ends at the sample that makes 600 (with waves of identical
+    // requests ending together, a whole wave would count and pass the target by up to a wave).
+    CHECK(run.accepted_samples == 600);
+    // Per seed: accepted / generated is a binomial share; sd sqrt(0.3 x 0.7 / 2000) = 0.0102; 4 sd bound.
+    const double share = run.accepted_samples / run.generated_samples;
+    CHECK(std::abs(share - 0.3) < 4 * std::sqrt(0.3 * 0.7 / run.generated_samples));
+    ratio_sum += share;
+    generated.push_back(run.generated_samples);
+  }
+  // Over 40 seeds the mean share is within 4 x 0.0102 / sqrt(40) = 0.0065 of 0.3.
+  CHECK(std::abs(ratio_sum / seeds - 0.3) < 0.0065);
+  // Different seeds draw differently; the same seed draws the same.
+  CHECK(std::set<double>(generated.begin(), generated.end()).size() > 10);
+  job.seed = 1;
+  CHECK(run_synthetic_data(job, cost, nullptr, 1e9, SyntheticMethod::Full).generated_samples == generated[0]);
 }
