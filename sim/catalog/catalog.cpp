@@ -543,7 +543,9 @@ std::map<std::string, ModelSpec> parse_models(const std::string& text, ProblemLi
                    auto expert_ffn = r.count("expert_ffn_hidden", moe, 1);
                    auto shared = r.count("shared_experts", false, 0);
                    auto dense_layers = r.count("dense_layers", false, 0);
+                   auto routed_nodes = r.count("max_routed_nodes", false, 1);
                    if (moe) {
+                     if (routed_nodes) m.max_routed_nodes = *routed_nodes;
                      m.experts = *experts;
                      if (top_k) m.top_k = *top_k;
                      if (expert_ffn) m.expert_ffn_hidden = *expert_ffn;
@@ -558,7 +560,8 @@ std::map<std::string, ModelSpec> parse_models(const std::string& text, ProblemLi
                                     "expected fewer dense layers than layers (" + std::to_string(m.layers) +
                                         "), got " + std::to_string(*dense_layers));
                    } else {
-                     for (const char* key : {"top_k", "expert_ffn_hidden", "shared_experts", "dense_layers"})
+                     for (const char* key :
+                          {"top_k", "expert_ffn_hidden", "shared_experts", "dense_layers", "max_routed_nodes"})
                        if (r.has(key))
                          r.problem_at(r.node_of(key), key,
                                       std::string("expected no ") + key +

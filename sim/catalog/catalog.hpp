@@ -75,6 +75,7 @@ struct ModelSpec {
   int expert_ffn_hidden = 0;
   int shared_experts = 0;
   int dense_layers = 0;  // leading layers with a dense MLP (DeepSeek-V3: 3)
+  int max_routed_nodes = 0;  // node-limited routing: a token's experts span at most this many nodes (0: no limit)
   // Diffusion transformer (kind "dit") video geometry; all 0 for LLMs. A video of F
   // frames at W x H pixels becomes (1 + (F-1)/vae_stride_t)/patch_t latent frames of
   // (H/vae_stride_s/patch_s) x (W/vae_stride_s/patch_s) tokens (Wan2.1 720p, 81 frames:

@@ -11,13 +11,18 @@ constexpr double kBf16Bytes = 2.0;
 constexpr double kFp32Bytes = 4.0;
 
 // The level a group of `ranks` ranks with rank stride `stride` communicates over.
-LinkLevel group_level(int ranks, int stride, const FabricView& fabric) {
+enum class Traffic { Ring, AllToAll };
+
+LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic traffic = Traffic::Ring) {
   const long span = long(ranks) * stride;
   if (span <= fabric.scale_up_domain) return fabric.scale_up;
   LinkLevel level = span <= fabric.accelerators_in_pod ? fabric.scale_out : fabric.inter_pod;
-  // NCCL runs one channel per NIC: the k members of a group that share a node pool
-  // their NICs (k = node size / stride), up to what the scale-up link feeds them.
-  // E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per rank, capped at NVLink's 450 GB/s.
+  // In a ring only the hop that leaves a node uses a NIC, and NCCL runs one channel per
+  // NIC: the k members of a group on one node pool its NICs (k = node size / stride), up
+  // to what the scale-up link feeds them. E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per
+  // rank, capped at NVLink's 450 GB/s. In an all-to-all (or a pipeline send) every rank
+  // sends off the node at once, so each has its own NIC share.
+  if (traffic == Traffic::AllToAll) return level;
   const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
   level.bandwidth = min(level.bandwidth * double(per_node), fabric.scale_up.bandwidth);
   return level;
@@ -146,7 +151,12 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const double passes = 2.0 + forward_passes;       // backward counts twice
 
   // Matrix multiplies: 2 FLOPs per active parameter per token per pass; TP splits them.
-  const double layer_params = count.non_embedding_active / m.layers;
+  // The most loaded expert rank sets the pace of an MoE layer: routed-expert work is
+  // counted kMoeLoadImbalance times its mean.
+  const double routed_active = m.is_moe() ? double(moe_layers) * m.top_k * (m.mlp == MlpKind::SwiGLU ? 3.0 : 2.0) *
+                                                m.hidden * m.expert_ffn_hidden
+                                          : 0.0;
+  const double layer_params = (count.non_embedding_active + (kMoeLoadImbalance - 1.0) * routed_active) / m.layers;
   const double matmul_flops_stage = 2.0 * layer_params * layers_per_stage * tokens_mb / p.tp * passes;
   const double lm_head_flops = 6.0 * double(m.vocab) * m.hidden * tokens_mb / p.tp;  // last stage, no recompute
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
@@ -206,16 +216,23 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // Pipeline parallelism: activation and gradient sends on the critical path, once per
   // virtual stage.
-  const LinkLevel pp_level = group_level(p.pp, p.tp * p.cp * p.dp, fabric);
+  const LinkLevel pp_level = group_level(p.pp, p.tp * p.cp * p.dp, fabric, Traffic::AllToAll);
   out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * v * (m_batches + p.pp - 1))
                          : Seconds(0);
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
-    const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric);
+    const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric, Traffic::AllToAll);
     const double moe_layers_per_stage = double(moe_layers) / p.pp;
-    const Bytes routed(layer_activations.value() * m.top_k / p.tp);
-    out.ep_comm = all_to_all(routed, p.ep, ep_level) * (4.0 * moe_layers_per_stage * m_batches);
+    // Each token goes to top_k experts; with node-limited routing only one copy per
+    // target node crosses the network (the rest fan out over NVLink), so off-node copies
+    // are min(top_k, max_routed_nodes). Dispatch travels in the training precision (FP8
+    // in DeepSeek-V3, sec. 3.3), combine and both backward all-to-alls in BF16.
+    const bool spans_nodes = long(p.ep) * p.tp * p.cp > fabric.accelerators_per_node;
+    const double copies = spans_nodes && m.max_routed_nodes > 0 ? std::min(m.top_k, m.max_routed_nodes) : m.top_k;
+    const double dispatch_bytes = s.precision == Precision::FP8 ? 1.0 : kBf16Bytes;
+    const double per_token = m.hidden * copies * ((dispatch_bytes + kBf16Bytes) + 2 * kBf16Bytes) / p.tp;
+    out.ep_comm = all_to_all(Bytes(tokens_mb * per_token), p.ep, ep_level) * (moe_layers_per_stage * m_batches);
   }
 
   // Data parallelism: fp32 gradients, then bf16 parameters (distributed optimizer).
@@ -240,7 +257,10 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;
-  out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + out.ep_comm + dp_exposed;
+  // Expert all-to-alls hidden behind another micro-batch's compute (DeepSeek's DualPipe
+  // overlaps them in both directions), the excess exposed.
+  const Seconds ep_exposed = opt.overlap_ep_comm ? max(Seconds(0), out.ep_comm - out.compute) : out.ep_comm;
+  out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + ep_exposed + dp_exposed;
   assert(out.exposed_comm <= out.total_comm && "exposed communication cannot exceed the total");
   out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer;
   return out;

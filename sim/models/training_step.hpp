@@ -38,9 +38,14 @@
 // - CP: ring attention passes K and V (2 x b x s/cp x kv_dim x 2 bytes) cp-1 times
 //   forward and twice that backward, hidden behind the attention core; excess exposed.
 // - PP: one activation send forward and one gradient send backward per micro-batch,
-//   stage and virtual stage (b x s/cp x h x 2 / tp bytes with scatter/gather); exposed.
-// - EP (MoE): 2 all-to-all forward and 2 backward per MoE layer, each of
-//   b x s/cp x h x 2 x top_k / tp bytes; exposed.
+//   stage and virtual stage (b x s/cp x h x 2 / tp bytes with scatter/gather), each rank
+//   through its own NIC share; exposed.
+// - EP (MoE): dispatch and combine all-to-alls forward and backward per MoE layer,
+//   b x s/cp x h x copies / tp elements each (copies = top_k, or min(top_k,
+//   max_routed_nodes) off-node under node-limited routing; dispatch in FP8 when training
+//   in FP8, the rest BF16), each rank through its own NIC share; exposed,
+//   or hidden behind compute with overlap.ep_comm (DeepSeek-V3's DualPipe). Routed-expert
+//   GEMMs run kMoeLoadImbalance times their mean (the busiest rank sets the pace).
 // - DP: gradients reduced in fp32 (Megatron-LM accumulates and reduces bf16 models'
 //   gradients in fp32), 4 bytes per local parameter. Distributed optimizer (ZeRO-1):
 //   reduce-scatter of gradients, then all-gather of bf16 parameters (2 bytes); without
@@ -76,6 +81,7 @@ struct TrainingOptions {
   bool overlap_grad_reduce = true;
   bool overlap_param_gather = true;
   bool overlap_tp_comm = true;
+  bool overlap_ep_comm = false;   // expert all-to-alls hidden behind compute (DualPipe)
   bool distributed_optimizer = true;
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
@@ -131,6 +137,12 @@ struct MemoryBreakdown {
 // maintainer, pytorch/pytorch#107667); we reserve 1 GiB for it and 1 GiB for NCCL
 // buffers and workspaces (an estimate; issue 3 checks it against published OOM limits).
 inline constexpr double kRuntimeReserveBytes = 2.0 * 1024 * 1024 * 1024;
+
+// MoE: the busiest expert rank's routed tokens over the mean. Switch Transformer trains
+// with a capacity factor of 1.0-1.25 (Fedus et al. 2021, sec. 2.2), i.e. provisions each
+// expert for up to 1.25x its mean load; we take that upper value as the imbalance a
+// balanced, dropless router leaves (an assumption, not a measurement of any router).
+inline constexpr double kMoeLoadImbalance = 1.25;
 
 // Element-wise kernels stream memory like STREAM's triad, which reaches about 92% of the
 // HBM's peak on H100 (3.09 of 3.35 TB/s, a published CUDA triad run: "measured_peak_gbs

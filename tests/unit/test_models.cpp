@@ -347,3 +347,29 @@ TEST_CASE("parallelism: auto finds the fastest split that fits, and nothing when
   // 405B on 8 GPUs: weights and gradients alone need 6 x 405B / 8 = 304 GB per GPU.
   CHECK_FALSE(search_parallelism(base, 8, nominal_fabric(dgx, 1024, 1.0)));
 }
+
+TEST_CASE("MoE: node-limited routing and FP8 dispatch shrink the all-to-all; overlap hides it") {
+  // DeepSeek-V3 layout: EP 64 over 8 nodes of 8, no TP; top-8 routing, at most 4 nodes.
+  const ModelSpec& dsv3 = *catalog().model("deepseek-v3");
+  FabricView f = dgx_fabric();
+  f.scale_out.latency = f.inter_pod.latency = Seconds(0);  // compare the bandwidth terms
+  TrainingSetup s{&dsv3, catalog().accelerator("H800"), {1, 16, 128, 1, 64}, 4096, 15360, 1, Precision::BF16,
+                  RecomputeMode::Selective, {}};
+  const StepBreakdown bf16 = training_step(s, f);
+  ModelSpec unlimited = dsv3;
+  unlimited.max_routed_nodes = 0;
+  s.model = &unlimited;
+  const StepBreakdown eight_copies = training_step(s, f);
+  // Per token and MoE layer: 8 copies x (2 + 2 + 4) bytes x h without the node limit,
+  // 4 copies with it: half the all-to-all.
+  CHECK(bf16.ep_comm.value() == Approx(eight_copies.ep_comm.value() / 2));
+  s.model = &dsv3;
+  s.precision = Precision::FP8;
+  const StepBreakdown fp8 = training_step(s, f);
+  // FP8 dispatch: (1 + 2 + 4) instead of (2 + 2 + 4) bytes.
+  CHECK(fp8.ep_comm.value() == Approx(bf16.ep_comm.value() * 7 / 8));
+  s.options.overlap_ep_comm = true;
+  const StepBreakdown overlapped = training_step(s, f);
+  CHECK(overlapped.exposed_comm < fp8.exposed_comm);
+  CHECK(overlapped.exposed_comm <= overlapped.total_comm);
+}
