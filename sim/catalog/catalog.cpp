@@ -468,6 +468,12 @@ std::map<std::string, NodeType> parse_nodes(const std::string& text, const std::
                    if (auto v = r.quantity("scale_up_bandwidth", Dimension::Bandwidth, true))
                      n.scale_up_bandwidth = ByteRate(*v);
                    if (auto v = r.text("scale_up_technology", true)) n.scale_up_technology = *v;
+                   if (auto v = r.count("scale_up_torus_dims", false, 2)) {
+                     if (*v > 3)
+                       r.problem_at(r.node_of("scale_up_torus_dims"), "scale_up_torus_dims",
+                                    "expected 2 or 3 (omit it for a switched domain), got " + std::to_string(*v));
+                     n.scale_up_torus_dims = *v;
+                   }
                    if (auto v = r.count("nics", true, 1)) n.nics = *v;
                    if (auto v = r.quantity("nic_bandwidth", Dimension::Bandwidth, true)) n.nic_bandwidth = ByteRate(*v);
                    auto idle = r.quantity("idle_power", Dimension::Power, true);

@@ -48,6 +48,10 @@ struct NodeType {
   int scale_up_domain = 0;
   ByteRate scale_up_bandwidth;
   std::string scale_up_technology;  // "NVLink4 + NVSwitch"
+  // 0 for a switched domain (NVSwitch: any group gets the full per-accelerator bandwidth);
+  // 2 or 3 for a torus (ICI, NeuronLink), where scale_up_bandwidth is the sum over all of
+  // an accelerator's links and a group only uses the links of the dimensions it spans.
+  int scale_up_torus_dims = 0;
   // Scale-out NICs of the node.
   int nics = 0;
   ByteRate nic_bandwidth;  // per NIC, per direction

@@ -53,6 +53,7 @@ FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const N
   const FleetPod& first = fleet.pods[allocation.parts.front().pod];
   view.scale_up_domain = node.scale_up_domain;
   view.accelerators_per_node = node.accelerators;
+  view.scale_up_torus_dims = node.scale_up_torus_dims;
   view.scale_up = {node.scale_up_bandwidth, Seconds(kScaleUpStepLatencyS)};
   const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);
   // Past one leaf, leaf uplinks are shared in the oversubscription ratio.

@@ -21,6 +21,7 @@ FabricView nominal_fabric(const NodeType& node, int accelerators_in_pod, double 
   FabricView f;
   f.scale_up_domain = node.scale_up_domain;
   f.accelerators_per_node = node.accelerators;
+  f.scale_up_torus_dims = node.scale_up_torus_dims;
   f.scale_up = {node.scale_up_bandwidth, Seconds(kScaleUpStepLatencyS)};
   f.accelerators_in_pod = accelerators_in_pod;
   const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstdio>
 
 namespace fleetsim {
@@ -15,7 +16,16 @@ enum class Traffic { Ring, AllToAll };
 
 LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic traffic = Traffic::Ring) {
   const long span = long(ranks) * stride;
-  if (span <= fabric.scale_up_domain) return fabric.scale_up;
+  if (span <= fabric.scale_up_domain) {
+    LinkLevel level = fabric.scale_up;
+    if (fabric.scale_up_torus_dims > 0 && span > 1) {
+      const int d = fabric.scale_up_torus_dims;
+      const double side = std::pow(double(fabric.scale_up_domain), 1.0 / d);
+      const int k = side > 1 ? std::clamp(int(std::ceil(std::log(double(span)) / std::log(side) - 1e-9)), 1, d) : d;
+      level.bandwidth = level.bandwidth * (double(k) / d);
+    }
+    return level;
+  }
   LinkLevel level = span <= fabric.accelerators_in_pod ? fabric.scale_out : fabric.inter_pod;
   // In a ring only the hop that leaves a node uses a NIC, and NCCL runs one channel per
   // NIC: the k members of a group on one node pool its NICs (k = node size / stride), up

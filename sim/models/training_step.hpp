@@ -30,6 +30,9 @@
 //   inter-pod share otherwise (collectives.hpp gives the algorithms). Off the scale-up
 //   fabric, the k = node size / stride members of a group on one node pool its NICs
 //   (NCCL runs one channel per NIC), up to the scale-up bandwidth that feeds them.
+//   On a torus scale-up fabric (TPU ICI, Trainium NeuronLink) a group of n consecutive
+//   ranks spans k = ceil(log n / log side) of its d dimensions (side = domain^(1/d)) and
+//   its ring collectives use only those dimensions' links: k/d of the chip's bandwidth.
 // - TP with sequence parallelism: per layer and micro-batch, 2 all-gather/reduce-scatter
 //   pairs forward and 2 backward (+2 forward again under full recompute), each the size
 //   of the layer's activations b x s/cp x h x 2 bytes (Korthikanti et al. 2022, 4.2.2).
@@ -103,6 +106,7 @@ struct TrainingSetup {
 struct FabricView {
   int scale_up_domain = 1;      // accelerators sharing the scale-up fabric
   int accelerators_per_node = 1;  // ranks of a group on one node pool the node's NICs
+  int scale_up_torus_dims = 0;    // 0: switched; 2 or 3: a torus (see group_level)
   LinkLevel scale_up;           // NVLink / ICI / NeuronLink, per accelerator
   int accelerators_in_pod = 1;  // the job's accelerators inside one pod
   LinkLevel scale_out;          // the node's NICs shared by its accelerators

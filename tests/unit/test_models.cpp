@@ -373,3 +373,26 @@ TEST_CASE("MoE: node-limited routing and FP8 dispatch shrink the all-to-all; ove
   CHECK(overlapped.exposed_comm < fp8.exposed_comm);
   CHECK(overlapped.exposed_comm <= overlapped.total_comm);
 }
+
+TEST_CASE("on a torus, a group uses only the links of the dimensions it spans") {
+  // 3D torus of 4096 chips (16 x 16 x 16), 270 GB/s over all 6 links: a TP group of 8
+  // spans one dimension (2 of 6 links: 90 GB/s), a DP group of 256 with stride 16 spans
+  // 4096 ranks, i.e. all three (270 GB/s).
+  FabricView f;
+  f.scale_up_domain = 4096;
+  f.scale_up_torus_dims = 3;
+  f.accelerators_per_node = 4;
+  f.scale_up = {ByteRate(270e9), Seconds(0)};
+  f.accelerators_in_pod = 4096;
+  f.scale_out = f.inter_pod = {ByteRate(12.5e9), Seconds(0)};
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {8, 1, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  const Bytes activations(1024.0 * 1024 * 2);
+  // 4 collectives x 4 layers x 8 micro-batches on one dimension's links.
+  CHECK(training_step(s, f).tp_comm.value() ==
+        Approx(ring_all_reduce(activations, 8, {ByteRate(90e9), Seconds(0)}).value() * 4 * 4 * 8));
+  f.scale_up_torus_dims = 0;  // the same chips on a switch: the full 270 GB/s
+  CHECK(training_step(s, f).tp_comm.value() ==
+        Approx(ring_all_reduce(activations, 8, {ByteRate(270e9), Seconds(0)}).value() * 4 * 4 * 8));
+}
