@@ -3,6 +3,7 @@
 
 #include "models/collectives.hpp"
 #include "models/parallelism_search.hpp"
+#include "models/serving_step.hpp"
 #include "models/training_step.hpp"
 #include "models/transformer.hpp"
 #include "catalog/catalog.hpp"
@@ -395,4 +396,29 @@ TEST_CASE("on a torus, a group uses only the links of the dimensions it spans") 
   f.scale_up_torus_dims = 0;  // the same chips on a switch: the full 270 GB/s
   CHECK(training_step(s, f).tp_comm.value() ==
         Approx(ring_all_reduce(activations, 8, {ByteRate(270e9), Seconds(0)}).value() * 4 * 4 * 8));
+}
+
+// ---- the H20 question (inference issue, item 8) -----------------------------------
+
+TEST_CASE("H20 keeps a far larger share of H100 throughput in decode-heavy serving than in training") {
+  // H20: 148 of H100's 989 dense BF16 TFLOPS (15%), but 4.0 against 3.35 TB/s of HBM.
+  // Training is bound by FLOPs; decode by reading weights and KV cache from HBM.
+  const Parallelism p{8, 1, 8, 1, 1};
+  const double training_share = tokens_per_s(llama_setup("H20", p, 512), dgx_fabric()) /
+                                tokens_per_s(llama_setup("H100-SXM", p, 512), dgx_fabric());
+
+  // Llama 3 70B in FP8 on one TP 8 replica, 64 requests decoding with 2,048 tokens of
+  // context each: output tokens per second of the replica.
+  auto decode_rate = [&](const std::string& accelerator) {
+    const ServingSetup setup{catalog().model("llama3-70b"), catalog().accelerator(accelerator), 8, 1, Precision::FP8,
+                             Bytes(0)};
+    const ServingFabric fabric{{ByteRate(450e9), Seconds(3.4e-6)}, {ByteRate(50e9), Seconds(14e-6)}};
+    const ServingStepModel model(setup, fabric);
+    return 64.0 / model.decode(64, 64.0 * 2048).value();
+  };
+  const double serving_share = decode_rate("H20") / decode_rate("H100-SXM");
+  INFO("training share " << training_share << ", decode share " << serving_share);
+  CHECK(training_share < 0.25);
+  CHECK(serving_share > 0.7);
+  CHECK(serving_share > 3 * training_share);
 }
