@@ -85,6 +85,13 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
         const Accelerator* acc = catalog.accelerator(pod.node->accelerator);
         if (w.accelerator && *w.accelerator != acc->name) continue;
         char line[200];
+        if (w.is_video()) {
+          std::snprintf(line, sizeof line, "    per %s: DiT weights %.1f GB of %.1f GB (replicated over sp %d)\n",
+                        acc->name.c_str(), video_weights_per_accelerator(w.model).value() / 1e9,
+                        acc->hbm_capacity.value() / 1e9, w.sp());
+          out << line;
+          continue;
+        }
         if (w.is_serving()) {
           const ServingMemory mem = serving_memory(serving_setup(w, *acc));
           std::snprintf(line, sizeof line,

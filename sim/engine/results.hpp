@@ -36,6 +36,17 @@ struct ServingResult {
   long long simulated_requests = 0;  // requests run through the schedule, per replica
 };
 
+// What a video-generation workload (kind video-generation) did.
+struct VideoResult {
+  int replicas = 0;
+  VideoTime unloaded;                // one video on an idle replica (models/video_step.hpp)
+  long long requests = 0;            // arrived before the service ended (or the horizon)
+  long long completed = 0;           // finished by the service's end (or the horizon)
+  double service_s = 0;              // start to last completion, or to the horizon
+  double busy_fraction = 0;          // share of replica-time spent generating
+  std::vector<double> latency_s;     // per completed request: done - arrival
+};
+
 struct WorkloadResult {
   const WorkloadSpec* spec = nullptr;
   const Accelerator* accelerator = nullptr;  // where it ran; nullptr if it never started
@@ -52,6 +63,7 @@ struct WorkloadResult {
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
   double busy_s = 0;      // wall time it held its accelerators
   ServingResult serving;  // kind: inference only
+  VideoResult video;      // kind: video-generation only
 };
 
 struct TimeseriesRow {

@@ -188,6 +188,39 @@ void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
   add_common_keys(entry, r);
 }
 
+// kind video-generation: seconds_per_video is one request on an idle replica, submit
+// to done (the model's time, no queueing); rates are over the service's time held.
+void add_video_keys(json& entry, const WorkloadResult& r) {
+  const WorkloadSpec& w = *r.spec;
+  const VideoResult& v = r.video;
+  const bool started = r.start_s.has_value();
+  const double per_video = v.unloaded.total.value();
+  entry["replicas"] = w.replicas();
+  entry["video"] = {{"width", w.video.width}, {"height", w.video.height}, {"frames", w.video.frames},
+                    {"steps", w.video.steps}, {"cfg", w.video.cfg}};
+  entry["latent_tokens"] = started ? json(v.unloaded.tokens) : json(nullptr);
+  entry["seconds_per_video"] = started ? json(per_video) : json(nullptr);
+  entry["videos_per_hour"] = started && v.service_s > 0 ? json(double(v.completed) / v.service_s * 3600.0) : json(nullptr);
+  entry["gpu_seconds_per_video"] = started ? json(per_video * w.sp()) : json(nullptr);
+  entry["energy_j"] = r.energy_j;
+  entry["joules_per_video"] = v.completed > 0 ? json(r.energy_j / double(v.completed)) : json(nullptr);
+  entry["video_breakdown_s"] =
+      started ? json{{"text_encoder", v.unloaded.text_encoder.value()},
+                     {"denoise_compute", (v.unloaded.forward_compute * double(w.video.steps * v.unloaded.passes_per_step)).value()},
+                     {"denoise_comm", (v.unloaded.forward_comm * double(w.video.steps * v.unloaded.passes_per_step)).value()},
+                     {"vae_decode", v.unloaded.vae_decode.value()}}
+              : json(nullptr);
+  auto pct = [&](double p) { return v.latency_s.empty() ? json(nullptr) : json(percentile(v.latency_s, p)); };
+  entry["latency_p50_s"] = pct(50);
+  entry["latency_p99_s"] = pct(99);
+  entry["requests"] = v.requests;
+  entry["completed_requests"] = v.completed;
+  entry["replica_busy_fraction"] = started ? json(v.busy_fraction) : json(nullptr);
+  entry["service_s"] = started ? json(v.service_s) : json(nullptr);
+  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+  add_common_keys(entry, r);
+}
+
 }  // namespace
 
 json summary_json(const Scenario& scenario, const RunResult& run) {
@@ -235,6 +268,12 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
                             {"dp", w.parallelism.dp},
                             {"cp", w.parallelism.cp},
                             {"ep", w.parallelism.ep}};
+    if (w.is_video()) {
+      entry["parallelism"] = {{"sp", w.sp()}};
+      add_video_keys(entry, r);
+      workloads.push_back(std::move(entry));
+      continue;
+    }
     if (w.is_serving()) {
       entry["parallelism"] = {{"tp", w.parallelism.tp}, {"pp", w.parallelism.pp}};
       if (w.parallelism.ep > 1) entry["parallelism"]["ep"] = w.parallelism.ep;
@@ -315,7 +354,7 @@ std::string jobs_csv(const RunResult& run) {
   out << "name,kind,state,accelerator,gpus,nodes,pods_spanned,submit_s,start_s,end_s,wait_s,jct_s,steps,tokens,"
          "step_time_s,tokens_per_s,goodput,energy_j\n";
   for (const auto& r : run.workloads) {
-    const bool serving = r.spec->is_serving();
+    const bool serving = r.spec->is_serving() || r.spec->is_video();  // video: tokens 0, no rate
     const bool started = r.start_s.has_value() && !serving;  // step columns: training only
     const double step_s = r.step.step_time.value();
     // Serving: `tokens` and `tokens_per_s` are output tokens (every sample's thinking and answer

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/units.hpp"
 #include "models/serving_step.hpp"
+#include "models/video_step.hpp"
 #include "models/training_step.hpp"
 
 namespace fleetsim {
@@ -74,6 +75,12 @@ struct RequestStreamSpec {
   int samples = 1;                 // reasoning: parallel answers per query, sharing the prompt's KV
 };
 
+// kind video-generation: what one request generates (SCENARIO.md's `video` mapping).
+struct VideoSpec {
+  int width = 0, height = 0, frames = 0, steps = 0;
+  bool cfg = true;  // classifier-free guidance: two DiT passes per step (models/video_step.hpp)
+};
+
 struct WorkloadSpec {
   std::string name;
   std::string kind;  // "pretrain", "inference", "reasoning" or "synthetic-data" (the kinds simulated so far)
@@ -99,11 +106,16 @@ struct WorkloadSpec {
   std::optional<ModelSpec> scorer;
   double accept_rate = 1.0;    // synthetic-data: share of samples the filter keeps
   double target_tokens = 0;    // synthetic-data: accepted tokens after which the job ends
+  // kind video-generation: parallelism.cp holds sp (the Ulysses sequence-parallel ranks
+  // of one replica) and parallelism.dp the replicas (gpus / sp).
+  VideoSpec video;
   SourceLocation where;
 
   bool is_inference() const { return kind == "inference"; }
   bool is_reasoning() const { return kind == "reasoning"; }
   bool is_synthetic_data() const { return kind == "synthetic-data"; }
+  bool is_video() const { return kind == "video-generation"; }
+  int sp() const { return parallelism.cp; }
   // The kinds run by the serving model: replicas of tp x pp, continuous batching.
   bool is_serving() const { return is_inference() || is_reasoning() || is_synthetic_data(); }
   int replicas() const { return parallelism.dp; }

@@ -23,6 +23,11 @@ const std::vector<std::string> kAllKinds = {"pretrain", "inference", "reasoning"
 // example (two to three switch hops and cable across a site).
 constexpr double kDefaultInterconnectLatencySeconds = 5e-6;
 
+// Bounds that keep a run on one machine: the largest design (measured: about 4.5 KB of
+// SimGrid platform per node, so 1M nodes is about 4.7 GB) and the longest time series.
+constexpr long long kMaxDesignNodes = 1048576;
+constexpr double kMaxTimeseriesRows = 1e6;
+
 // ---- --set KEY.PATH=VALUE ---------------------------------------------------------
 
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file,
@@ -96,7 +101,8 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
     return std::nullopt;
   }
   if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
-                     "expert_ffn_hidden", "shared_experts", "dense_layers", "kind"}))
+                     "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
+                     "patch_t", "patch_s", "text_len"}))
     return std::nullopt;
   ModelSpec spec;
   spec.name = "inline";
@@ -110,6 +116,17 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
                                                                                       : MlpKind::SwiGLU;
   spec.experts = int(m.integer("experts", 1, false).value_or(0));
+  // A diffusion transformer's VAE compression and patch size (models/video_step.hpp).
+  if (spec.kind == "dit") {
+    spec.vae_stride_t = int(m.integer("vae_stride_t", 1, true).value_or(1));
+    spec.vae_stride_s = int(m.integer("vae_stride_s", 1, true).value_or(1));
+    spec.patch_t = int(m.integer("patch_t", 1, true).value_or(1));
+    spec.patch_s = int(m.integer("patch_s", 1, true).value_or(1));
+    spec.text_len = int(m.integer("text_len", 0, false).value_or(0));
+  } else {
+    for (const char* key : {"vae_stride_t", "vae_stride_s", "patch_t", "patch_s", "text_len"})
+      if (m.has(key)) m.problem_at(key, "expected only with kind: dit (a diffusion transformer)");
+  }
   if (spec.experts > 0) {
     spec.top_k = int(m.integer("top_k", 1, true).value_or(1));
     spec.expert_ffn_hidden = int(m.integer("expert_ffn_hidden", 1, true).value_or(0));
@@ -431,6 +448,112 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   }
 }
 
+// kind video-generation (SCENARIO.md): gpus / sp replicas of a diffusion transformer,
+// each generating one video at a time (models/video_step.hpp).
+void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "video", "requests", "submit", "accelerator"});
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+  // parallelism: {sp}, the accelerators that generate one video together (absent: 1).
+  bool parallelism_ok = false;
+  if (!w.has("parallelism")) {
+    w.problem_at("parallelism", "expected a mapping {sp} for one replica, got nothing");
+  } else {
+    YamlReader p = w.child("parallelism");
+    if (p.expect_map({"sp"})) {
+      auto sp = p.integer("sp", 1, false);
+      if (sp || !p.has("sp")) {
+        spec.parallelism.cp = int(sp.value_or(1));
+        parallelism_ok = true;
+      }
+    }
+  }
+  bool video_ok = false;
+  if (!w.has("video")) {
+    w.problem_at("video", "expected a mapping {width, height, frames, steps, cfg}, got nothing");
+  } else {
+    YamlReader v = w.child("video");
+    if (v.expect_map({"width", "height", "frames", "steps", "cfg"})) {
+      auto width = v.integer("width", 1, true);
+      auto height = v.integer("height", 1, true);
+      auto frames = v.integer("frames", 1, true);
+      auto steps = v.integer("steps", 1, true);
+      auto cfg = v.boolean("cfg", false);
+      if (width) spec.video.width = int(*width);
+      if (height) spec.video.height = int(*height);
+      if (frames) spec.video.frames = int(*frames);
+      if (steps) spec.video.steps = int(*steps);
+      spec.video.cfg = cfg.value_or(true);
+      video_ok = width && height && frames && steps && (cfg || !v.has("cfg"));
+    }
+  }
+  // requests: {mode, count, rate}: one request is one video.
+  bool requests_ok = false;
+  if (!w.has("requests")) {
+    w.problem_at("requests", "expected a mapping {mode, count, rate}, got nothing");
+  } else {
+    YamlReader r = w.child("requests");
+    if (r.expect_map({"mode", "count", "rate"})) {
+      RequestStreamSpec& q = spec.requests;
+      auto mode = r.choice("mode", {"offline", "poisson"}, false);
+      const bool poisson = mode && *mode == "poisson";
+      q.mode = poisson ? ArrivalMode::Poisson : ArrivalMode::Offline;
+      auto count = r.integer("count", 1, !poisson);
+      if (count) q.count = *count;
+      const bool count_ok = count || (poisson && !r.has("count"));
+      auto rate = r.quantity("rate", Dimension::EventRate, true, poisson);
+      if (rate) q.rate = Rate(*rate);
+      if (!poisson && r.has("rate"))
+        r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson);
+    }
+  }
+  if (!model || !gpus || !parallelism_ok || !video_ok || !requests_ok) return;
+  spec.model = *model;
+  if (spec.model.kind != "dit") {
+    w.problem_at("model", "expected a diffusion transformer (kind dit) for video-generation, got a " +
+                              spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  Parallelism& p = spec.parallelism;
+  if (spec.gpus % p.cp != 0)
+    w.problem_at("parallelism", "expected sp to divide gpus (" + std::to_string(spec.gpus) + "), got sp = " +
+                                    std::to_string(p.cp));
+  else
+    p.dp = spec.gpus / p.cp;
+  if (spec.model.heads % p.cp != 0)
+    w.problem_at("parallelism", "expected sp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) +
+                                    ": Ulysses sequence parallelism splits them), got sp = " + std::to_string(p.cp));
+  const ModelSpec& m = spec.model;
+  YamlReader v = w.child("video");
+  const int pixels_per_token = m.vae_stride_s * m.patch_s;
+  for (const char* key : {"width", "height"}) {
+    const int value = std::string(key) == "width" ? spec.video.width : spec.video.height;
+    if (value % pixels_per_token != 0)
+      v.problem_at(key, "expected a multiple of " + std::to_string(pixels_per_token) + " (vae_stride_s " +
+                            std::to_string(m.vae_stride_s) + " x patch_s " + std::to_string(m.patch_s) + "), got " +
+                            std::to_string(value));
+  }
+  const int latent_frames = 1 + (spec.video.frames - 1) / m.vae_stride_t;
+  if ((spec.video.frames - 1) % m.vae_stride_t != 0 || latent_frames % m.patch_t != 0)
+    v.problem_at("frames", "expected 1 + a multiple of vae_stride_t (" + std::to_string(m.vae_stride_t) +
+                               ") frames giving a multiple of patch_t (" + std::to_string(m.patch_t) +
+                               ") latent frames, got " + std::to_string(spec.video.frames));
+}
+
 // This version simulates every request (a few tens of bytes each); past this many the
 // memory would grow without bound, so such a stream is refused rather than attempted.
 // Representative replicas (the scale item) will lift the limit.
@@ -541,6 +664,13 @@ std::optional<ClusterDesign> read_design(const YamlReader& d, const Catalog& cat
     }
   }
   if (!ok) return std::nullopt;
+  long long nodes = 0;
+  for (const auto& pod : design.pods) nodes += static_cast<long long>(pod.count) * pod.nodes;
+  if (nodes > kMaxDesignNodes) {
+    pods.problem("expected at most " + std::to_string(kMaxDesignNodes) + " nodes in all (8M GPUs in 8-GPU nodes; " +
+                 "the SimGrid platform takes about 4.5 KB per node), got " + std::to_string(nodes));
+    return std::nullopt;
+  }
   return design;
 }
 
@@ -570,6 +700,14 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
   }
   // Memory: the workload must fit on at least one accelerator type that can hold it.
   std::string why;
+  if (spec.is_video()) {
+    for (const auto& name : candidates) {
+      why = video_fit_problem(video_setup(spec, *catalog.accelerator(name)));
+      if (why.empty()) return;
+    }
+    w.problem_at("parallelism", "expected a replica that fits in accelerator memory, but it " + why);
+    return;
+  }
   if (spec.is_serving()) {
     for (const auto& name : candidates) {
       why = serving_fit_problem(spec, *catalog.accelerator(name));
@@ -628,7 +766,21 @@ ServingSetup scorer_setup(const WorkloadSpec& w, const Accelerator& accelerator)
   return s;
 }
 
+VideoSetup video_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
+  VideoSetup s;
+  s.model = &w.model;
+  s.accelerator = &accelerator;
+  s.sp = w.sp();
+  s.width = w.video.width;
+  s.height = w.video.height;
+  s.frames = w.video.frames;
+  s.steps = w.video.steps;
+  s.cfg = w.video.cfg;
+  return s;
+}
+
 std::string inference_fit_problem(const WorkloadSpec& w, const Accelerator& accelerator) {
+  if (w.is_video()) return video_fit_problem(video_setup(w, accelerator));
   return serving_fit_problem(w, accelerator);
 }
 
@@ -693,6 +845,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
     if (output.expect_map({"timeseries_interval"}))
       if (auto interval = output.quantity("timeseries_interval", Dimension::Duration, true, false))
         scenario.timeseries_interval = Seconds(*interval);
+  if (scenario.horizon.value() / scenario.timeseries_interval.value() > kMaxTimeseriesRows)
+    top.problem_at("output", "expected at most " + std::to_string(long(kMaxTimeseriesRows)) +
+                                 " time-series rows over the horizon; raise output.timeseries_interval");
   }
 
   // cluster
@@ -777,15 +932,11 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       auto kind = w.choice("kind", kAllKinds, true);
       if (!kind) continue;
       spec.kind = *kind;
-      if (spec.kind == "video-generation") {
-        w.problem_at("kind", "kind '" + spec.kind +
-                                 "' is not yet supported by this version of fleetsim (pretrain, inference, reasoning "
-                                 "and synthetic-data are simulated; video-generation comes with the inference "
-                                 "issue's next increment)");
-        continue;
-      }
       const std::size_t before = problems.empty() ? 0 : 1;
-      if (spec.is_serving()) {
+      if (spec.is_video()) {
+        read_video(w, spec, catalog);
+        check_request_volume(w, spec, scenario.horizon);
+      } else if (spec.is_serving()) {
         read_inference(w, spec, catalog);
         check_request_volume(w, spec, scenario.horizon);
       } else {

@@ -27,6 +27,9 @@ TrainingSetup training_setup(const WorkloadSpec& workload, const Accelerator& ac
 ServingSetup serving_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 // The verifier's (reasoning) or filter's (synthetic-data) setup on the same replica.
 ServingSetup scorer_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
+// For a video-generation workload, the DiT's weights on each of its accelerators.
 std::string inference_fit_problem(const WorkloadSpec& workload, const Accelerator& accelerator);
+// One video-generation replica (sp accelerators) on `accelerator`.
+VideoSetup video_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 
 }  // namespace fleetsim

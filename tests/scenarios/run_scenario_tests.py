@@ -473,6 +473,73 @@ BAD = [
 ]
 
 
+VIDEO = """\
+name: video
+seed: 1
+horizon: 6h
+cluster:
+  design:
+    pods:
+      - {name: ampere, count: 1, nodes: 2, node: dgx-a100}
+workloads:
+  - name: clips
+    kind: video-generation
+    model: wan2.1-14b
+    gpus: 8
+    parallelism: {sp: 8}
+    video: {width: 1280, height: 720, frames: 81, steps: 50}
+    requests: {mode: offline, count: 3}
+"""
+
+
+def test_video_generation():
+    s, _ = run_ok("video", write("video.yaml", VIDEO))
+    if not s:
+        return
+    w = s["workloads"][0]
+    keys = ["seconds_per_video", "videos_per_hour", "gpu_seconds_per_video", "energy_j", "joules_per_video",
+            "submit_s", "start_s", "end_s", "wait_s", "state", "interruptions", "lost_gpu_hours"]
+    check("video summary has SCENARIO.md's keys", all(k in w for k in keys) and w["parallelism"] == {"sp": 8},
+          str(sorted(w)))
+    check("video: 720p x 81 frames is 75,600 latent tokens", w["latent_tokens"] == 75600, str(w["latent_tokens"]))
+    # One replica, 3 offline videos back to back: service = 3 x seconds_per_video, so
+    # videos_per_hour = 3 / (3 T) x 3600 and videos_per_hour x seconds_per_video = 3600.
+    check("video: one replica offline: videos_per_hour x seconds_per_video = 3600",
+          abs(w["videos_per_hour"] * w["seconds_per_video"] - 3600) < 1e-6 * 3600,
+          f"{w['videos_per_hour']} x {w['seconds_per_video']}")
+    check("video: service = 3 videos back to back", abs(w["service_s"] - 3 * w["seconds_per_video"]) < 1e-6 * w["service_s"])
+    check("video: gpu_seconds_per_video = sp x seconds_per_video",
+          abs(w["gpu_seconds_per_video"] - 8 * w["seconds_per_video"]) < 1e-9 * w["gpu_seconds_per_video"])
+    # Energy: the replica's node busy for the whole service (busy watts x service_s).
+    busy_w = watts(catalog_node("dgx-a100")["max_power"])  # a busy node draws its max power
+    check("video: energy = one busy DGX A100 x service; joules_per_video = energy / 3",
+          abs(w["energy_j"] - busy_w * w["service_s"]) < 1e-6 * w["energy_j"]
+          and abs(w["joules_per_video"] - w["energy_j"] / 3) < 1e-9 * w["energy_j"],
+          f"{w['energy_j']} vs {busy_w} x {w['service_s']}")
+    # Sequence parallelism: sp = 2 is faster than sp = 1 (one replica each), but the
+    # all-to-alls and the unsplit text encoder and VAE decode keep it under 2x.
+    one, _ = run_ok("video-sp1", os.path.join(TMP, "video.yaml"), "--set", "workloads.0.gpus=1",
+                    "--set", "workloads.0.parallelism.sp=1")
+    two, _ = run_ok("video-sp2", os.path.join(TMP, "video.yaml"), "--set", "workloads.0.gpus=2",
+                    "--set", "workloads.0.parallelism.sp=2")
+    if one and two:
+        t1, t2 = one["workloads"][0]["seconds_per_video"], two["workloads"][0]["seconds_per_video"]
+        check("video: sp=2 faster than sp=1, but less than 2x", t2 < t1 < 2 * t2, f"sp1 {t1} s, sp2 {t2} s")
+    # Two replicas share 4 offline videos: the service takes 2 videos' time, videos/hour doubles.
+    rep, _ = run_ok("video-2rep", os.path.join(TMP, "video.yaml"), "--set", "workloads.0.gpus=16",
+                    "--set", "workloads.0.requests.count=4")
+    if rep:
+        r = rep["workloads"][0]
+        check("video: 2 replicas, 4 videos: service = 2 videos, videos_per_hour x seconds_per_video = 7200",
+              r["replicas"] == 2 and abs(r["service_s"] - 2 * r["seconds_per_video"]) < 1e-6 * r["service_s"]
+              and abs(r["videos_per_hour"] * r["seconds_per_video"] - 7200) < 1e-6 * 7200, str(r))
+    # CFG off: one pass per step, so the video takes about half as long.
+    nocfg, _ = run_ok("video-nocfg", os.path.join(TMP, "video.yaml"), "--set", "workloads.0.video.cfg=false")
+    if nocfg:
+        ratio = nocfg["workloads"][0]["seconds_per_video"] / w["seconds_per_video"]
+        check("video: cfg false takes about half the time", 0.5 < ratio < 0.52, str(ratio))
+
+
 def test_bad_input():
     for i, (what, text, expected) in enumerate(BAD):
         folder = os.path.join(TMP, f"bad{i}")
@@ -501,12 +568,14 @@ def test_every_shipped_scenario_runs():
                             or w["output_tokens_per_s"] > 0 for w in s["workloads"])
             ok = ok and all(w["kind"] != "synthetic-data" or w["start_s"] is None or w["accepted_tokens_per_s"] > 0
                             for w in s["workloads"])
+            ok = ok and all(w["kind"] != "video-generation" or w["start_s"] is None
+                            or (w["seconds_per_video"] > 0 and w["videos_per_hour"] > 0) for w in s["workloads"])
             check(f"scenarios/{name} runs with sane figures", ok and s["cluster"]["it_energy_j"] > 0)
 
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
-             test_reasoning, test_synthetic_data, test_every_shipped_scenario_runs]:
+             test_reasoning, test_synthetic_data, test_video_generation, test_every_shipped_scenario_runs]:
     test()
 
 print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")

@@ -120,12 +120,108 @@ TEST_CASE("bad input: more GPUs than the cluster, and models that do not fit") {
   CHECK(lines[0].find("H100-SXM") != std::string::npos);
 }
 
-TEST_CASE("bad input: kinds not simulated yet are refused, not ignored") {
-  for (const std::string kind : {"video-generation"}) {
-    const auto lines = errors(replace(kBase, "kind: pretrain", "kind: " + kind));
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("s.yaml:13:11: workloads.0.kind: kind '" + kind + "' is not yet supported", 0) == 0);
-  }
+namespace {
+
+// A video-generation service: 16 A100 as 2 replicas of sp 8; line numbers count from
+// "name:" as line 1.
+const std::string kVideo =
+    "name: unit\n"                                                           // 1
+    "seed: 3\n"                                                              // 2
+    "horizon: 2h\n"                                                          // 3
+    "cluster:\n"                                                             // 4
+    "  design:\n"                                                            // 5
+    "    pods:\n"                                                            // 6
+    "      - name: ampere\n"                                                 // 7
+    "        count: 1\n"                                                     // 8
+    "        nodes: 2\n"                                                     // 9
+    "        node: dgx-a100\n"                                               // 10
+    "workloads:\n"                                                           // 11
+    "  - name: clips\n"                                                      // 12
+    "    kind: video-generation\n"                                           // 13
+    "    model: wan2.1-14b\n"                                                // 14
+    "    gpus: 16\n"                                                         // 15
+    "    parallelism: {sp: 8}\n"                                             // 16
+    "    video: {width: 1280, height: 720, frames: 81, steps: 50}\n"         // 17
+    "    requests: {mode: offline, count: 4}\n";                             // 18
+
+}  // namespace
+
+TEST_CASE("a video-generation workload loads with SCENARIO.md's keys") {
+  const Scenario s = load_scenario_text(kVideo, "s.yaml", {}, Catalog::builtin());
+  REQUIRE(s.workloads.size() == 1);
+  const WorkloadSpec& w = s.workloads[0];
+  CHECK(w.is_video());
+  CHECK(!w.is_serving());
+  CHECK(w.model.kind == "dit");
+  CHECK(w.sp() == 8);
+  CHECK(w.replicas() == 2);  // gpus / sp
+  CHECK(w.parallelism.product() == 16);
+  CHECK(w.video.width == 1280);
+  CHECK(w.video.height == 720);
+  CHECK(w.video.frames == 81);
+  CHECK(w.video.steps == 50);
+  CHECK(w.video.cfg);  // default: classifier-free guidance on
+  CHECK(w.requests.mode == ArrivalMode::Offline);
+  CHECK(*w.requests.count == 4);
+  const Scenario off = load_scenario_text(replace(kVideo, "steps: 50}", "steps: 50, cfg: false}"), "s.yaml", {},
+                                          Catalog::builtin());
+  CHECK(!off.workloads[0].video.cfg);
+  // SCENARIO.md's example: 64 GPUs, sp 8, 512 offline requests.
+  const Scenario big = load_scenario_text(
+      replace(replace(replace(kVideo, "nodes: 2", "nodes: 8"), "gpus: 16", "gpus: 64"), "count: 4", "count: 512"),
+      "s.yaml", {}, Catalog::builtin());
+  CHECK(big.workloads[0].replicas() == 8);
+}
+
+TEST_CASE("bad input: video-generation keys get their exact error lines") {
+  using V = std::vector<std::string>;
+  CHECK(errors(replace(kVideo, "sp: 8", "sp: 16")) ==
+        V{"s.yaml:16:18: workloads.0.parallelism: expected sp to divide the model's attention heads (40: Ulysses "
+          "sequence parallelism splits them), got sp = 16"});
+  CHECK(errors(replace(kVideo, "sp: 8", "sp: 3")) ==
+        V{"s.yaml:16:18: workloads.0.parallelism: expected sp to divide gpus (16), got sp = 3",
+          "s.yaml:16:18: workloads.0.parallelism: expected sp to divide the model's attention heads (40: Ulysses "
+          "sequence parallelism splits them), got sp = 3"});
+  CHECK(errors(replace(kVideo, "width: 1280", "width: 1000")) ==
+        V{"s.yaml:17:20: workloads.0.video.width: expected a multiple of 16 (vae_stride_s 8 x patch_s 2), got 1000"});
+  CHECK(errors(replace(kVideo, "frames: 81", "frames: 80")) ==
+        V{"s.yaml:17:47: workloads.0.video.frames: expected 1 + a multiple of vae_stride_t (4) frames giving a "
+          "multiple of patch_t (1) latent frames, got 80"});
+  CHECK(errors(replace(kVideo, "model: wan2.1-14b", "model: llama3-8b")) ==
+        V{"s.yaml:14:12: workloads.0.model: expected a diffusion transformer (kind dit) for video-generation, got a "
+          "llm"});
+  CHECK(errors(replace(kVideo, "steps: 50", "steps: 0")) ==
+        V{"s.yaml:17:58: workloads.0.video.steps: expected an integer of at least 1, got 0"});
+  CHECK(errors(replace(kVideo, "sp: 8", "tp: 8")) ==
+        V{"s.yaml:16:19: workloads.0.parallelism.tp: unknown key 'tp'; did you mean 'sp'?"});
+  CHECK(errors(replace(kVideo, "steps: 50}", "steps: 50, cfg: maybe}")) ==
+        V{"s.yaml:17:67: workloads.0.video.cfg: expected true or false, got 'maybe'"});
+  CHECK(errors(replace(kVideo, "mode: offline, count: 4", "mode: offline")) ==
+        V{"s.yaml:18:15: workloads.0.requests.count: expected an integer of at least 1, got nothing (the key is "
+          "required)"});
+  CHECK(errors(replace(kVideo, "count: 4}", "count: 4, input_tokens: 3}")) ==
+        V{"s.yaml:18:41: workloads.0.requests.input_tokens: unknown key 'input_tokens'; expected one of: mode count "
+          "rate"});
+  // A key of another serving kind is refused, not ignored.
+  CHECK(errors(replace(kVideo, "    gpus: 16\n", "    gpus: 16\n    max_batch: 4\n")) ==
+        V{"s.yaml:16:5: workloads.0.max_batch: unknown key 'max_batch'; expected one of: name kind model gpus "
+          "parallelism video requests submit accelerator"});
+  CHECK(errors(replace(kVideo, "gpus: 16", "gpus: 32")) ==
+        V{"s.yaml:15:11: workloads.0.gpus: expected at most the cluster's 16 accelerators (16 in all), got 32"});
+  // An inline DiT ten times Wan2.1-14B's depth cannot hold its replicated weights.
+  const std::string deep =
+      "model: {kind: dit, layers: 400, hidden: 5120, ffn_hidden: 13824, heads: 40, mlp: gelu, vae_stride_t: 4, "
+      "vae_stride_s: 8, patch_t: 1, patch_s: 2, text_len: 512}";
+  CHECK(errors(replace(kVideo, "model: wan2.1-14b", deep)) ==
+        V{"s.yaml:16:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but it needs "
+          "281.0 GB of DiT weights per accelerator on A100-SXM-80G (plus a 2.1 GB runtime reserve), which has 85.9 "
+          "GB (sequence parallelism replicates the weights)"});
+  const std::string no_patch =
+      "model: {kind: dit, layers: 40, hidden: 5120, ffn_hidden: 13824, heads: 40, mlp: gelu, vae_stride_t: 4, "
+      "vae_stride_s: 8, patch_t: 1, text_len: 512}";
+  CHECK(errors(replace(kVideo, "model: wan2.1-14b", no_patch)) ==
+        V{"s.yaml:14:12: workloads.0.model.patch_s: expected an integer of at least 1, got nothing (the key is "
+          "required)"});
 }
 
 namespace {
@@ -429,4 +525,16 @@ TEST_CASE("bad input: synthetic-data keys get their exact error lines") {
   CHECK(fit[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
                      "it needs 35.3 GB of weights per accelerator (plus ", 0) == 0);
   CHECK(fit[0].find("GB of the filter's) on H100-SXM") != std::string::npos);
+}
+
+TEST_CASE("bad input: sizes that would not fit one machine, and counts that overflow") {
+  CHECK(errors(replace(kBase, "        count: 2\n        nodes: 4\n", "        count: 100000\n        nodes: 100000\n")) ==
+        std::vector<std::string>{"s.yaml:7:7: cluster.design.pods: expected at most 1048576 nodes in all (8M GPUs in "
+                                 "8-GPU nodes; the SimGrid platform takes about 4.5 KB per node), got 10000000000"});
+  CHECK(errors(replace(kBase, "gpus: 64", "gpus: 99999999999")) ==
+        std::vector<std::string>{"s.yaml:15:11: workloads.0.gpus: expected an integer of at least 1 and at most "
+                                 "2147483647, got 99999999999"});
+  CHECK(errors(kBase + "output:\n  timeseries_interval: 1ms\n") ==
+        std::vector<std::string>{"s.yaml:19:3: output: expected at most 1000000 time-series rows over the horizon; "
+                                 "raise output.timeseries_interval"});
 }

@@ -1,0 +1,141 @@
+// The video-generation model (models/video_step.hpp) against algebra written out by hand.
+#include <catch2/catch.hpp>
+
+#include "models/video_step.hpp"
+
+using namespace fleetsim;
+
+namespace {
+
+// Wan2.1-14B (Wan-Video/Wan2.1 wan/configs/wan_t2v_14B.py, shared_config.py), written out
+// so the test does not move when the catalog does.
+ModelSpec wan14b() {
+  ModelSpec m;
+  m.name = "wan2.1-14b";
+  m.kind = "dit";
+  m.layers = 40;
+  m.hidden = 5120;
+  m.ffn_hidden = 13824;
+  m.heads = 40;
+  m.kv_heads = 40;
+  m.vocab = 0;
+  m.mlp = MlpKind::GeLU;
+  m.vae_stride_t = 4;
+  m.vae_stride_s = 8;
+  m.patch_t = 1;
+  m.patch_s = 2;
+  m.text_len = 512;
+  return m;
+}
+
+// Round numbers: 1000 TFLOP/s peak, 80% for GEMMs, 50% for attention.
+Accelerator test_gpu() {
+  Accelerator a;
+  a.name = "test-gpu";
+  a.peak_bf16 = FlopRate(1000e12);
+  a.matmul_efficiency_bf16 = 0.8;
+  a.attention_efficiency = 0.5;
+  a.hbm_capacity = Bytes(80e9);
+  a.hbm_bandwidth = ByteRate(2e12);
+  return a;
+}
+
+const LinkLevel kNvlink{ByteRate(450e9), Seconds(3.4e-6)};
+
+VideoSetup wan720p(const ModelSpec& m, const Accelerator& a, int sp) {
+  VideoSetup v;
+  v.model = &m;
+  v.accelerator = &a;
+  v.sp = sp;
+  v.width = 1280;
+  v.height = 720;
+  v.frames = 81;
+  v.steps = 50;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("latent tokens: Wan2.1 720p x 81 frames is 21 x 45 x 80 = 75,600") {
+  const ModelSpec m = wan14b();
+  // frames: 1 + (81 - 1) / 4 = 21 latent frames, patch_t 1 -> 21;
+  // height: 720 / (8 x 2) = 45; width: 1280 / (8 x 2) = 80.
+  const LatentGrid g = latent_grid(m, 1280, 720, 81);
+  CHECK(g.frames == 21);
+  CHECK(g.height == 45);
+  CHECK(g.width == 80);
+  CHECK(g.tokens() == 75600);
+  // 480p (832 x 480): 21 x 30 x 52 = 32,760 (Wan2.1's 480p size).
+  CHECK(latent_grid(m, 832, 480, 81).tokens() == 32760);
+}
+
+TEST_CASE("DiT forward FLOPs: linear layers, self-attention over all tokens, cross-attention to the text") {
+  const ModelSpec m = wan14b();
+  const DitFlops f = dit_forward_flops(m, 75600);
+  // linear = s L (8h^2 + 4h^2 + 4hf) + c L 4h^2
+  //        = 75600 x 40 x (12 x 5120^2 + 4 x 5120 x 13824) + 512 x 40 x 4 x 5120^2
+  //        = 75600 x 40 x 597,688,320 + 2.147e12 = 1.809557e15
+  CHECK(f.linear == Approx(75600.0 * 40 * (12.0 * 5120 * 5120 + 4.0 * 5120 * 13824) + 512.0 * 40 * 4 * 5120 * 5120));
+  CHECK(f.linear == Approx(1.809557e15).epsilon(1e-6));
+  // self-attention = L x 4 s^2 h = 40 x 4 x 75600^2 x 5120 = 4.682023e15
+  CHECK(f.self_attention == Approx(4.682023e15).epsilon(1e-6));
+  // cross-attention = L x 4 s c h = 40 x 4 x 75600 x 512 x 5120 = 3.170894e13
+  CHECK(f.cross_attention == Approx(3.170894e13).epsilon(1e-6));
+  // Attention over the 75,600 tokens is most of the work: 4.682e15 / 6.523e15 = 0.718.
+  CHECK(f.self_attention / f.total() == Approx(0.7177).epsilon(1e-3));
+}
+
+TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder and VAE decode") {
+  const ModelSpec m = wan14b();
+  const Accelerator a = test_gpu();
+  const VideoTime t = video_generation_time(wan720p(m, a, 1), kNvlink);
+  // forward = 1.809557e15 / (1000e12 x 0.8) + (4.682023e15 + 3.170894e13) / (1000e12 x 0.5)
+  //         = 2.261946 + 9.427464 = 11.689410 s
+  CHECK(t.forward_compute.value() == Approx(1.809557e15 / 800e12 + 4.7137319e15 / 500e12).epsilon(1e-6));
+  CHECK(t.forward_comm.value() == 0);  // sp = 1: no all-to-all
+  CHECK(t.passes_per_step == 2);
+  // denoise = 50 steps x 2 passes x 11.689410 = 1168.941 s
+  CHECK(t.denoise.value() == Approx(100 * t.forward_compute.value()));
+  // text encoder: 2 x 4.6305e9 x 512 tokens x 2 prompts / 800e12 = 0.011854 s
+  CHECK(t.text_encoder.value() == Approx(2.0 * kTextEncoderParams * 512 * 2 / 800e12));
+  CHECK(kTextEncoderParams == Approx(4.6305e9).epsilon(1e-4));
+  // VAE decode: 8e6 x 1280 x 720 x 81 / 800e12 = 0.746496 s
+  CHECK(t.vae_decode.value() == Approx(0.746496));
+  CHECK(t.total.value() == Approx(t.denoise.value() + t.text_encoder.value() + t.vae_decode.value()));
+
+  // Without CFG, one pass per step: the denoising halves, the text encoder too (one prompt).
+  VideoSetup no_cfg = wan720p(m, a, 1);
+  no_cfg.cfg = false;
+  const VideoTime u = video_generation_time(no_cfg, kNvlink);
+  CHECK(u.denoise.value() == Approx(t.denoise.value() / 2));
+  CHECK(u.text_encoder.value() == Approx(t.text_encoder.value() / 2));
+}
+
+TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per layer; faster, never sp times") {
+  const ModelSpec m = wan14b();
+  const Accelerator a = test_gpu();
+  const VideoTime one = video_generation_time(wan720p(m, a, 1), kNvlink);
+  const VideoTime two = video_generation_time(wan720p(m, a, 2), kNvlink);
+  CHECK(two.forward_compute.value() == Approx(one.forward_compute.value() / 2));
+  // all-to-all of s/sp x h x 2 bytes = 37,800 x 5120 x 2 = 387.072 MB per rank:
+  // (2-1)/2 x 387.072e6 / (450e9 x 370/450) + 1 x 3.4e-6 = 5.230703e-4 + 3.4e-6 = 5.264703e-4 s;
+  // 4 per layer x 40 layers = 160 per forward: 0.08423524 s.
+  CHECK(two.forward_comm.value() == Approx(160 * (0.5 * 387.072e6 / 370e9 + 3.4e-6)));
+  // The text encoder and the VAE decode do not split: speed-up below 2.
+  const double speedup = one.total.value() / two.total.value();
+  CHECK(speedup > 1.9);
+  CHECK(speedup < 2.0);
+  const VideoTime eight = video_generation_time(wan720p(m, a, 8), kNvlink);
+  CHECK(one.total.value() / eight.total.value() < 8.0);
+}
+
+TEST_CASE("replicated DiT weights: Wan2.1-14B is 28.1 GB in bf16; a 24 GB card cannot hold them") {
+  const ModelSpec m = wan14b();
+  // 40 x (4h^2 self + 4h^2 cross + 2hf GELU MLP) x 2 bytes
+  // = 40 x (8 x 26,214,400 + 2 x 5120 x 13824) x 2 = 40 x 351,272,960 x 2 = 28.1018 GB
+  CHECK(video_weights_per_accelerator(m).value() == Approx(28.1018368e9));
+  Accelerator a = test_gpu();
+  CHECK(video_fit_problem(wan720p(m, a, 1)).empty());
+  a.hbm_capacity = Bytes(24e9);
+  CHECK(video_fit_problem(wan720p(m, a, 1)).rfind("needs 28.1 GB of DiT weights per accelerator on test-gpu", 0) == 0);
+}
