@@ -129,8 +129,9 @@ std::optional<long long> YamlReader::integer(const std::string& key, long long m
     char* fend = nullptr;
     const double f = std::strtod(text->c_str(), &fend);
     if (!text->empty() && *fend == '\0' && std::isfinite(f) && f == std::floor(f) && std::fabs(f) < 9e15) {
-      if (f < double(minimum)) {
-        child(key).problem("expected " + what + ", got " + *text);
+      if (f < double(minimum) || f > double(kMaxCount)) {
+        child(key).problem("expected " + what + (f > double(kMaxCount) ? " and at most " + std::to_string(kMaxCount) : "") +
+                           ", got " + *text);
         return std::nullopt;
       }
       return static_cast<long long>(f);
@@ -140,6 +141,10 @@ std::optional<long long> YamlReader::integer(const std::string& key, long long m
   }
   if (value < minimum) {
     child(key).problem("expected " + what + ", got " + *text);
+    return std::nullopt;
+  }
+  if (value > kMaxCount) {
+    child(key).problem("expected " + what + " and at most " + std::to_string(kMaxCount) + ", got " + *text);
     return std::nullopt;
   }
   return value;

@@ -21,6 +21,9 @@ struct ReaderContext {
   std::set<std::string> overridden;  // key paths set by --set
 };
 
+// The largest count a scenario may give (counts are stored as int).
+inline constexpr long long kMaxCount = 2147483647;
+
 class YamlReader {
  public:
   YamlReader(YAML::Node node, std::string path, ReaderContext* context)
@@ -41,7 +44,7 @@ class YamlReader {
   std::optional<std::string> string(const std::string& key, bool required) const;
   std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& options,
                                     bool required) const;
-  // An integer count >= minimum.
+  // An integer count >= minimum, and at most kMaxCount (counts end up in int fields).
   std::optional<long long> integer(const std::string& key, long long minimum, bool required) const;
   // A plain number (ratios, token counts) >= minimum.
   std::optional<double> number(const std::string& key, double minimum, bool required) const;

@@ -535,6 +535,6 @@ TEST_CASE("bad input: sizes that would not fit one machine, and counts that over
         std::vector<std::string>{"s.yaml:15:11: workloads.0.gpus: expected an integer of at least 1 and at most "
                                  "2147483647, got 99999999999"});
   CHECK(errors(kBase + "output:\n  timeseries_interval: 1ms\n") ==
-        std::vector<std::string>{"s.yaml:19:3: output: expected at most 1000000 time-series rows over the horizon; "
+        std::vector<std::string>{"s.yaml:20:3: output: expected at most 1000000 time-series rows over the horizon; "
                                  "raise output.timeseries_interval"});
 }
