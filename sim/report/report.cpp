@@ -445,6 +445,19 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
       out << line;
       continue;
     }
+    if (w["kind"] == "video-generation" && !w["start_s"].is_null()) {
+      char progress[96];
+      ending(progress, sizeof progress);
+      std::snprintf(line, sizeof line,
+                    "  %s (video-generation, %d x %s, %d replicas of sp %d): %.1f s per video, %.4g videos/hour, "
+                    "%.4g GPU-seconds and %.3g J per video, %s\n",
+                    w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(),
+                    w["parallelism"]["sp"].get<int>(), value(w["seconds_per_video"]), value(w["videos_per_hour"]),
+                    value(w["gpu_seconds_per_video"]), value(w["joules_per_video"]), progress);
+      out << line;
+      continue;
+    }
     if (w["kind"] == "synthetic-data" && !w["start_s"].is_null()) {
       char progress[96];
       ending(progress, sizeof progress);

@@ -533,6 +533,11 @@ def test_video_generation():
         check("video: 2 replicas, 4 videos: service = 2 videos, videos_per_hour x seconds_per_video = 7200",
               r["replicas"] == 2 and abs(r["service_s"] - 2 * r["seconds_per_video"]) < 1e-6 * r["service_s"]
               and abs(r["videos_per_hour"] * r["seconds_per_video"] - 7200) < 1e-6 * 7200, str(r))
+    # The terminal summary (not --quiet) has a line for the kind.
+    p, cmd = fleetsim("run", os.path.join(TMP, "video.yaml"), "--out", os.path.join(TMP, "video-loud"))
+    check("video: the terminal summary prints seconds per video and videos/hour",
+          p.returncode == 0 and "s per video" in p.stdout and "videos/hour" in p.stdout,
+          f"exit {p.returncode}: {p.stdout[-300:]} {p.stderr[-300:]}\n      reproduce: {cmd}")
     # CFG off: one pass per step, so the video takes about half as long.
     nocfg, _ = run_ok("video-nocfg", os.path.join(TMP, "video.yaml"), "--set", "workloads.0.video.cfg=false")
     if nocfg:
