@@ -54,6 +54,17 @@ std::string csv_number(const std::optional<double>& v) {
 }
 
 // The summary entry of a serving workload (SCENARIO.md's inference keys and extras).
+// Keys every workload entry ends with (SCENARIO.md): times, state, failures.
+void add_common_keys(json& entry, const WorkloadResult& r) {
+  entry["submit_s"] = r.submit_s;
+  entry["start_s"] = optional_number(r.start_s);
+  entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
+  entry["wait_s"] = optional_number(wait_of(r));
+  entry["state"] = state_of(r);
+  entry["interruptions"] = 0;
+  entry["lost_gpu_hours"] = 0.0;
+}
+
 void add_inference_keys(json& entry, const WorkloadResult& r) {
   const WorkloadSpec& w = *r.spec;
   const ServingResult& s = r.serving;
@@ -84,24 +95,7 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
   entry["service_s"] = started ? json(s.service_s) : json(nullptr);
   entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
-  entry["submit_s"] = r.submit_s;
-  entry["start_s"] = optional_number(r.start_s);
-  entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
-  entry["wait_s"] = optional_number(wait_of(r));
-  entry["state"] = state_of(r);
-  entry["interruptions"] = 0;
-  entry["lost_gpu_hours"] = 0.0;
-}
-
-// Keys every workload entry ends with (SCENARIO.md): times, state, failures.
-void add_common_keys(json& entry, const WorkloadResult& r) {
-  entry["submit_s"] = r.submit_s;
-  entry["start_s"] = optional_number(r.start_s);
-  entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
-  entry["wait_s"] = optional_number(wait_of(r));
-  entry["state"] = state_of(r);
-  entry["interruptions"] = 0;
-  entry["lost_gpu_hours"] = 0.0;
+  add_common_keys(entry, r);
 }
 
 // kind reasoning: a query is `samples` samples of thinking + answer tokens from one shared
@@ -329,13 +323,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
     entry["goodput"] = r.busy_s > 0 ? json(r.steps_done * r.step.step_time.value() / r.busy_s) : json(nullptr);
     entry["energy_j"] = r.energy_j;
-    entry["submit_s"] = r.submit_s;
-    entry["start_s"] = optional_number(r.start_s);
-    entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
-    entry["wait_s"] = optional_number(wait_of(r));
-    entry["state"] = state_of(r);
-    entry["interruptions"] = 0;
-    entry["lost_gpu_hours"] = 0.0;
+    add_common_keys(entry, r);
     workloads.push_back(std::move(entry));
   }
 
