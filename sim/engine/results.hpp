@@ -13,6 +13,7 @@ namespace fleetsim {
 // What a serving workload (kind: inference) did, from the per-replica schedules.
 struct ServingResult {
   int replicas = 0;
+  int simulated_replicas = 0;        // request by request; the rest are scaled from them
   double kv_tokens_per_replica = 0;  // KV-cache capacity of one replica, tokens
   double weights_per_gpu_bytes = 0;
   long long requests = 0;            // arrived before the service ended (or the horizon)

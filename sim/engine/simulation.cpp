@@ -300,16 +300,45 @@ class Simulation {
     // Arrivals: offline, all at the start; poisson, from the submit time (requests that
     // arrive while the service waits for its nodes queue, and their TTFT shows it).
     const RequestStreamSpec& q = w.requests;
-    std::vector<double> arrivals =
-        q.mode == ArrivalMode::Offline
-            ? std::vector<double>(std::size_t(*q.count), start)
-            : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
-                               std::uint64_t(job.index));
-    // Round-robin by arrival; replicas that get identical request lists (always, for
-    // offline) are scheduled once.
-    std::vector<std::vector<ServingRequest>> per_replica(std::size_t(out.replicas));
-    for (std::size_t i = 0; i < arrivals.size(); ++i)
-      per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, w.tokens_per_sample(), q.samples});
+    std::vector<std::vector<ServingRequest>> per_replica;
+    std::size_t arrivals_count = 0;
+    // Scale from the simulated replicas to the whole service (1 unless representative).
+    double scale = 1.0;
+    const bool open_stream = q.mode == ArrivalMode::Poisson && !q.count;
+    if (open_stream) {
+      // An open Poisson stream split at random over R replicas is R independent Poisson
+      // streams of rate / R. Only K of them are simulated (K = representative_replicas,
+      // all if 0 or if R <= K) and the counts scaled up to the whole stream; latency
+      // percentiles come from the K replicas' requests. No work at all for the others.
+      const int all = out.replicas;
+      const int simulated = q.representative_replicas > 0 ? std::min(all, q.representative_replicas) : all;
+      per_replica.resize(std::size_t(simulated));
+      for (int k = 0; k < simulated; ++k) {
+        const auto arrivals = poisson_arrivals(q.rate.value() / all, w.submit.value(), std::nullopt, horizon,
+                                               scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k));
+        arrivals_count += arrivals.size();
+        for (double t : arrivals)
+          per_replica[std::size_t(k)].push_back({t, q.input_tokens, w.tokens_per_sample(), q.samples});
+      }
+      out.simulated_replicas = simulated;
+      // Scale by the stream's expected arrivals over the simulated ones (a ratio
+      // estimator): the K replicas' arrival-count noise then does not reach the totals.
+      const double expected = q.rate.value() * std::max(0.0, horizon - w.submit.value());
+      if (simulated < all && arrivals_count > 0) scale = expected / double(arrivals_count);
+    } else {
+      const std::vector<double> arrivals =
+          q.mode == ArrivalMode::Offline
+              ? std::vector<double>(std::size_t(*q.count), start)
+              : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
+                                 std::uint64_t(job.index));
+      arrivals_count = arrivals.size();
+      // Round-robin by arrival; replicas that get identical request lists (always, for
+      // offline) are scheduled once.
+      per_replica.resize(std::size_t(out.replicas));
+      for (std::size_t i = 0; i < arrivals.size(); ++i)
+        per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, w.tokens_per_sample(), q.samples});
+      out.simulated_replicas = out.replicas;
+    }
     double last_completion = start;
     double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
     std::map<std::size_t, ScheduleResult> offline_cache;  // by request count
@@ -350,8 +379,15 @@ class Simulation {
       decode_steps += double(schedule->decode_steps);
     }
     out.mean_batch = decode_steps > 0 ? batch_sum / decode_steps : 0;
+    out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
+    out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+    out.output_tokens *= scale;
+    out.thinking_tokens *= scale;
+    out.answer_tokens *= scale;
+    out.verify_s *= scale;
+    busy_replica_s *= scale;
     // The service lasts until its last request is done; with an open-ended stream, until the horizon.
-    const bool open_ended = q.mode == ArrivalMode::Poisson && !q.count;
+    const bool open_ended = open_stream;
     const double end = open_ended ? horizon : std::min(horizon, last_completion);
     out.service_s = std::max(0.0, end - start);
     out.busy_fraction = out.service_s > 0 ? busy_replica_s / (out.service_s * out.replicas) : 0;
@@ -362,7 +398,7 @@ class Simulation {
     for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
     sample();
     logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} requests, KV {:.4g} tokens per replica",
-                  w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals.size(),
+                  w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals_count,
                   out.kv_tokens_per_replica);
     // An unfinished stream runs past the horizon, where the horizon actor stops it.
     run_segment(job.hosts, open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);

@@ -72,6 +72,7 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   auto rate = [&](double amount) { return started && s.service_s > 0 ? json(amount / s.service_s) : json(nullptr); };
   auto pct = [&](const std::vector<double>& v, double p) { return v.empty() ? json(nullptr) : json(percentile(v, p)); };
   entry["replicas"] = w.replicas();
+  entry["simulated_replicas"] = started ? json(s.simulated_replicas) : json(nullptr);
   entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
   entry["max_batch"] = w.max_batch;
   entry["output_tokens_per_s"] = rate(s.output_tokens);
@@ -109,6 +110,7 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   auto pct = [&](const std::vector<double>& v, double p) { return v.empty() ? json(nullptr) : json(percentile(v, p)); };
   auto per_query = [&](double amount) { return s.completed > 0 ? json(amount / double(s.completed)) : json(nullptr); };
   entry["replicas"] = w.replicas();
+  entry["simulated_replicas"] = started ? json(s.simulated_replicas) : json(nullptr);
   entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
   entry["max_batch"] = w.max_batch;
   entry["samples"] = w.requests.samples;

@@ -73,6 +73,9 @@ struct RequestStreamSpec {
   int output_tokens = 0;           // every request's answer, the first token included
   int thinking_tokens = 0;         // reasoning: tokens each sample thinks before its answer
   int samples = 1;                 // reasoning: parallel answers per query, sharing the prompt's KV
+  // Poisson streams without a count: how many replicas are simulated request by request;
+  // the others are taken to behave like them (engine/simulation.cpp). 0: all of them.
+  int representative_replicas = 16;
 };
 
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).

@@ -371,7 +371,8 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
     }
   } else {
     YamlReader r = w.child("requests");
-    std::vector<std::string> allowed = {"mode", "count", "rate", "input_tokens", "output_tokens"};
+    std::vector<std::string> allowed = {"mode", "count", "rate", "input_tokens", "output_tokens",
+                                        "representative_replicas"};
     if (spec.is_reasoning()) allowed.insert(allowed.end(), {"thinking_tokens", "samples"});
     if (r.expect_map(allowed)) {
       RequestStreamSpec& q = spec.requests;
@@ -397,6 +398,11 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
       auto output = r.integer("output_tokens", 1, true);
       if (input) q.input_tokens = int(*input);
       if (output) q.output_tokens = int(*output);
+      if (auto representatives = r.integer("representative_replicas", 0, false))
+        q.representative_replicas = int(*representatives);
+      if (r.has("representative_replicas") && !(poisson && !r.has("count")))
+        r.problem_at("representative_replicas",
+                     "expected only with mode: poisson and no count (other streams simulate every replica)");
       requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output && reasoning_ok;
     }
   }
@@ -554,15 +560,18 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
                                ") latent frames, got " + std::to_string(spec.video.frames));
 }
 
-// This version simulates every request (a few tens of bytes each); past this many the
-// memory would grow without bound, so such a stream is refused rather than attempted.
-// Representative replicas (the scale item) will lift the limit.
+// Every simulated request costs a few tens of bytes; past this many the memory would grow
+// without bound, so such a stream is refused rather than attempted. An open-ended Poisson
+// stream only simulates its representative replicas' share.
 constexpr double kMaxSimulatedRequests = 1e7;
 
 void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds horizon) {
   const RequestStreamSpec& q = spec.requests;
   if (!w.has("requests") || spec.gpus == 0) return;
-  const double expected = q.count ? double(*q.count) : q.rate * (horizon - spec.submit);
+  double expected = q.count ? double(*q.count) : q.rate * (horizon - spec.submit);
+  const int replicas = spec.replicas();
+  if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas)
+    expected *= double(q.representative_replicas) / replicas;
   if (expected <= kMaxSimulatedRequests) return;
   char text[256];
   std::snprintf(text, sizeof text,

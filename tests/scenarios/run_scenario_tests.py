@@ -203,6 +203,40 @@ def test_parallelism_auto():
               w["step_time_s"] <= fixed["workloads"][0]["step_time_s"] * (1 + 1e-9))
 
 
+REPRESENTATIVE = """\
+name: rep
+seed: 5
+horizon: 1h
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 1, nodes: 8, node: dgx-h100}
+workloads:
+  - name: think
+    kind: reasoning
+    model: llama3-8b
+    gpus: 64
+    parallelism: {tp: 1}
+    precision: fp8
+    requests: {mode: poisson, rate: 8/s, input_tokens: 500, thinking_tokens: 1500, output_tokens: 200, samples: 2}
+"""
+
+
+def test_representative_replicas():
+    """An open Poisson stream simulated on 8 of its 64 replicas stays within 2% of the full
+    per-request simulation (throughput, query latency p50 and p99, energy)."""
+    path = write("rep.yaml", REPRESENTATIVE)
+    full, _ = run_ok("rep-full", path, "--set", "workloads.0.requests.representative_replicas=0")
+    some, _ = run_ok("rep-8", path, "--set", "workloads.0.requests.representative_replicas=8")
+    if not (full and some):
+        return
+    a, b = full["workloads"][0], some["workloads"][0]
+    check("representative replicas: 8 of 64 simulated", a["simulated_replicas"] == 64 and b["simulated_replicas"] == 8)
+    for key in ["queries_per_s", "output_tokens_per_s", "query_latency_p50_s", "query_latency_p99_s", "energy_j"]:
+        check(f"representative replicas: {key} within 2% of the full simulation", abs(b[key] / a[key] - 1) < 0.02,
+              f"{b[key]} vs {a[key]}")
+
+
 def test_platform_round_trip():
     """A design written out by `fleetsim platform` and run as `cluster.platform` gives the same run."""
     xml = os.path.join(TMP, "roundtrip.xml")
@@ -579,6 +613,7 @@ def test_every_shipped_scenario_runs():
 
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
+             test_representative_replicas,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
              test_reasoning, test_synthetic_data, test_video_generation, test_every_shipped_scenario_runs]:
     test()

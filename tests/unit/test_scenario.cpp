@@ -447,7 +447,7 @@ TEST_CASE("bad input: reasoning keys get their exact error lines") {
   // Inference does not take reasoning keys.
   CHECK(errors(replace(kServing, "output_tokens: 256", "output_tokens: 256\n      samples: 2")) ==
         std::vector<std::string>{"s.yaml:20:7: workloads.0.requests.samples: unknown key 'samples'; expected one of: "
-                                 "mode count rate input_tokens output_tokens"});
+                                 "mode count rate input_tokens output_tokens representative_replicas"});
 }
 
 namespace {
