@@ -1,0 +1,541 @@
+#include "scenario/workload_reader.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "models/parallelism_search.hpp"
+#include "scenario/scenario_loader.hpp"
+
+namespace fleetsim {
+
+// ---- pieces of the scenario ---------------------------------------------------------
+
+std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& catalog) {
+  if (!workload.has("model")) {
+    workload.problem_at("model", "expected a catalog model name or an inline model mapping, got nothing");
+    return std::nullopt;
+  }
+  YamlReader m = workload.child("model");
+  if (m.node().IsScalar()) {
+    const std::string name = m.node().Scalar();
+    if (const ModelSpec* preset = catalog.model(name)) return *preset;
+    std::string message = "expected a model from the catalog (fleetsim catalog lists them), got '" + name + "'";
+    const std::string close = closest_match(name, catalog.model_names());
+    if (!close.empty()) message += "; did you mean '" + close + "'?";
+    m.problem(message);
+    return std::nullopt;
+  }
+  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
+                     "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
+                     "patch_t", "patch_s", "text_len"}))
+    return std::nullopt;
+  ModelSpec spec;
+  spec.name = "inline";
+  spec.kind = m.choice("kind", {"llm", "dit"}, false).value_or("llm");
+  spec.layers = int(m.integer("layers", 1, true).value_or(0));
+  spec.hidden = int(m.integer("hidden", 1, true).value_or(0));
+  spec.ffn_hidden = int(m.integer("ffn_hidden", 1, !m.has("experts")).value_or(0));
+  spec.heads = int(m.integer("heads", 1, true).value_or(0));
+  spec.kv_heads = int(m.integer("kv_heads", 1, false).value_or(spec.heads));
+  spec.vocab = int(m.integer("vocab", spec.kind == "dit" ? 0 : 1, spec.kind != "dit").value_or(0));
+  spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
+                                                                                      : MlpKind::SwiGLU;
+  spec.experts = int(m.integer("experts", 1, false).value_or(0));
+  // A diffusion transformer's VAE compression and patch size (models/video_step.hpp).
+  if (spec.kind == "dit") {
+    spec.vae_stride_t = int(m.integer("vae_stride_t", 1, true).value_or(1));
+    spec.vae_stride_s = int(m.integer("vae_stride_s", 1, true).value_or(1));
+    spec.patch_t = int(m.integer("patch_t", 1, true).value_or(1));
+    spec.patch_s = int(m.integer("patch_s", 1, true).value_or(1));
+    spec.text_len = int(m.integer("text_len", 0, false).value_or(0));
+  } else {
+    for (const char* key : {"vae_stride_t", "vae_stride_s", "patch_t", "patch_s", "text_len"})
+      if (m.has(key)) m.problem_at(key, "expected only with kind: dit (a diffusion transformer)");
+  }
+  if (spec.experts > 0) {
+    spec.top_k = int(m.integer("top_k", 1, true).value_or(1));
+    spec.expert_ffn_hidden = int(m.integer("expert_ffn_hidden", 1, true).value_or(0));
+    spec.shared_experts = int(m.integer("shared_experts", 0, false).value_or(0));
+    spec.dense_layers = int(m.integer("dense_layers", 0, false).value_or(0));
+    if (spec.top_k > spec.experts) m.problem_at("top_k", "expected top_k <= experts (" + std::to_string(spec.experts) + ")");
+    if (spec.dense_layers > spec.layers) m.problem_at("dense_layers", "expected dense_layers <= layers");
+  } else {
+    for (const char* key : {"top_k", "expert_ffn_hidden", "shared_experts", "dense_layers"})
+      if (m.has(key)) m.problem_at(key, "expected only with `experts` (a mixture-of-experts model)");
+  }
+  if (spec.heads > 0 && spec.hidden % spec.heads != 0)
+    m.problem_at("heads", "expected heads to divide hidden (" + std::to_string(spec.hidden) + "), got " +
+                              std::to_string(spec.heads));
+  if (spec.heads > 0 && spec.kv_heads > 0 && spec.heads % spec.kv_heads != 0)
+    m.problem_at("kv_heads", "expected kv_heads to divide heads (" + std::to_string(spec.heads) + "), got " +
+                                 std::to_string(spec.kv_heads));
+  return spec;
+}
+
+static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
+  if (!workload.has("parallelism")) {
+    workload.problem_at("parallelism", "expected a mapping {tp, pp, dp, cp, ep} or 'auto', got nothing");
+    return std::nullopt;
+  }
+  YamlReader p = workload.child("parallelism");
+  if (p.node().IsScalar() && p.node().Scalar() == "auto") {
+    Parallelism automatic;  // chosen when the job is placed (models/parallelism_search.hpp)
+    automatic.automatic = true;
+    return automatic;
+  }
+  if (!p.expect_map({"tp", "pp", "dp", "cp", "ep"})) return std::nullopt;
+  Parallelism par;
+  par.tp = int(p.integer("tp", 1, false).value_or(1));
+  par.pp = int(p.integer("pp", 1, false).value_or(1));
+  par.dp = int(p.integer("dp", 1, false).value_or(1));
+  par.cp = int(p.integer("cp", 1, false).value_or(1));
+  par.ep = int(p.integer("ep", 1, false).value_or(1));
+  return par;
+}
+
+void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
+                "precision", "recompute", "tokens", "submit", "accelerator", "attention", "overlap",
+                "distributed_optimizer", "sequence_parallel", "virtual_stages"});
+  TrainingOptions& opt = spec.training;
+  opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
+                      ? AttentionKernel::Standard
+                      : AttentionKernel::Flash;
+  if (w.has("overlap")) {
+    YamlReader o = w.child("overlap");
+    if (o.expect_map({"grad_reduce", "param_gather", "tp_comm", "ep_comm"})) {
+      opt.overlap_grad_reduce = o.boolean("grad_reduce", false).value_or(true);
+      opt.overlap_param_gather = o.boolean("param_gather", false).value_or(true);
+      opt.overlap_tp_comm = o.boolean("tp_comm", false).value_or(true);
+      opt.overlap_ep_comm = o.boolean("ep_comm", false).value_or(false);
+    }
+  }
+  opt.distributed_optimizer = w.boolean("distributed_optimizer", false).value_or(true);
+  opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
+  opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  auto parallelism = read_parallelism(w);
+  auto seq_len = w.integer("seq_len", 1, true);
+  auto global_batch = w.integer("global_batch", 1, true);
+  spec.micro_batch = int(w.integer("micro_batch", 1, false).value_or(1));
+  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
+                                                                                          : Precision::BF16;
+  const std::string recompute = w.choice("recompute", {"none", "selective", "full"}, false).value_or("none");
+  spec.recompute = recompute == "full"        ? RecomputeMode::Full
+                   : recompute == "selective" ? RecomputeMode::Selective
+                                              : RecomputeMode::None;
+  if (auto tokens = w.number("tokens", 1, false)) spec.tokens = *tokens;
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+  if (!model || !gpus || !parallelism || !seq_len || !global_batch) return;
+  spec.model = *model;
+  if (spec.model.kind != "llm") {
+    w.problem_at("model", "expected a language model (kind llm) for pretraining, got a " + spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  spec.parallelism = *parallelism;
+  spec.seq_len = int(*seq_len);
+  spec.global_batch = int(*global_batch);
+
+  const Parallelism& p = spec.parallelism;
+  if (p.automatic) {
+    if (opt.virtual_stages > 1)
+      w.problem_at("virtual_stages", "expected no virtual_stages with parallelism: auto (the search uses plain 1F1B)");
+    return;  // the search only proposes valid splits; whether one fits is checked against the cluster
+  }
+  if (p.product() != spec.gpus) {
+    w.problem_at("parallelism", "expected tp x pp x dp x cp = gpus (" + std::to_string(spec.gpus) + "), got " +
+                                    std::to_string(p.tp) + " x " + std::to_string(p.pp) + " x " +
+                                    std::to_string(p.dp) + " x " + std::to_string(p.cp) + " = " +
+                                    std::to_string(p.product()));
+  }
+  if (spec.global_batch % (p.dp * spec.micro_batch) != 0)
+    w.problem_at("global_batch", "expected a multiple of dp x micro_batch (" + std::to_string(p.dp) + " x " +
+                                     std::to_string(spec.micro_batch) + "), got " +
+                                     std::to_string(spec.global_batch));
+  if (spec.model.heads % p.tp != 0)
+    w.problem_at("parallelism", "expected tp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) + "), got tp = " + std::to_string(p.tp));
+  if (spec.seq_len % p.cp != 0)
+    w.problem_at("parallelism", "expected cp to divide seq_len (" + std::to_string(spec.seq_len) +
+                                    "), got cp = " + std::to_string(p.cp));
+  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers % (p.pp * opt.virtual_stages) != 0))
+    w.problem_at("virtual_stages", "expected pp > 1 and layers (" + std::to_string(spec.model.layers) +
+                                       ") divisible by pp x virtual_stages, got pp = " + std::to_string(p.pp) +
+                                       ", virtual_stages = " + std::to_string(opt.virtual_stages));
+  if (p.pp > spec.model.layers)
+    w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
+                                    "), got pp = " + std::to_string(p.pp));
+  if (p.ep > 1 && !spec.model.is_moe())
+    w.problem_at("parallelism", "expected ep = 1 for a dense model, got ep = " + std::to_string(p.ep));
+  if (spec.model.is_moe() && (spec.model.experts % p.ep != 0 || p.dp % p.ep != 0))
+    w.problem_at("parallelism", "expected ep to divide both the experts (" + std::to_string(spec.model.experts) +
+                                    ") and dp (" + std::to_string(p.dp) + "), got ep = " + std::to_string(p.ep));
+}
+
+// Sequences one replica decodes together when a reasoning or synthetic-data workload
+// gives no max_batch (SCENARIO.md's examples give none; inference requires it): the
+// gpu_batch_size range of NVIDIA's MLPerf v4.0 llama2-70b configs is 806-896 on 80-141 GB
+// parts at short contexts; at reasoning lengths the KV cache binds far earlier anyway.
+constexpr int kDefaultServingMaxBatch = 256;
+
+// The scoring model of a reasoning (`verifier: {model}`) or synthetic-data (`filter:
+// {model, accept_rate}`) workload: a language model resident on the same replicas.
+static bool read_scorer(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  const bool filter = spec.is_synthetic_data();
+  const std::string key = filter ? "filter" : "verifier";
+  if (!w.has(key)) {
+    if (filter) w.problem_at(key, "expected a mapping {model, accept_rate}, got nothing");
+    return !filter;
+  }
+  YamlReader s = w.child(key);
+  if (!s.expect_map(filter ? std::vector<std::string>{"model", "accept_rate"} : std::vector<std::string>{"model"}))
+    return false;
+  auto model = read_model(s, catalog);
+  bool ok = model.has_value();
+  if (model && model->kind != "llm") {
+    s.problem_at("model", "expected a language model (kind llm) to score samples, got a " + model->kind);
+    ok = false;
+  }
+  if (filter) {
+    auto rate = s.number("accept_rate", 0, true);
+    if (rate && (*rate <= 0 || *rate > 1)) {
+      s.problem_at("accept_rate", "expected a share of the samples kept, more than 0 and at most 1, got " +
+                                      s.node()["accept_rate"].Scalar());
+      rate.reset();
+    }
+    if (rate) spec.accept_rate = *rate;
+    ok = ok && rate.has_value();
+  }
+  if (ok) spec.scorer = *model;
+  return ok;
+}
+
+// kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
+// gpus / (tp x pp) identical replicas; the kind decides the request keys.
+void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "requests",
+                                   "max_batch", "submit", "accelerator"};
+  if (spec.is_reasoning()) keys.push_back("verifier");
+  if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
+  w.expect_map(keys);
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  auto max_batch = w.integer("max_batch", 1, spec.is_inference());
+  if (!max_batch && !w.has("max_batch")) max_batch = kDefaultServingMaxBatch;
+  const bool scorer_ok = spec.is_inference() || read_scorer(w, spec, catalog);
+  bool target_ok = true;
+  if (spec.is_synthetic_data()) {
+    auto target = w.number("target_tokens", 1, true);
+    if (target) spec.target_tokens = *target;
+    target_ok = target.has_value();
+  }
+  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
+                                                                                          : Precision::BF16;
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+
+  // parallelism: {tp, pp} of one replica, and ep: how many of its accelerators the
+  // experts of an MoE model are spread over (a divisor of tp x pp; see the model card).
+  bool parallelism_ok = false;
+  if (!w.has("parallelism")) {
+    w.problem_at("parallelism", "expected a mapping {tp, pp} for one replica, got nothing");
+  } else {
+    YamlReader p = w.child("parallelism");
+    if (p.expect_map({"tp", "pp", "ep"})) {
+      auto tp = p.integer("tp", 1, false);
+      auto pp = p.integer("pp", 1, false);
+      auto ep = p.integer("ep", 1, false);
+      if ((tp || !p.has("tp")) && (pp || !p.has("pp")) && (ep || !p.has("ep"))) {  // absent means 1
+        spec.parallelism.tp = int(tp.value_or(1));
+        spec.parallelism.pp = int(pp.value_or(1));
+        spec.parallelism.ep = int(ep.value_or(1));
+        parallelism_ok = true;
+      }
+    }
+  }
+
+  // requests: {mode, count, rate, input_tokens, output_tokens}; reasoning adds
+  // thinking_tokens and samples; synthetic-data has only the lengths (an offline stream
+  // that lasts until the target is met).
+  bool requests_ok = false;
+  const std::string request_keys =
+      spec.is_synthetic_data() ? "{input_tokens, output_tokens}"
+      : spec.is_reasoning()    ? "{mode, count, rate, input_tokens, thinking_tokens, output_tokens, samples}"
+                               : "{mode, count, rate, input_tokens, output_tokens}";
+  if (!w.has("requests")) {
+    w.problem_at("requests", "expected a mapping " + request_keys + ", got nothing");
+  } else if (spec.is_synthetic_data()) {
+    YamlReader r = w.child("requests");
+    if (r.expect_map({"input_tokens", "output_tokens"})) {
+      auto input = r.integer("input_tokens", 1, true);
+      auto output = r.integer("output_tokens", 1, true);
+      if (input) spec.requests.input_tokens = int(*input);
+      if (output) spec.requests.output_tokens = int(*output);
+      requests_ok = input && output;
+    }
+  } else {
+    YamlReader r = w.child("requests");
+    std::vector<std::string> allowed = {"mode", "count", "rate", "input_tokens", "output_tokens",
+                                        "representative_replicas"};
+    if (spec.is_reasoning()) allowed.insert(allowed.end(), {"thinking_tokens", "samples"});
+    if (r.expect_map(allowed)) {
+      RequestStreamSpec& q = spec.requests;
+      bool reasoning_ok = true;
+      if (spec.is_reasoning()) {
+        auto thinking = r.integer("thinking_tokens", 0, true);
+        auto samples = r.integer("samples", 1, false);
+        if (thinking) q.thinking_tokens = int(*thinking);
+        if (samples) q.samples = int(*samples);
+        reasoning_ok = thinking && (samples || !r.has("samples"));
+      }
+      auto mode = r.choice("mode", {"offline", "poisson"}, false);
+      const bool poisson = mode && *mode == "poisson";
+      q.mode = poisson ? ArrivalMode::Poisson : ArrivalMode::Offline;
+      auto count = r.integer("count", 1, !poisson);
+      if (count) q.count = *count;
+      const bool count_ok = count || (poisson && !r.has("count"));
+      auto rate = r.quantity("rate", Dimension::EventRate, true, poisson);
+      if (rate) q.rate = Rate(*rate);
+      if (!poisson && r.has("rate"))
+        r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
+      auto input = r.integer("input_tokens", 1, true);
+      auto output = r.integer("output_tokens", 1, true);
+      if (input) q.input_tokens = int(*input);
+      if (output) q.output_tokens = int(*output);
+      if (auto representatives = r.integer("representative_replicas", 0, false))
+        q.representative_replicas = int(*representatives);
+      if (r.has("representative_replicas") && !(poisson && !r.has("count")))
+        r.problem_at("representative_replicas",
+                     "expected only with mode: poisson and no count (other streams simulate every replica)");
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output && reasoning_ok;
+    }
+  }
+
+  if (!model || !gpus || !max_batch || !parallelism_ok || !requests_ok || !scorer_ok || !target_ok) return;
+  spec.model = *model;
+  if (spec.model.kind != "llm") {
+    w.problem_at("model", "expected a language model (kind llm) for " + spec.kind + ", got a " + spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  spec.max_batch = int(*max_batch);
+  Parallelism& p = spec.parallelism;
+  const int per_replica = p.tp * p.pp;
+  if (spec.gpus % per_replica != 0) {
+    w.problem_at("parallelism", "expected tp x pp to divide gpus (" + std::to_string(spec.gpus) + "), got " +
+                                    std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
+                                    std::to_string(per_replica));
+  } else {
+    p.dp = spec.gpus / per_replica;
+  }
+  if (spec.model.heads % p.tp != 0)
+    w.problem_at("parallelism", "expected tp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) + "), got tp = " + std::to_string(p.tp));
+  if (p.pp > spec.model.layers)
+    w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
+                                    "), got pp = " + std::to_string(p.pp));
+  if (p.ep > 1 && !spec.model.is_moe())
+    w.problem_at("parallelism", "expected ep = 1 for a dense model, got ep = " + std::to_string(p.ep));
+  else if (p.ep > 1 && (per_replica % p.ep != 0 || spec.model.experts % p.ep != 0))
+    w.problem_at("parallelism", "expected ep to divide both the replica's accelerators (tp x pp = " +
+                                    std::to_string(per_replica) + ") and the experts (" +
+                                    std::to_string(spec.model.experts) + "), got ep = " + std::to_string(p.ep));
+  if (spec.requests.samples > spec.max_batch)
+    w.child("requests").problem_at("samples", "expected at most max_batch (" + std::to_string(spec.max_batch) +
+                                                  ") samples: a query's samples decode in one batch, got " +
+                                                  std::to_string(spec.requests.samples));
+  if (spec.scorer) {
+    const std::string key = spec.is_synthetic_data() ? "filter" : "verifier";
+    if (spec.scorer->heads % p.tp != 0)
+      w.child(key).problem_at("model", "expected a model whose attention heads (" +
+                                           std::to_string(spec.scorer->heads) +
+                                           ") tp divides: it runs on the same replicas, got tp = " +
+                                           std::to_string(p.tp));
+    if (p.pp > spec.scorer->layers)
+      w.child(key).problem_at("model", "expected a model with at least pp (" + std::to_string(p.pp) +
+                                           ") layers: it runs on the same replicas, got " +
+                                           std::to_string(spec.scorer->layers));
+  }
+}
+
+// kind video-generation (SCENARIO.md): gpus / sp replicas of a diffusion transformer,
+// each generating one video at a time (models/video_step.hpp).
+void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "video", "requests", "submit", "accelerator"});
+  auto model = read_model(w, catalog);
+  auto gpus = w.integer("gpus", 1, true);
+  spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  if (auto accelerator = w.string("accelerator", false)) {
+    if (catalog.accelerator(*accelerator)) {
+      spec.accelerator = *accelerator;
+    } else {
+      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+      if (!close.empty()) message += "; did you mean '" + close + "'?";
+      w.problem_at("accelerator", message);
+    }
+  }
+  // parallelism: {sp}, the accelerators that generate one video together (absent: 1).
+  bool parallelism_ok = false;
+  if (!w.has("parallelism")) {
+    w.problem_at("parallelism", "expected a mapping {sp} for one replica, got nothing");
+  } else {
+    YamlReader p = w.child("parallelism");
+    if (p.expect_map({"sp"})) {
+      auto sp = p.integer("sp", 1, false);
+      if (sp || !p.has("sp")) {
+        spec.parallelism.cp = int(sp.value_or(1));
+        parallelism_ok = true;
+      }
+    }
+  }
+  bool video_ok = false;
+  if (!w.has("video")) {
+    w.problem_at("video", "expected a mapping {width, height, frames, steps, cfg}, got nothing");
+  } else {
+    YamlReader v = w.child("video");
+    if (v.expect_map({"width", "height", "frames", "steps", "cfg"})) {
+      auto width = v.integer("width", 1, true);
+      auto height = v.integer("height", 1, true);
+      auto frames = v.integer("frames", 1, true);
+      auto steps = v.integer("steps", 1, true);
+      auto cfg = v.boolean("cfg", false);
+      if (width) spec.video.width = int(*width);
+      if (height) spec.video.height = int(*height);
+      if (frames) spec.video.frames = int(*frames);
+      if (steps) spec.video.steps = int(*steps);
+      spec.video.cfg = cfg.value_or(true);
+      video_ok = width && height && frames && steps && (cfg || !v.has("cfg"));
+    }
+  }
+  // requests: {mode, count, rate}: one request is one video.
+  bool requests_ok = false;
+  if (!w.has("requests")) {
+    w.problem_at("requests", "expected a mapping {mode, count, rate}, got nothing");
+  } else {
+    YamlReader r = w.child("requests");
+    if (r.expect_map({"mode", "count", "rate"})) {
+      RequestStreamSpec& q = spec.requests;
+      auto mode = r.choice("mode", {"offline", "poisson"}, false);
+      const bool poisson = mode && *mode == "poisson";
+      q.mode = poisson ? ArrivalMode::Poisson : ArrivalMode::Offline;
+      auto count = r.integer("count", 1, !poisson);
+      if (count) q.count = *count;
+      const bool count_ok = count || (poisson && !r.has("count"));
+      auto rate = r.quantity("rate", Dimension::EventRate, true, poisson);
+      if (rate) q.rate = Rate(*rate);
+      if (!poisson && r.has("rate"))
+        r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson);
+    }
+  }
+  if (!model || !gpus || !parallelism_ok || !video_ok || !requests_ok) return;
+  spec.model = *model;
+  if (spec.model.kind != "dit") {
+    w.problem_at("model", "expected a diffusion transformer (kind dit) for video-generation, got a " +
+                              spec.model.kind);
+    return;
+  }
+  spec.gpus = int(*gpus);
+  Parallelism& p = spec.parallelism;
+  if (spec.gpus % p.cp != 0)
+    w.problem_at("parallelism", "expected sp to divide gpus (" + std::to_string(spec.gpus) + "), got sp = " +
+                                    std::to_string(p.cp));
+  else
+    p.dp = spec.gpus / p.cp;
+  if (spec.model.heads % p.cp != 0)
+    w.problem_at("parallelism", "expected sp to divide the model's attention heads (" +
+                                    std::to_string(spec.model.heads) +
+                                    ": Ulysses sequence parallelism splits them), got sp = " + std::to_string(p.cp));
+  const ModelSpec& m = spec.model;
+  YamlReader v = w.child("video");
+  const int pixels_per_token = m.vae_stride_s * m.patch_s;
+  for (const char* key : {"width", "height"}) {
+    const int value = std::string(key) == "width" ? spec.video.width : spec.video.height;
+    if (value % pixels_per_token != 0)
+      v.problem_at(key, "expected a multiple of " + std::to_string(pixels_per_token) + " (vae_stride_s " +
+                            std::to_string(m.vae_stride_s) + " x patch_s " + std::to_string(m.patch_s) + "), got " +
+                            std::to_string(value));
+  }
+  const int latent_frames = 1 + (spec.video.frames - 1) / m.vae_stride_t;
+  if ((spec.video.frames - 1) % m.vae_stride_t != 0 || latent_frames % m.patch_t != 0)
+    v.problem_at("frames", "expected 1 + a multiple of vae_stride_t (" + std::to_string(m.vae_stride_t) +
+                               ") frames giving a multiple of patch_t (" + std::to_string(m.patch_t) +
+                               ") latent frames, got " + std::to_string(spec.video.frames));
+}
+
+// Every simulated request costs a few tens of bytes; past this many the memory would grow
+// without bound, so such a stream is refused rather than attempted. An open-ended Poisson
+// stream only simulates its representative replicas' share.
+constexpr double kMaxSimulatedRequests = 1e7;
+
+void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds horizon) {
+  const RequestStreamSpec& q = spec.requests;
+  if (!w.has("requests") || spec.gpus == 0) return;
+  double expected = q.count ? double(*q.count) : q.rate * (horizon - spec.submit);
+  const int replicas = spec.replicas();
+  if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas)
+    expected *= double(q.representative_replicas) / replicas;
+  if (expected <= kMaxSimulatedRequests) return;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "expected at most %.0f requests per workload in this version (each one is simulated), got about "
+                "%.4g; give a smaller count, rate or horizon",
+                kMaxSimulatedRequests, expected);
+  w.child("requests").problem_at(q.count ? "count" : "rate", text);
+}
+
+// An inference replica must hold its weights and at least one request's KV cache.
+// Returns "" if it does, else why not.
+std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc) {
+  if (spec.precision == Precision::FP8 && acc.peak_fp8.value() <= 0) return acc.name + " has no FP8 support";
+  const ServingMemory mem = serving_memory(serving_setup(spec, acc));
+  char text[400];
+  if (!mem.weights_fit()) {
+    char scorer[96] = "";
+    if (mem.co_resident > Bytes(0))
+      std::snprintf(scorer, sizeof scorer, " (plus %.1f GB of the %s's)", mem.co_resident.value() / 1e9,
+                    spec.is_synthetic_data() ? "filter" : "verifier");
+    std::snprintf(text, sizeof text,
+                  "needs %.1f GB of weights per accelerator%s on %s (plus a %.1f GB runtime reserve), which has "
+                  "%.1f GB (raise tp or pp)",
+                  mem.weights.value() / 1e9, scorer, acc.name.c_str(), mem.runtime_reserve.value() / 1e9,
+                  mem.capacity.value() / 1e9);
+    return text;
+  }
+  const double one_request = spec.kv_tokens_per_request();
+  if (mem.kv_tokens < one_request) {
+    std::snprintf(text, sizeof text,
+                  "leaves room for %.0f tokens of KV cache per replica on %s, less than one %s (%.0f tokens; raise "
+                  "tp or pp)",
+                  mem.kv_tokens, acc.name.c_str(),
+                  spec.is_reasoning() ? "query's prompt + samples x (thinking + output)" : "request's input + output",
+                  one_request);
+    return text;
+  }
+  return "";
+}
+
+}  // namespace fleetsim
