@@ -315,7 +315,8 @@ class Simulation {
       per_replica.resize(std::size_t(simulated));
       for (int k = 0; k < simulated; ++k) {
         const auto arrivals = poisson_arrivals(q.rate.value() / all, w.submit.value(), std::nullopt, horizon,
-                                               scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k));
+                                               scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k),
+                                               &q.diurnal);
         arrivals_count += arrivals.size();
         for (double t : arrivals)
           per_replica[std::size_t(k)].push_back({t, q.input_tokens, w.tokens_per_sample(), q.samples});
@@ -323,14 +324,14 @@ class Simulation {
       out.simulated_replicas = simulated;
       // Scale by the stream's expected arrivals over the simulated ones (a ratio
       // estimator): the K replicas' arrival-count noise then does not reach the totals.
-      const double expected = q.rate.value() * std::max(0.0, horizon - w.submit.value());
+      const double expected = expected_arrivals(q.rate.value(), w.submit.value(), horizon, &q.diurnal);
       if (simulated < all && arrivals_count > 0) scale = expected / double(arrivals_count);
     } else {
       const std::vector<double> arrivals =
           q.mode == ArrivalMode::Offline
               ? std::vector<double>(std::size_t(*q.count), start)
               : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
-                                 std::uint64_t(job.index));
+                                 std::uint64_t(job.index), &q.diurnal);
       arrivals_count = arrivals.size();
       // Round-robin by arrival; replicas that get identical request lists (always, for
       // offline) are scheduled once.
@@ -440,7 +441,7 @@ class Simulation {
         q.mode == ArrivalMode::Offline
             ? std::vector<double>(std::size_t(*q.count), start)
             : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
-                               std::uint64_t(job.index));
+                               std::uint64_t(job.index), &q.diurnal);
     // Identical replicas, FIFO: each request goes to the replica that frees up first.
     std::vector<double> free_at(std::size_t(out.replicas), start);
     double last_completion = start, busy_replica_s = 0;

@@ -133,23 +133,62 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
   return out;
 }
 
+namespace {
+
+constexpr double kHour = 3600.0;
+
+// Relative load in force at time t, normalised so the profile averages 1.
+double load_at(const std::vector<double>& hourly, double mean, double t) {
+  const auto hour = static_cast<long long>(std::floor(t / kHour));
+  return hourly[std::size_t(((hour % 24) + 24) % 24)] / mean;
+}
+
+double mean_of(const std::vector<double>& hourly) {
+  double sum = 0;
+  for (double v : hourly) sum += v;
+  return sum / double(hourly.size());
+}
+
+}  // namespace
+
 std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::optional<long long> count,
-                                     double until_s, std::uint64_t seed, std::uint64_t stream) {
+                                     double until_s, std::uint64_t seed, std::uint64_t stream,
+                                     const std::vector<double>* hourly) {
   assert(rate_per_s > 0 && "the rate is validated by the scenario layer");
   // seed_seq and mt19937_64 are specified exactly by the standard (unlike the
   // distributions), which keeps the draws identical across standard libraries.
   std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32)};
   std::mt19937_64 engine(seq);
+  auto uniform = [&] { return double(engine() >> 11) * 0x1.0p-53; };  // in [0, 1)
+  const bool varying = hourly && !hourly->empty();
+  const double mean = varying ? mean_of(*hourly) : 1.0;
+  const double peak = varying ? *std::max_element(hourly->begin(), hourly->end()) / mean : 1.0;
   std::vector<double> times;
   if (count) times.reserve(std::size_t(*count));
   double t = begin_s;
   while (true) {
-    const double u = double(engine() >> 11) * 0x1.0p-53;  // uniform in [0, 1)
-    t += -std::log1p(-u) / rate_per_s;
+    t += -std::log1p(-uniform()) / (rate_per_s * peak);
+    if (varying && uniform() * peak >= load_at(*hourly, mean, t)) {
+      if (!count && t >= until_s) break;
+      continue;  // thinned out: this hour runs below the peak
+    }
     if (count ? (long long)(times.size()) >= *count : t >= until_s) break;
     times.push_back(t);
   }
   return times;
+}
+
+double expected_arrivals(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly) {
+  if (end_s <= begin_s) return 0;
+  if (!hourly || hourly->empty()) return rate_per_s * (end_s - begin_s);
+  const double mean = mean_of(*hourly);
+  double total = 0;
+  for (double t = begin_s; t < end_s;) {
+    const double next = std::min(end_s, (std::floor(t / kHour) + 1) * kHour);
+    total += rate_per_s * load_at(*hourly, mean, t) * (next - t);
+    t = next;
+  }
+  return total;
 }
 
 }  // namespace fleetsim

@@ -79,7 +79,15 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
 // by inversion from a 64-bit Mersenne Twister seeded with (seed, stream), so the same
 // seed gives the same times on every platform. `count` arrivals, or (without a count)
 // every arrival before `until_s`.
+//
+// With `hourly` (24 relative loads, hour 0 starting at time 0, repeating daily) the
+// stream is non-homogeneous: its rate in hour h is rate_per_s x hourly[h] / mean(hourly),
+// drawn by thinning (Lewis & Shedler 1979) with a second uniform from the same engine.
 std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::optional<long long> count,
-                                     double until_s, std::uint64_t seed, std::uint64_t stream);
+                                     double until_s, std::uint64_t seed, std::uint64_t stream,
+                                     const std::vector<double>* hourly = nullptr);
+
+// Expected arrivals of such a stream in [begin_s, end_s).
+double expected_arrivals(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly = nullptr);
 
 }  // namespace fleetsim

@@ -76,6 +76,8 @@ struct RequestStreamSpec {
   // Poisson streams without a count: how many replicas are simulated request by request;
   // the others are taken to behave like them (engine/simulation.cpp). 0: all of them.
   int representative_replicas = 16;
+  // Poisson only: 24 relative loads, one per hour from the start of the run (empty: flat).
+  std::vector<double> diurnal;
 };
 
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).

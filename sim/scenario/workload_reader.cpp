@@ -1,6 +1,8 @@
 #include "scenario/workload_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <set>
 
@@ -223,6 +225,43 @@ static bool read_scorer(const YamlReader& w, WorkloadSpec& spec, const Catalog& 
   return ok;
 }
 
+// `diurnal`: 24 relative loads, one per hour of the day from the start of the run, that
+// shape a Poisson stream's rate around its mean `rate` (models/serving_schedule.hpp).
+static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson) {
+  if (!r.has("diurnal")) return true;
+  YamlReader d = r.child("diurnal");
+  if (!poisson) {
+    d.problem("expected `diurnal` only with mode: poisson");
+    return false;
+  }
+  const YAML::Node& list = d.node();
+  if (!list.IsSequence() || list.size() != 24) {
+    d.problem("expected a list of 24 relative loads (one per hour), got " +
+              (list.IsSequence() ? std::to_string(list.size()) + " values" : describe_yaml(list)));
+    return false;
+  }
+  std::vector<double> hourly;
+  double sum = 0;
+  for (std::size_t h = 0; h < 24; ++h) {
+    YamlReader value = d.element(h);
+    char* end = nullptr;
+    const std::string text = list[h].IsScalar() ? list[h].Scalar() : "";
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(v) || v < 0) {
+      value.problem("expected a relative load of at least 0 (a bare number), got " + describe_yaml(list[h]));
+      return false;
+    }
+    hourly.push_back(v);
+    sum += v;
+  }
+  if (sum <= 0) {
+    d.problem("expected at least one hour with a load above 0, got 24 zeros");
+    return false;
+  }
+  q.diurnal = std::move(hourly);
+  return true;
+}
+
 // kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
@@ -298,7 +337,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   } else {
     YamlReader r = w.child("requests");
     std::vector<std::string> allowed = {"mode", "count", "rate", "input_tokens", "output_tokens",
-                                        "representative_replicas"};
+                                        "representative_replicas", "diurnal"};
     if (spec.is_reasoning()) allowed.insert(allowed.end(), {"thinking_tokens", "samples"});
     if (r.expect_map(allowed)) {
       RequestStreamSpec& q = spec.requests;
@@ -326,10 +365,12 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
       if (output) q.output_tokens = int(*output);
       if (auto representatives = r.integer("representative_replicas", 0, false))
         q.representative_replicas = int(*representatives);
+      const bool diurnal_ok = read_diurnal(r, q, poisson);
       if (r.has("representative_replicas") && !(poisson && !r.has("count")))
         r.problem_at("representative_replicas",
                      "expected only with mode: poisson and no count (other streams simulate every replica)");
-      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output && reasoning_ok;
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && input && output && reasoning_ok &&
+                    diurnal_ok;
     }
   }
 
@@ -436,7 +477,7 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
     w.problem_at("requests", "expected a mapping {mode, count, rate}, got nothing");
   } else {
     YamlReader r = w.child("requests");
-    if (r.expect_map({"mode", "count", "rate"})) {
+    if (r.expect_map({"mode", "count", "rate", "diurnal"})) {
       RequestStreamSpec& q = spec.requests;
       auto mode = r.choice("mode", {"offline", "poisson"}, false);
       const bool poisson = mode && *mode == "poisson";
@@ -448,7 +489,8 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
       if (rate) q.rate = Rate(*rate);
       if (!poisson && r.has("rate"))
         r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
-      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson);
+      const bool diurnal_ok = read_diurnal(r, q, poisson);
+      requests_ok = (mode || !r.has("mode")) && count_ok && (rate || !poisson) && diurnal_ok;
     }
   }
   if (!model || !gpus || !parallelism_ok || !video_ok || !requests_ok) return;

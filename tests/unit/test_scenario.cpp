@@ -201,7 +201,7 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
           "required)"});
   CHECK(errors(replace(kVideo, "count: 4}", "count: 4, input_tokens: 3}")) ==
         V{"s.yaml:18:41: workloads.0.requests.input_tokens: unknown key 'input_tokens'; expected one of: mode count "
-          "rate"});
+          "rate diurnal"});
   // A key of another serving kind is refused, not ignored.
   CHECK(errors(replace(kVideo, "    gpus: 16\n", "    gpus: 16\n    max_batch: 4\n")) ==
         V{"s.yaml:16:5: workloads.0.max_batch: unknown key 'max_batch'; expected one of: name kind model gpus "
@@ -447,7 +447,7 @@ TEST_CASE("bad input: reasoning keys get their exact error lines") {
   // Inference does not take reasoning keys.
   CHECK(errors(replace(kServing, "output_tokens: 256", "output_tokens: 256\n      samples: 2")) ==
         std::vector<std::string>{"s.yaml:20:7: workloads.0.requests.samples: unknown key 'samples'; expected one of: "
-                                 "mode count rate input_tokens output_tokens representative_replicas"});
+                                 "mode count rate input_tokens output_tokens representative_replicas diurnal"});
 }
 
 namespace {
@@ -537,4 +537,19 @@ TEST_CASE("bad input: sizes that would not fit one machine, and counts that over
   CHECK(errors(kBase + "output:\n  timeseries_interval: 1ms\n") ==
         std::vector<std::string>{"s.yaml:20:3: output: expected at most 1000000 time-series rows over the horizon; "
                                  "raise output.timeseries_interval"});
+}
+
+TEST_CASE("bad input: a diurnal profile must be 24 non-negative loads on a Poisson stream") {
+  const std::string poisson = replace(kServing, "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 10/s\n");
+  const auto lines = errors(replace(poisson, "rate: 10/s", "rate: 10/s\n      diurnal: [1, 2, 3]"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("workloads.0.requests.diurnal: expected a list of 24 relative loads (one per hour), got 3 "
+                      "values") != std::string::npos);
+  std::string hours = "[";
+  for (int h = 0; h < 24; ++h) hours += h == 5 ? "-1, " : "1, ";
+  hours.replace(hours.size() - 2, 2, "]");
+  const auto negative = errors(replace(poisson, "rate: 10/s", "rate: 10/s\n      diurnal: " + hours));
+  REQUIRE(negative.size() == 1);
+  CHECK(negative[0].find("workloads.0.requests.diurnal.5: expected a relative load of at least 0 (a bare number), "
+                         "got '-1'") != std::string::npos);
 }

@@ -449,3 +449,23 @@ TEST_CASE("synthetic-data: acceptance drawn from the seed, at the accept rate ov
   job.seed = 1;
   CHECK(run_synthetic_data(job, cost, nullptr, 1e9, SyntheticMethod::Full).generated_samples == generated[0]);
 }
+
+TEST_CASE("diurnal Poisson arrivals follow their hourly profile") {
+  // A day where hours 0-11 carry load 1 and hours 12-23 load 3: mean 2, so at a mean rate
+  // of 2/s the first half-day runs at 1/s and the second at 3/s.
+  std::vector<double> profile(24, 1.0);
+  for (int h = 12; h < 24; ++h) profile[std::size_t(h)] = 3.0;
+  const double day = 86400;
+  const auto arrivals = poisson_arrivals(2.0, 0, std::nullopt, 10 * day, 11, 0, &profile);
+  double first_half = 0, second_half = 0;
+  for (double t : arrivals) (std::fmod(t, day) < day / 2 ? first_half : second_half) += 1;
+  // Expected 10 days x 43,200 s x 1/s = 432,000 and x 3/s = 1,296,000 (sd about 0.15%).
+  CHECK(first_half == Approx(432000).epsilon(0.01));
+  CHECK(second_half == Approx(1296000).epsilon(0.01));
+  CHECK(expected_arrivals(2.0, 0, day, &profile) == Approx(2.0 * day));
+  CHECK(expected_arrivals(2.0, 0, day / 2, &profile) == Approx(day / 2));
+  CHECK(expected_arrivals(2.0, 0, 3600, nullptr) == Approx(7200));
+  // Same seed, same times.
+  CHECK(poisson_arrivals(2.0, 0, std::nullopt, day, 11, 0, &profile) ==
+        poisson_arrivals(2.0, 0, std::nullopt, day, 11, 0, &profile));
+}
