@@ -160,6 +160,23 @@ std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, do
   return rows;
 }
 
+// The requests of a stream: one per arrival, with lengths drawn per request when the
+// workload gives distributions (fixed otherwise), from (seed, stream).
+std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector<double>& arrivals, std::uint64_t seed,
+                                        std::uint64_t stream) {
+  const RequestStreamSpec& q = w.requests;
+  const std::vector<int> inputs = draw_lengths(q.input_lengths, arrivals.size(), seed, 2 * stream);
+  const std::vector<int> outputs = draw_lengths(q.output_lengths, arrivals.size(), seed, 2 * stream + 1);
+  std::vector<ServingRequest> requests;
+  requests.reserve(arrivals.size());
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    const int input = q.input_lengths.fixed() ? q.input_tokens : inputs[i];
+    const int output = q.output_lengths.fixed() ? q.output_tokens : outputs[i];
+    requests.push_back({arrivals[i], input, q.thinking_tokens + output, q.samples});
+  }
+  return requests;
+}
+
 class Simulation {
  public:
   Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
@@ -318,8 +335,7 @@ class Simulation {
                                                scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k),
                                                &q.diurnal);
         arrivals_count += arrivals.size();
-        for (double t : arrivals)
-          per_replica[std::size_t(k)].push_back({t, q.input_tokens, w.tokens_per_sample(), q.samples});
+        per_replica[std::size_t(k)] = requests_of(w, arrivals, scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k));
       }
       out.simulated_replicas = simulated;
       // Scale by the stream's expected arrivals over the simulated ones (a ratio
@@ -336,8 +352,8 @@ class Simulation {
       // Round-robin by arrival; replicas that get identical request lists (always, for
       // offline) are scheduled once.
       per_replica.resize(std::size_t(out.replicas));
-      for (std::size_t i = 0; i < arrivals.size(); ++i)
-        per_replica[i % per_replica.size()].push_back({arrivals[i], q.input_tokens, w.tokens_per_sample(), q.samples});
+      const std::vector<ServingRequest> all_requests = requests_of(w, arrivals, scenario_.seed, std::uint64_t(job.index));
+      for (std::size_t i = 0; i < all_requests.size(); ++i) per_replica[i % per_replica.size()].push_back(all_requests[i]);
       out.simulated_replicas = out.replicas;
     }
     double last_completion = start;
@@ -346,7 +362,8 @@ class Simulation {
     for (const auto& requests : per_replica) {
       ScheduleResult computed;
       const ScheduleResult* schedule = &computed;
-      if (q.mode == ArrivalMode::Offline) {
+      const bool identical_lists = q.input_lengths.fixed() && q.output_lengths.fixed();
+      if (q.mode == ArrivalMode::Offline && identical_lists) {
         auto it = offline_cache.find(requests.size());
         if (it == offline_cache.end())
           it = offline_cache
@@ -365,7 +382,7 @@ class Simulation {
         out.completed++;
         out.output_tokens += double(request.output_tokens) * request.samples;
         out.thinking_tokens += double(q.thinking_tokens) * request.samples;
-        out.answer_tokens += double(q.output_tokens) * request.samples;
+        out.answer_tokens += double(request.output_tokens - q.thinking_tokens) * request.samples;
         last_completion = std::max(last_completion, timing.completion_s);
         out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
         out.latency_s.push_back(timing.completion_s - request.arrival_s);

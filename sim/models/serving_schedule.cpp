@@ -178,6 +178,21 @@ std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::opt
   return times;
 }
 
+std::vector<int> draw_lengths(const LengthDistribution& d, std::size_t n, std::uint64_t seed, std::uint64_t stream) {
+  std::vector<int> out(n, std::max(1, int(std::lround(d.mean))));
+  if (d.fixed()) return out;
+  std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32),
+                    0x1e57u};  // a tag so lengths never reuse the arrival stream's draws
+  std::mt19937_64 engine(seq);
+  auto uniform = [&] { return (double(engine() >> 11) + 0.5) * 0x1.0p-53; };  // in (0, 1)
+  const double mu = std::log(d.mean) - d.sigma * d.sigma / 2;  // so the mean is d.mean before truncation
+  for (auto& length : out) {
+    const double z = std::sqrt(-2 * std::log(uniform())) * std::cos(2 * M_PI * uniform());
+    length = int(std::clamp(std::lround(std::exp(mu + d.sigma * z)), 1L, long(d.max)));
+  }
+  return out;
+}
+
 double expected_arrivals(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly) {
   if (end_s <= begin_s) return 0;
   if (!hourly || hourly->empty()) return rate_per_s * (end_s - begin_s);

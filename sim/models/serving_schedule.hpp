@@ -87,6 +87,22 @@ std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::opt
                                      double until_s, std::uint64_t seed, std::uint64_t stream,
                                      const std::vector<double>* hourly = nullptr);
 
+// Token lengths of requests: fixed, or lognormal with the given mean and shape sigma
+// (the log of the length has standard deviation sigma), truncated at `max` and at 1.
+// Lognormal is the usual fit to prompt and answer lengths of chat traces (e.g. the
+// Splitwise paper's production traces, Patel et al. 2024, fig. 3, are long-tailed).
+struct LengthDistribution {
+  double mean = 1;
+  double sigma = 0;  // 0: every request has the mean
+  double max = 0;    // truncation (required when sigma > 0)
+  bool fixed() const { return sigma <= 0; }
+  int largest() const { return fixed() ? int(mean) : int(max); }
+};
+
+// Draws `n` lengths deterministically from (seed, stream): a 64-bit Mersenne Twister and
+// Box-Muller, both exactly specified, so every platform draws the same lengths.
+std::vector<int> draw_lengths(const LengthDistribution& d, std::size_t n, std::uint64_t seed, std::uint64_t stream);
+
 // Expected arrivals of such a stream in [begin_s, end_s).
 double expected_arrivals(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly = nullptr);
 

@@ -14,6 +14,7 @@
 #include "core/units.hpp"
 #include "models/serving_step.hpp"
 #include "models/video_step.hpp"
+#include "models/serving_schedule.hpp"
 #include "models/training_step.hpp"
 
 namespace fleetsim {
@@ -69,8 +70,11 @@ struct RequestStreamSpec {
   ArrivalMode mode = ArrivalMode::Offline;
   std::optional<long long> count;  // offline: required; poisson: optional (default: until the horizon)
   Rate rate;                       // poisson only, requests per second
-  int input_tokens = 0;            // every request's prompt (the mean, held fixed in this version)
-  int output_tokens = 0;           // every request's answer, the first token included
+  int input_tokens = 0;            // the prompt's mean length
+  int output_tokens = 0;           // the answer's mean length, the first token included
+  // inference: lengths drawn per request (lognormal) when the scenario gives a mapping
+  // {mean, sigma, max}; fixed at the mean otherwise.
+  LengthDistribution input_lengths, output_lengths;
   int thinking_tokens = 0;         // reasoning: tokens each sample thinks before its answer
   int samples = 1;                 // reasoning: parallel answers per query, sharing the prompt's KV
   // Poisson streams without a count: how many replicas are simulated request by request;
@@ -126,9 +130,11 @@ struct WorkloadSpec {
   int replicas() const { return parallelism.dp; }
   // Tokens each sample decodes (reasoning: thinking + answer; else the output).
   int tokens_per_sample() const { return requests.thinking_tokens + requests.output_tokens; }
-  // KV-cache tokens one request reserves: its prompt once plus each sample's own tokens.
+  // KV-cache tokens the largest request reserves: its prompt once plus each sample's own tokens.
   double kv_tokens_per_request() const {
-    return double(requests.input_tokens) + double(requests.samples) * tokens_per_sample();
+    const int input = requests.input_lengths.fixed() ? requests.input_tokens : requests.input_lengths.largest();
+    const int output = requests.output_lengths.fixed() ? requests.output_tokens : requests.output_lengths.largest();
+    return double(input) + double(requests.samples) * (requests.thinking_tokens + output);
   }
 };
 

@@ -225,6 +225,38 @@ static bool read_scorer(const YamlReader& w, WorkloadSpec& spec, const Catalog& 
   return ok;
 }
 
+// A request length: a count of tokens, or (kind inference) a lognormal distribution
+// {mean, sigma, max} drawn per request (models/serving_schedule.hpp).
+static bool read_length(const YamlReader& r, const std::string& key, bool distributions_allowed, int& mean,
+                        LengthDistribution& distribution) {
+  if (r.has(key) && r.child(key).node().IsMap()) {
+    YamlReader d = r.child(key);
+    if (!distributions_allowed) {
+      d.problem("expected a number of tokens (length distributions are for kind inference only), got a mapping");
+      return false;
+    }
+    if (!d.expect_map({"distribution", "mean", "sigma", "max"})) return false;
+    d.choice("distribution", {"lognormal"}, false);
+    auto m = d.number("mean", 1, true);
+    auto sigma = d.number("sigma", 0, true);
+    auto max = d.integer("max", 1, true);
+    if (!m || !sigma || !max) return false;
+    if (double(*max) < *m) {
+      d.problem_at("max", "expected a truncation at least the mean (" + std::to_string(long(*m)) + "), got " +
+                              std::to_string(*max));
+      return false;
+    }
+    mean = int(std::lround(*m));
+    distribution = LengthDistribution{*m, *sigma, double(*max)};
+    return true;
+  }
+  auto value = r.integer(key, 1, true);
+  if (!value) return false;
+  mean = int(*value);
+  distribution = LengthDistribution{double(*value), 0, double(*value)};
+  return true;
+}
+
 // `diurnal`: 24 relative loads, one per hour of the day from the start of the run, that
 // shape a Poisson stream's rate around its mean `rate` (models/serving_schedule.hpp).
 static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson) {
@@ -359,10 +391,8 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
       if (rate) q.rate = Rate(*rate);
       if (!poisson && r.has("rate"))
         r.problem_at("rate", "expected `rate` only with mode: poisson (offline requests all arrive at the start)");
-      auto input = r.integer("input_tokens", 1, true);
-      auto output = r.integer("output_tokens", 1, true);
-      if (input) q.input_tokens = int(*input);
-      if (output) q.output_tokens = int(*output);
+      const bool input = read_length(r, "input_tokens", spec.is_inference(), q.input_tokens, q.input_lengths);
+      const bool output = read_length(r, "output_tokens", spec.is_inference(), q.output_tokens, q.output_lengths);
       if (auto representatives = r.integer("representative_replicas", 0, false))
         q.representative_replicas = int(*representatives);
       const bool diurnal_ok = read_diurnal(r, q, poisson);

@@ -237,6 +237,47 @@ def test_representative_replicas():
               f"{b[key]} vs {a[key]}")
 
 
+DISTRIBUTED = """\
+name: dist
+seed: 2
+horizon: 1h
+cluster:
+  design:
+    pods:
+      - {name: hopper, count: 1, nodes: 4, node: dgx-h100}
+workloads:
+  - name: chat
+    kind: inference
+    model: llama2-70b
+    gpus: 16
+    parallelism: {tp: 4}
+    precision: fp8
+    requests:
+      mode: poisson
+      rate: 20/s
+      input_tokens: {distribution: lognormal, mean: 1024, sigma: 1.0, max: 16384}
+      output_tokens: {distribution: lognormal, mean: 256, sigma: 1.0, max: 4096}
+    max_batch: 256
+"""
+
+
+def test_length_distributions():
+    """Long-tailed request lengths keep the mean load but lengthen the latency tail."""
+    spread, _ = run_ok("dist-lognormal", write("dist.yaml", DISTRIBUTED))
+    fixed_text = DISTRIBUTED.replace("{distribution: lognormal, mean: 1024, sigma: 1.0, max: 16384}", "1024") \
+                            .replace("{distribution: lognormal, mean: 256, sigma: 1.0, max: 4096}", "256")
+    fixed, _ = run_ok("dist-fixed", write("dist-fixed.yaml", fixed_text))
+    if not (spread and fixed):
+        return
+    a, b = fixed["workloads"][0], spread["workloads"][0]
+    check("length distributions: same request rate", abs(b["requests_per_s"] / a["requests_per_s"] - 1) < 0.02,
+          f"{b['requests_per_s']} vs {a['requests_per_s']}")
+    check("length distributions: output tokens/s within 5% (truncation trims the mean a little)",
+          abs(b["output_tokens_per_s"] / a["output_tokens_per_s"] - 1) < 0.05, f"{b['output_tokens_per_s']} vs {a['output_tokens_per_s']}")
+    check("length distributions: a longer TTFT and TPOT tail", b["ttft_p99_s"] > a["ttft_p99_s"] and b["tpot_p99_s"] > a["tpot_p99_s"],
+          f"TTFT p99 {b['ttft_p99_s']} vs {a['ttft_p99_s']}, TPOT p99 {b['tpot_p99_s']} vs {a['tpot_p99_s']}")
+
+
 def test_platform_round_trip():
     """A design written out by `fleetsim platform` and run as `cluster.platform` gives the same run."""
     xml = os.path.join(TMP, "roundtrip.xml")
@@ -613,7 +654,7 @@ def test_every_shipped_scenario_runs():
 
 
 for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon, test_set_override, test_parallelism_auto,
-             test_representative_replicas,
+             test_representative_replicas, test_length_distributions,
              test_platform_round_trip, test_bad_input, test_inference_offline, test_inference_poisson,
              test_reasoning, test_synthetic_data, test_video_generation, test_every_shipped_scenario_runs]:
     test()

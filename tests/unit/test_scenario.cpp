@@ -553,3 +553,15 @@ TEST_CASE("bad input: a diurnal profile must be 24 non-negative loads on a Poiss
   CHECK(negative[0].find("workloads.0.requests.diurnal.5: expected a relative load of at least 0 (a bare number), "
                          "got '-1'") != std::string::npos);
 }
+
+TEST_CASE("request length distributions: inference only, truncation at least the mean") {
+  const Scenario s = load_scenario_text(
+      replace(kServing, "input_tokens: 1024", "input_tokens: {distribution: lognormal, mean: 1024, sigma: 1, max: 8192}"),
+      "s.yaml", {}, Catalog::builtin());
+  CHECK(s.workloads[0].requests.input_tokens == 1024);
+  CHECK(s.workloads[0].requests.input_lengths.sigma == 1.0);
+  CHECK(s.workloads[0].kv_tokens_per_request() == 8192 + 256);  // the largest request
+  CHECK(errors(replace(kServing, "input_tokens: 1024", "input_tokens: {mean: 1024, sigma: 1, max: 512}")) ==
+        std::vector<std::string>{"s.yaml:18:49: workloads.0.requests.input_tokens.max: expected a truncation at "
+                                 "least the mean (1024), got 512"});
+}
