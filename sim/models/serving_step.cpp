@@ -24,7 +24,7 @@ ServingMemory serving_memory(const ServingSetup& s) {
   placement.parallelism.pp = s.pp;
   ServingMemory mem;
   const double p = bytes_per_value(s.precision);
-  mem.weights = Bytes(parameters_per_accelerator(placement) * p);
+  mem.weights = Bytes(parameters_per_accelerator(placement) * (s.weight_bytes_per_param > 0 ? s.weight_bytes_per_param : p));
   mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
   mem.co_resident = s.co_resident_weights;
   mem.capacity = s.accelerator->hbm_capacity;

@@ -75,6 +75,10 @@ struct ServingSetup {
   // workload's verifier, a synthetic-data workload's filter): they take HBM from the KV
   // cache but are not read by this model's decode steps.
   Bytes co_resident_weights;
+  // Weight-only quantisation (`weights: int4`, AWQ/GPTQ-style W4A16 with Marlin-class
+  // kernels): bytes per stored weight; 0 for the compute precision's own size. The
+  // arithmetic still runs at `precision`; the KV cache stays at `precision`.
+  double weight_bytes_per_param = 0;
 };
 
 // The links a replica's TP group and its PP hand-offs use.

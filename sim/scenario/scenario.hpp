@@ -102,6 +102,7 @@ struct WorkloadSpec {
   Precision precision = Precision::BF16;
   RecomputeMode recompute = RecomputeMode::None;
   TrainingOptions training;  // attention kernel, overlaps, optimizer layout, virtual stages
+  double weight_bytes_per_param = 0;  // serving: `weights: int4` gives 0.5; 0: the precision's size
   std::optional<double> tokens;  // stop after this many tokens
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement

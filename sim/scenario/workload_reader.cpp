@@ -297,8 +297,8 @@ static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson
 // kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
-  std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "requests",
-                                   "max_batch", "submit", "accelerator"};
+  std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "weights",
+                                   "requests", "max_batch", "submit", "accelerator"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
   w.expect_map(keys);
@@ -315,6 +315,16 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   }
   spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
                                                                                           : Precision::BF16;
+  // Stored weight precision: the compute precision's by default; int4 for weight-only
+  // quantised serving (0.5 bytes per weight).
+  if (auto weights = w.choice("weights", {"bf16", "fp8", "int4"}, false)) {
+    if (*weights == "int4") spec.weight_bytes_per_param = 0.5;
+    else if (*weights == "fp8") spec.weight_bytes_per_param = 1.0;
+    else spec.weight_bytes_per_param = 2.0;
+    if (spec.weight_bytes_per_param > bytes_per_value(spec.precision))
+      w.problem_at("weights", "expected weights no wider than the compute precision (" +
+                                  std::string(spec.precision == Precision::FP8 ? "fp8" : "bf16") + "), got " + *weights);
+  }
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
   if (auto accelerator = w.string("accelerator", false)) {
     if (catalog.accelerator(*accelerator)) {

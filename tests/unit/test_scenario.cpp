@@ -565,3 +565,12 @@ TEST_CASE("request length distributions: inference only, truncation at least the
         std::vector<std::string>{"s.yaml:18:49: workloads.0.requests.input_tokens.max: expected a truncation at "
                                  "least the mean (1024), got 512"});
 }
+
+TEST_CASE("serving weights: int4 is accepted, wider than the compute precision is not") {
+  const Scenario s = load_scenario_text(replace(kServing, "precision: fp8", "precision: fp8\n    weights: int4"), "s.yaml",
+                                        {}, Catalog::builtin());
+  CHECK(s.workloads[0].weight_bytes_per_param == 0.5);
+  CHECK(errors(replace(kServing, "precision: fp8", "precision: fp8\n    weights: bf16")) ==
+        std::vector<std::string>{"s.yaml:15:14: workloads.0.weights: expected weights no wider than the compute "
+                                 "precision (fp8), got bf16"});
+}

@@ -489,3 +489,14 @@ TEST_CASE("lognormal request lengths: mean, truncation, determinism") {
   // Fixed lengths are the mean.
   CHECK(draw_lengths(LengthDistribution{256, 0, 256}, 3, 1, 1) == std::vector<int>{256, 256, 256});
 }
+
+TEST_CASE("weight-only INT4 stores a quarter of BF16's weight bytes and frees the rest for KV cache") {
+  const Catalog& c = Catalog::builtin();
+  ServingSetup bf16{c.model("llama2-70b"), c.accelerator("H100-SXM"), 2, 1, Precision::BF16, Bytes(0)};
+  ServingSetup int4 = bf16;
+  int4.weight_bytes_per_param = 0.5;
+  const ServingMemory a = serving_memory(bf16), b = serving_memory(int4);
+  CHECK(b.weights.value() == Approx(a.weights.value() / 4));
+  CHECK(b.kv_per_token == a.kv_per_token);  // the KV cache stays at the compute precision
+  CHECK(b.kv_tokens > a.kv_tokens);
+}
