@@ -13,6 +13,20 @@ namespace fleetsim {
 
 // ---- pieces of the scenario ---------------------------------------------------------
 
+// `accelerator`: the catalog accelerator a workload must run on (optional).
+static void read_accelerator(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  auto accelerator = w.string("accelerator", false);
+  if (!accelerator) return;
+  if (catalog.accelerator(*accelerator)) {
+    spec.accelerator = *accelerator;
+    return;
+  }
+  std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
+  const std::string close = closest_match(*accelerator, catalog.accelerator_names());
+  if (!close.empty()) message += "; did you mean '" + close + "'?";
+  w.problem_at("accelerator", message);
+}
+
 std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& catalog) {
   if (!workload.has("model")) {
     workload.problem_at("model", "expected a catalog model name or an inline model mapping, got nothing");
@@ -130,16 +144,7 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                                               : RecomputeMode::None;
   if (auto tokens = w.number("tokens", 1, false)) spec.tokens = *tokens;
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  if (auto accelerator = w.string("accelerator", false)) {
-    if (catalog.accelerator(*accelerator)) {
-      spec.accelerator = *accelerator;
-    } else {
-      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
-      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
-      if (!close.empty()) message += "; did you mean '" + close + "'?";
-      w.problem_at("accelerator", message);
-    }
-  }
+  read_accelerator(w, spec, catalog);
   if (!model || !gpus || !parallelism || !seq_len || !global_batch) return;
   spec.model = *model;
   if (spec.model.kind != "llm") {
@@ -326,16 +331,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                   std::string(spec.precision == Precision::FP8 ? "fp8" : "bf16") + "), got " + *weights);
   }
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  if (auto accelerator = w.string("accelerator", false)) {
-    if (catalog.accelerator(*accelerator)) {
-      spec.accelerator = *accelerator;
-    } else {
-      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
-      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
-      if (!close.empty()) message += "; did you mean '" + close + "'?";
-      w.problem_at("accelerator", message);
-    }
-  }
+  read_accelerator(w, spec, catalog);
 
   // parallelism: {tp, pp} of one replica, and ep: how many of its accelerators the
   // experts of an MoE model are spread over (a divisor of tp x pp; see the model card).
@@ -468,16 +464,7 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  if (auto accelerator = w.string("accelerator", false)) {
-    if (catalog.accelerator(*accelerator)) {
-      spec.accelerator = *accelerator;
-    } else {
-      std::string message = "expected an accelerator from the catalog, got '" + *accelerator + "'";
-      const std::string close = closest_match(*accelerator, catalog.accelerator_names());
-      if (!close.empty()) message += "; did you mean '" + close + "'?";
-      w.problem_at("accelerator", message);
-    }
-  }
+  read_accelerator(w, spec, catalog);
   // parallelism: {sp}, the accelerators that generate one video together (absent: 1).
   bool parallelism_ok = false;
   if (!w.has("parallelism")) {
