@@ -1,0 +1,240 @@
+#include "engine/simulation_impl.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <optional>
+
+#include <simgrid/plugins/energy.h>
+
+#include "core/log.hpp"
+#include "models/parallelism_search.hpp"
+#include "models/synthetic_data.hpp"
+#include "models/video_step.hpp"
+#include "platform/simgrid_platform.hpp"
+#include "scenario/scenario_loader.hpp"
+
+namespace fleetsim::engine_detail {
+
+// An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
+// replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
+// the nodes stay busy in SimGrid from the start to the last completion (or to the
+// horizon), so the energy plugin charges them. No SimGrid event per request or token.
+void Simulation::run_service(Job& job) {
+  const WorkloadSpec& w = *job.spec;
+  acquire_nodes(job);
+  const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+  const NodeType& node = *node_type_of(pod, catalog_);
+  WorkloadResult& r = *job.result;
+  const double start = *r.start_s;
+  const double horizon = scenario_.horizon.value();
+
+  const ServingFabric fabric = serving_fabric(job, node);
+  const int tp = w.parallelism.tp, pp = w.parallelism.pp;
+  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
+  // A verifier (reasoning) or filter (synthetic-data) on the same replicas scores every sample.
+  std::optional<ServingStepModel> scorer;
+  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  const IterationCost* verifier = scorer ? &*scorer : nullptr;
+  ServingResult& out = r.serving;
+  out.replicas = w.replicas();
+  out.kv_tokens_per_replica = model.memory().kv_tokens;
+  out.weights_per_gpu_bytes = model.memory().weights.value();
+
+  // Arrivals: offline, all at the start; poisson, from the submit time (requests that
+  // arrive while the service waits for its nodes queue, and their TTFT shows it).
+  const RequestStreamSpec& q = w.requests;
+  std::vector<std::vector<ServingRequest>> per_replica;
+  std::size_t arrivals_count = 0;
+  // Scale from the simulated replicas to the whole service (1 unless representative).
+  double scale = 1.0;
+  const bool open_stream = q.mode == ArrivalMode::Poisson && !q.count;
+  if (open_stream) {
+    // An open Poisson stream split at random over R replicas is R independent Poisson
+    // streams of rate / R. Only K of them are simulated (K = representative_replicas,
+    // all if 0 or if R <= K) and the counts scaled up to the whole stream; latency
+    // percentiles come from the K replicas' requests. No work at all for the others.
+    const int all = out.replicas;
+    const int simulated = q.representative_replicas > 0 ? std::min(all, q.representative_replicas) : all;
+    per_replica.resize(std::size_t(simulated));
+    for (int k = 0; k < simulated; ++k) {
+      const auto arrivals = poisson_arrivals(q.rate.value() / all, w.submit.value(), std::nullopt, horizon,
+                                             scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k),
+                                             &q.diurnal);
+      arrivals_count += arrivals.size();
+      per_replica[std::size_t(k)] = requests_of(w, arrivals, scenario_.seed, (std::uint64_t(job.index) << 32) + std::uint64_t(k));
+    }
+    out.simulated_replicas = simulated;
+    // Scale by the stream's expected arrivals over the simulated ones (a ratio
+    // estimator): the K replicas' arrival-count noise then does not reach the totals.
+    const double expected = expected_arrivals(q.rate.value(), w.submit.value(), horizon, &q.diurnal);
+    if (simulated < all && arrivals_count > 0) scale = expected / double(arrivals_count);
+  } else {
+    const std::vector<double> arrivals =
+        q.mode == ArrivalMode::Offline
+            ? std::vector<double>(std::size_t(*q.count), start)
+            : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
+                               std::uint64_t(job.index), &q.diurnal);
+    arrivals_count = arrivals.size();
+    // Round-robin by arrival; replicas that get identical request lists (always, for
+    // offline) are scheduled once.
+    per_replica.resize(std::size_t(out.replicas));
+    const std::vector<ServingRequest> all_requests = requests_of(w, arrivals, scenario_.seed, std::uint64_t(job.index));
+    for (std::size_t i = 0; i < all_requests.size(); ++i) per_replica[i % per_replica.size()].push_back(all_requests[i]);
+    out.simulated_replicas = out.replicas;
+  }
+  double last_completion = start;
+  double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
+  std::map<std::size_t, ScheduleResult> offline_cache;  // by request count
+  for (const auto& requests : per_replica) {
+    ScheduleResult computed;
+    const ScheduleResult* schedule = &computed;
+    const bool identical_lists = q.input_lengths.fixed() && q.output_lengths.fixed();
+    if (q.mode == ArrivalMode::Offline && identical_lists) {
+      auto it = offline_cache.find(requests.size());
+      if (it == offline_cache.end())
+        it = offline_cache
+                 .emplace(requests.size(), schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica,
+                                                            model, start, verifier))
+                 .first;
+      schedule = &it->second;
+    } else {
+      computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+    }
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const ServingRequest& request = requests[i];
+      const RequestTiming& timing = schedule->requests[i];
+      if (request.arrival_s < horizon) out.requests++;
+      if (timing.completion_s > horizon) continue;  // unfinished when the run stops
+      out.completed++;
+      out.output_tokens += double(request.output_tokens) * request.samples;
+      out.thinking_tokens += double(q.thinking_tokens) * request.samples;
+      out.answer_tokens += double(request.output_tokens - q.thinking_tokens) * request.samples;
+      last_completion = std::max(last_completion, timing.completion_s);
+      out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
+      out.latency_s.push_back(timing.completion_s - request.arrival_s);
+      // TPOT: the decode span per token of a sample (the verification, if any, excluded).
+      if (request.output_tokens > 1)
+        out.tpot_s.push_back((timing.decode_end_s - timing.first_token_s) / (request.output_tokens - 1));
+    }
+    out.verify_s += schedule->verify_s;
+    for (const auto& busy : schedule->busy)
+      busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
+    batch_sum += schedule->batch_sum;
+    decode_steps += double(schedule->decode_steps);
+  }
+  out.mean_batch = decode_steps > 0 ? batch_sum / decode_steps : 0;
+  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
+  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+  out.output_tokens *= scale;
+  out.thinking_tokens *= scale;
+  out.answer_tokens *= scale;
+  out.verify_s *= scale;
+  busy_replica_s *= scale;
+  // The service lasts until its last request is done; with an open-ended stream, until the horizon.
+  const bool open_ended = open_stream;
+  const double end = open_ended ? horizon : std::min(horizon, last_completion);
+  out.service_s = std::max(0.0, end - start);
+  out.busy_fraction = out.service_s > 0 ? busy_replica_s / (out.service_s * out.replicas) : 0;
+  job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
+
+  job.energy_at_start_j = energy_of(job.hosts);
+  job.running = true;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+  sample();
+  logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} requests, KV {:.4g} tokens per replica",
+                w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals_count,
+                out.kv_tokens_per_replica);
+  // An unfinished stream runs past the horizon, where the horizon actor stops it.
+  run_segment(job.hosts, open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
+
+  r.end_s = sg4::Engine::get_clock();
+  r.completed = true;
+  r.tokens_done = out.output_tokens;
+  r.busy_s = *r.end_s - start;
+  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+  job.running = false;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+  sample();
+  scheduler_.release(job.allocation);
+  logger_->info("{} done: {} requests, {:.4g} output tokens", w.name, out.completed, out.output_tokens);
+}
+
+// The links a serving replica's TP group and PP hand-offs use on the job's placement.
+ServingFabric Simulation::serving_fabric(const Job& job, const NodeType& node) const {
+  const WorkloadSpec& w = *job.spec;
+  const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
+  const int tp = w.parallelism.tp, pp = w.parallelism.pp;
+  return {tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
+          tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
+}
+
+// A synthetic-data job: replicas generate from an offline stream, the filter scores every
+// sample on the same replicas, and the job ends when the accepted tokens reach the target
+// (models/synthetic_data.hpp: full per-request simulation for small targets, steady-state
+// extrapolation for large ones). Its nodes are busy in SimGrid for that long.
+void Simulation::run_synthetic_data_job(Job& job) {
+  const WorkloadSpec& w = *job.spec;
+  acquire_nodes(job);
+  const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+  const NodeType& node = *node_type_of(pod, catalog_);
+  WorkloadResult& r = *job.result;
+  const double start = *r.start_s;
+  const double horizon = scenario_.horizon.value();
+  const ServingFabric fabric = serving_fabric(job, node);
+  const ServingStepModel generator(serving_setup(w, *pod.accelerator), fabric);
+  const ServingStepModel filter(scorer_setup(w, *pod.accelerator), fabric);
+  ServingResult& out = r.serving;
+  out.replicas = w.replicas();
+  out.kv_tokens_per_replica = generator.memory().kv_tokens;
+  out.weights_per_gpu_bytes = generator.memory().weights.value();
+
+  SyntheticDataJob plan;
+  plan.input_tokens = w.requests.input_tokens;
+  plan.output_tokens = w.requests.output_tokens;
+  plan.max_batch = w.max_batch;
+  plan.kv_capacity_tokens = out.kv_tokens_per_replica;
+  plan.replicas = out.replicas;
+  plan.accept_rate = w.accept_rate;
+  plan.target_tokens = w.target_tokens;
+  plan.seed = scenario_.seed;
+  plan.stream = std::uint64_t(job.index);
+  const SyntheticDataRun run = run_synthetic_data(plan, generator, &filter, horizon - start);
+  out.generated_samples = run.generated_samples;
+  out.accepted_samples = run.accepted_samples;
+  out.accepted_tokens = run.accepted_samples * w.requests.output_tokens;
+  out.output_tokens = run.generated_samples * w.requests.output_tokens;
+  out.requests = out.completed = (long long)(std::llround(run.generated_samples));
+  out.extrapolated = run.extrapolated;
+  out.simulated_requests = run.simulated_requests;
+  out.mean_batch = run.mean_batch;
+  out.busy_fraction = 1.0;  // an offline stream never lets a replica idle
+  out.verify_s = run.filter_share * run.end_s * out.replicas;
+  out.service_s = run.end_s;
+  job.tokens_per_s = run.end_s > 0 ? out.accepted_tokens / run.end_s : 0;
+
+  job.energy_at_start_j = energy_of(job.hosts);
+  job.running = true;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+  sample();
+  logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} ({} requests per replica simulated)",
+                w.name, r.nodes, pod.accelerator->name, out.replicas, w.parallelism.tp, w.parallelism.pp,
+                run.extrapolated ? "steady-state extrapolation" : "every request simulated", run.simulated_requests);
+  // Unfinished at the horizon: run past it, where the horizon actor stops the job.
+  run_segment(job.hosts, run.reached ? run.end_s : horizon - start + 1.0);
+
+  r.end_s = sg4::Engine::get_clock();
+  r.completed = true;
+  r.tokens_done = out.accepted_tokens;
+  r.busy_s = *r.end_s - start;
+  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+  job.running = false;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+  sample();
+  scheduler_.release(job.allocation);
+  logger_->info("{} done: {:.4g} accepted tokens of {:.4g} generated", w.name, out.accepted_tokens, out.output_tokens);
+}
+
+}  // namespace fleetsim::engine_detail

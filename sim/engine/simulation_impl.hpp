@@ -1,0 +1,117 @@
+// Internal to the engine: the simulation object shared by simulation.cpp (the run,
+// the time series, the end) and the per-kind workload actors (training_job.cpp,
+// serving_service.cpp, video_service.cpp).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/log.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/simulation.hpp"
+#include "models/serving_schedule.hpp"
+#include "models/serving_step.hpp"
+
+namespace fleetsim::engine_detail {
+
+namespace sg4 = simgrid::s4u;
+
+struct Job {
+  int index = 0;
+  const WorkloadSpec* spec = nullptr;
+  WorkloadResult* result = nullptr;
+  Allocation allocation;
+  std::vector<sg4::Host*> hosts;
+  bool running = false;
+  double energy_at_start_j = 0;
+  double tokens_per_s = 0;
+};
+
+double energy_of(const std::vector<sg4::Host*>& hosts);
+
+// The fabric one accelerator of the job sees on its allocation.
+FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const NodeType& node, int gpus);
+
+// A node type describing a pod's nodes: the platform's own, or for a hand-written
+// platform the first catalog node type with the same accelerator and count.
+const NodeType* node_type_of(const FleetPod& pod, const Catalog& catalog);
+
+// Checks that need the platform: every workload fits the fleet, in count and memory.
+void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet, const FifoScheduler& scheduler,
+                                   const Catalog& catalog);
+
+// The state only changes where a row was recorded (every job start and end), so the
+// series is piecewise constant: rows at every multiple of `interval` are read off it
+// (the last row at or before each grid time) and merged with the change rows.
+std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, double interval, double end);
+
+// The requests of a stream: one per arrival, with lengths drawn per request when the
+// workload gives distributions (fixed otherwise), from (seed, stream).
+std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector<double>& arrivals, std::uint64_t seed,
+                                        std::uint64_t stream);
+
+class Simulation {
+ public:
+  Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
+      : scenario_(scenario), catalog_(catalog), fleet_(std::move(fleet)), options_(options), scheduler_(fleet_) {}
+
+  RunResult run();
+
+ private:
+  // Submit, queue, and wait for the job's nodes (FIFO gang scheduling); fills the placement.
+  void acquire_nodes(Job& job);
+
+  void run_job(Job& job);
+
+  // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
+  // replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
+  // the nodes stay busy in SimGrid from the start to the last completion (or to the
+  // horizon), so the energy plugin charges them. No SimGrid event per request or token.
+  void run_service(Job& job);
+
+  // A video-generation service: gpus / sp replicas, each generating one video at a time in
+  // arrival order (requests go to the replica free first); the time of one video comes
+  // from models/video_step.hpp, the queue runs in C++, and the nodes stay busy in SimGrid
+  // from the start to the last completion (or the horizon) so the energy plugin charges
+  // them. No SimGrid event per request or denoising step.
+  void run_video_service(Job& job);
+
+  // The links a serving replica's TP group and PP hand-offs use on the job's placement.
+  ServingFabric serving_fabric(const Job& job, const NodeType& node) const;
+
+  // A synthetic-data job: replicas generate from an offline stream, the filter scores every
+  // sample on the same replicas, and the job ends when the accepted tokens reach the target
+  // (models/synthetic_data.hpp: full per-request simulation for small targets, steady-state
+  // extrapolation for large ones). Its nodes are busy in SimGrid for that long.
+  void run_synthetic_data_job(Job& job);
+
+  // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
+  // hosts each, whose work is the hosts' speed times the duration.
+  static void run_segment(const std::vector<sg4::Host*>& hosts, double duration_s);
+
+  void sample();
+
+  // Progress on a terminal, at most once per wall second, from SimGrid's clock signal
+  // (a periodic actor would add events, and each event re-solves every busy host).
+  void show_progress();
+
+  void finish();
+
+  const Scenario& scenario_;
+  const Catalog& catalog_;
+  Fleet fleet_;
+  SimulationOptions options_;
+  FifoScheduler scheduler_;
+  std::vector<Job> jobs_;
+  std::vector<int> running_nodes_;  // per pod, nodes of running jobs
+  RunResult result_;
+  std::chrono::steady_clock::time_point wall_start_;
+  std::chrono::steady_clock::time_point last_progress_;
+  std::shared_ptr<spdlog::logger> logger_ = layer_logger("engine");
+};
+
+}  // namespace fleetsim::engine_detail
