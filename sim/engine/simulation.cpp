@@ -24,8 +24,6 @@ namespace fleetsim::engine_detail {
 constexpr double kScaleUpStepLatencyS = 3.4e-6;
 constexpr double kScaleOutStepLatencyS = 14.0e-6;
 
-
-
 double energy_of(const std::vector<sg4::Host*>& hosts) {
   double joules = 0;
   for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
@@ -280,7 +278,6 @@ namespace fleetsim {
 using engine_detail::Simulation;
 namespace sg4 = simgrid::s4u;
 
-
 RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
                          const SimulationOptions& options) {
   // L07 for parallel tasks. Our communications stand for the traffic of many flows
@@ -310,6 +307,5 @@ RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const
   }
   return Simulation(scenario, catalog, std::move(fleet), options).run();
 }
-
 
 }  // namespace fleetsim

@@ -65,10 +65,14 @@ class Simulation {
   // Submit, queue, and wait for the job's nodes (FIFO gang scheduling); fills the placement.
   void acquire_nodes(Job& job);
 
+  // The actor body of every workload: services go to their kind's runner below; a
+  // training job runs here (training_job.cpp).
   void run_job(Job& job);
 
-  // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
-  // replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
+  // An inference or reasoning service of gpus / (tp x pp) replicas: requests go
+  // round-robin by arrival (offline, or Poisson with a count), or each replica gets its own
+  // Poisson stream and only representative replicas are simulated (open streams); each
+  // replica's continuous batching runs in C++ (serving_schedule.hpp) and
   // the nodes stay busy in SimGrid from the start to the last completion (or to the
   // horizon), so the energy plugin charges them. No SimGrid event per request or token.
   void run_service(Job& job);
