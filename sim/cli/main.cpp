@@ -77,7 +77,15 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
   for (const auto& w : scenario.workloads) {
     const auto& p = w.parallelism;
     out << "  workload " << w.name << ": " << w.kind << " of " << w.model.name << " on " << w.gpus
-        << " accelerators, tp " << p.tp << " pp " << p.pp << " dp " << p.dp << " cp " << p.cp << " ep " << p.ep;
+        << " accelerators, ";
+    if (w.is_video())
+      out << w.replicas() << " replicas of sp " << w.sp();
+    else if (w.is_serving())
+      out << w.replicas() << " replicas of tp " << p.tp << " pp " << p.pp;
+    else if (p.automatic)
+      out << "parallelism chosen at placement (auto)";
+    else
+      out << "tp " << p.tp << " pp " << p.pp << " dp " << p.dp << " cp " << p.cp << " ep " << p.ep;
     if (w.accelerator) out << " on " << *w.accelerator;
     out << "\n";
     if (scenario.cluster.design)
