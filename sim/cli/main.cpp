@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "engine/simulation.hpp"
+#include "models/parallelism_search.hpp"
 #include "platform/platform_xml.hpp"
 #include "report/report.hpp"
 #include "scenario/scenario_loader.hpp"
@@ -109,7 +110,25 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           out << line;
           continue;
         }
-        const MemoryBreakdown mem = training_memory(training_setup(w, *acc));
+        TrainingSetup setup = training_setup(w, *acc);
+        if (w.parallelism.automatic) {
+          // What the search would choose on this pod type, before placement.
+          const auto choice = search_parallelism(
+              setup, w.gpus, nominal_fabric(*pod.node, pod.nodes * pod.node->accelerators, pod.fabric.oversubscription));
+          if (!choice) {
+            out << "    on " << acc->name << ": no split that fits\n";
+            continue;
+          }
+          setup = choice->setup;
+          const Parallelism& c = setup.parallelism;
+          std::snprintf(line, sizeof line,
+                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, step %.3f s (%d of %d "
+                        "candidates fit)\n",
+                        acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch,
+                        choice->step.step_time.value(), choice->fitting, choice->candidates);
+          out << line;
+        }
+        const MemoryBreakdown mem = training_memory(setup);
         std::snprintf(line, sizeof line, "    memory per %s: %.1f of %.1f GB (largest: %s)\n", acc->name.c_str(),
                       mem.total().value() / 1e9, mem.capacity.value() / 1e9, mem.largest_term().c_str());
         out << line;
