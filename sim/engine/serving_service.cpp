@@ -140,25 +140,15 @@ void Simulation::run_service(Job& job) {
   out.busy_fraction = out.service_s > 0 ? busy_replica_s / (out.service_s * out.replicas) : 0;
   job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
 
-  job.energy_at_start_j = energy_of(job.hosts);
-  job.running = true;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
-  sample();
+  start_running(job);
   logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} requests, KV {:.4g} tokens per replica",
                 w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals_count,
                 out.kv_tokens_per_replica);
   // An unfinished stream runs past the horizon, where the horizon actor stops it.
   run_segment(job.hosts, open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
 
-  r.end_s = sg4::Engine::get_clock();
-  r.completed = true;
   r.tokens_done = out.output_tokens;
-  r.busy_s = *r.end_s - start;
-  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
-  job.running = false;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
-  sample();
-  scheduler_.release(job.allocation);
+  stop_running(job);
   logger_->info("{} done: {} requests, {:.4g} output tokens", w.name, out.completed, out.output_tokens);
 }
 
@@ -215,25 +205,15 @@ void Simulation::run_synthetic_data_job(Job& job) {
   out.service_s = run.end_s;
   job.tokens_per_s = run.end_s > 0 ? out.accepted_tokens / run.end_s : 0;
 
-  job.energy_at_start_j = energy_of(job.hosts);
-  job.running = true;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
-  sample();
+  start_running(job);
   logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} ({} requests per replica simulated)",
                 w.name, r.nodes, pod.accelerator->name, out.replicas, w.parallelism.tp, w.parallelism.pp,
                 run.extrapolated ? "steady-state extrapolation" : "every request simulated", run.simulated_requests);
   // Unfinished at the horizon: run past it, where the horizon actor stops the job.
   run_segment(job.hosts, run.reached ? run.end_s : horizon - start + 1.0);
 
-  r.end_s = sg4::Engine::get_clock();
-  r.completed = true;
   r.tokens_done = out.accepted_tokens;
-  r.busy_s = *r.end_s - start;
-  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
-  job.running = false;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
-  sample();
-  scheduler_.release(job.allocation);
+  stop_running(job);
   logger_->info("{} done: {:.4g} accepted tokens of {:.4g} generated", w.name, out.accepted_tokens, out.output_tokens);
 }
 

@@ -208,6 +208,25 @@ void Simulation::acquire_nodes(Job& job) {
   r.start_s = sg4::Engine::get_clock();
 }
 
+void Simulation::start_running(Job& job) {
+  job.energy_at_start_j = energy_of(job.hosts);
+  job.running = true;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+  sample();  // a row at every change of state, so the series integrates exactly
+}
+
+void Simulation::stop_running(Job& job) {
+  WorkloadResult& r = *job.result;
+  r.end_s = sg4::Engine::get_clock();
+  r.completed = true;
+  r.busy_s = *r.end_s - *r.start_s;
+  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+  job.running = false;
+  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+  sample();
+  scheduler_.release(job.allocation);
+}
+
 void Simulation::sample() {
   TimeseriesRow row;
   row.time_s = sg4::Engine::get_clock();

@@ -93,6 +93,13 @@ class Simulation {
   // extrapolation for large ones). Its nodes are busy in SimGrid for that long.
   void run_synthetic_data_job(Job& job);
 
+  // The job's nodes start working: the time series records the change and the job's
+  // energy is counted from here.
+  void start_running(Job& job);
+  // The job's work ended now: its end, held time and energy; its nodes go back to the
+  // scheduler and the time series records the change.
+  void stop_running(Job& job);
+
   // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
   // hosts each, whose work is the hosts' speed times the duration.
   static void run_segment(const std::vector<sg4::Host*>& hosts, double duration_s);

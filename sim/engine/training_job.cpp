@@ -50,10 +50,7 @@ void Simulation::run_job(Job& job) {
   }
   r.step = training_step(r.setup, fabric);
   job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
-  job.energy_at_start_j = energy_of(job.hosts);
-  job.running = true;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
-  sample();  // a row at every change of state, so the series integrates exactly
+  start_running(job);
 
   const double step_s = r.step.step_time.value();
   // Run to the token target, or past the horizon (run_until stops the clock there).
@@ -63,16 +60,9 @@ void Simulation::run_job(Job& job) {
                 r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
   run_segment(job.hosts, steps * step_s);
 
-  r.end_s = sg4::Engine::get_clock();
-  r.completed = true;
   r.steps_done = steps;
   r.tokens_done = steps * r.step.tokens_per_step;
-  r.busy_s = *r.end_s - *r.start_s;
-  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
-  job.running = false;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
-  sample();
-  scheduler_.release(job.allocation);
+  stop_running(job);
   logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
 }
 

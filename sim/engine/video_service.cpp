@@ -64,10 +64,7 @@ void Simulation::run_video_service(Job& job) {
   out.service_s = std::max(0.0, end - start);
   out.busy_fraction = out.service_s > 0 ? busy_replica_s / (out.service_s * out.replicas) : 0;
 
-  job.energy_at_start_j = energy_of(job.hosts);
-  job.running = true;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
-  sample();
+  start_running(job);
   logger_->info("{} starts on {} nodes of {}: {} replicas of sp {}, {} requests, {:.0f} latent tokens, {:.1f} s "
                 "per video",
                 w.name, r.nodes, pod.accelerator->name, out.replicas, w.sp(), arrivals.size(), out.unloaded.tokens,
@@ -75,14 +72,7 @@ void Simulation::run_video_service(Job& job) {
   // An unfinished stream runs past the horizon, where the horizon actor stops it.
   run_segment(job.hosts, open_ended || unfinished ? horizon - start + 1.0 : end - start);
 
-  r.end_s = sg4::Engine::get_clock();
-  r.completed = true;
-  r.busy_s = *r.end_s - start;
-  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
-  job.running = false;
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
-  sample();
-  scheduler_.release(job.allocation);
+  stop_running(job);
   logger_->info("{} done: {} videos", w.name, out.completed);
 }
 
