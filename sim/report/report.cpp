@@ -65,6 +65,20 @@ void add_common_keys(json& entry, const WorkloadResult& r) {
   entry["lost_gpu_hours"] = 0.0;
 }
 
+// Keys inference and reasoning entries end with: how the replicas were used, then the
+// common keys.
+void add_replica_keys(json& entry, const WorkloadResult& r) {
+  const ServingResult& s = r.serving;
+  const bool started = r.start_s.has_value();
+  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
+  entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
+  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
+  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
+  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
+  add_common_keys(entry, r);
+}
+
 void add_inference_keys(json& entry, const WorkloadResult& r) {
   const WorkloadSpec& w = *r.spec;
   const ServingResult& s = r.serving;
@@ -90,13 +104,7 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   entry["output_tokens"] = s.output_tokens;
   entry["input_tokens_per_request"] = w.requests.input_tokens;
   entry["output_tokens_per_request"] = w.requests.output_tokens;
-  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
-  entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
-  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
-  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
-  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
-  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
-  add_common_keys(entry, r);
+  add_replica_keys(entry, r);
 }
 
 // kind reasoning: a query is `samples` samples of thinking + answer tokens from one shared
@@ -140,13 +148,7 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   entry["thinking_tokens"] = s.thinking_tokens;
   entry["answer_tokens"] = s.answer_tokens;
   entry["verify_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
-  entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
-  entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
-  entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
-  entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
-  entry["service_s"] = started ? json(s.service_s) : json(nullptr);
-  entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
-  add_common_keys(entry, r);
+  add_replica_keys(entry, r);
 }
 
 // kind synthetic-data: generate until target_tokens accepted tokens. Rates are over the
