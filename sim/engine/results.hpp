@@ -70,6 +70,8 @@ struct WorkloadResult {
 struct TimeseriesRow {
   double time_s = 0;
   int busy_accelerators = 0;
+  long long allocated_accelerators = 0;  // held by jobs, running or about to
+  double fragmentation = 0;              // FreeNodes::fragmentation(): free nodes outside the freest pod
   int running_workloads = 0;
   int queued_workloads = 0;
   double it_power_w = 0;

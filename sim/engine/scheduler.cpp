@@ -1,108 +1,56 @@
 #include "engine/scheduler.hpp"
 
 #include <algorithm>
-#include <map>
+#include <stdexcept>
+
+#include <simgrid/s4u/Engine.hpp>
 
 namespace fleetsim {
 
-int Allocation::node_count() const {
-  int n = 0;
-  for (const auto& p : parts) n += int(p.nodes.size());
-  return n;
-}
+ClusterScheduler::ClusterScheduler(std::vector<PodShape> pods, const PolicyConfig& policy, const std::string& placement)
+    : free_(std::move(pods)),
+      policy_(make_policy(policy)),
+      placement_(make_placement(placement)),
+      mutex_(simgrid::s4u::Mutex::create()) {}
 
-FifoScheduler::FifoScheduler(const Fleet& fleet)
-    : fleet_(fleet),
-      free_(fleet.pods.size()),
-      mutex_(simgrid::s4u::Mutex::create()),
-      changed_(simgrid::s4u::ConditionVariable::create()) {
-  for (std::size_t p = 0; p < fleet.pods.size(); ++p)
-    for (int n = 0; n < int(fleet.pods[p].hosts.size()); ++n) free_[p].insert(n);
-}
-
-namespace {
-
-int nodes_for(int accelerators, int per_node) { return (accelerators + per_node - 1) / per_node; }
-
-// Pods grouped by what a job cannot mix: accelerator type and accelerators per node.
-std::map<std::pair<std::string, int>, std::vector<int>> pod_groups(const Fleet& fleet,
-                                                                   const std::optional<std::string>& type) {
-  std::map<std::pair<std::string, int>, std::vector<int>> groups;
-  for (std::size_t p = 0; p < fleet.pods.size(); ++p) {
-    const FleetPod& pod = fleet.pods[p];
-    if (type && pod.accelerator->name != *type) continue;
-    groups[{pod.accelerator->name, pod.accelerators_per_node}].push_back(int(p));
-  }
-  return groups;
-}
-
-}  // namespace
-
-std::optional<int> FifoScheduler::nodes_needed_on_empty_fleet(const JobRequest& job) const {
-  for (const auto& [key, pods] : pod_groups(fleet_, job.accelerator)) {
-    long long nodes = 0;
-    for (int p : pods) nodes += long(fleet_.pods[p].hosts.size());
-    const int need = nodes_for(job.accelerators, key.second);
-    if (need <= nodes) return need;
-  }
-  return std::nullopt;
-}
-
-std::optional<Allocation> FifoScheduler::place(const JobRequest& job) const {
-  for (const auto& [key, pods] : pod_groups(fleet_, job.accelerator)) {
-    const int need = nodes_for(job.accelerators, key.second);
-    long long available = 0;
-    for (int p : pods) available += long(free_[p].size());
-    if (available < need) continue;
-
-    Allocation allocation;
-    auto take = [&](int pod, int count) {
-      Allocation::Part part{pod, {}};
-      for (auto it = free_[pod].begin(); it != free_[pod].end() && int(part.nodes.size()) < count; ++it)
-        part.nodes.push_back(*it);
-      allocation.parts.push_back(std::move(part));
-    };
-    // Best fit in a single pod if possible.
-    int best = -1;
-    for (int p : pods)
-      if (int(free_[p].size()) >= need && (best < 0 || free_[p].size() < free_[best].size())) best = p;
-    if (best >= 0) {
-      take(best, need);
-      return allocation;
-    }
-    // Otherwise the emptiest pods first, to span as few as possible.
-    std::vector<int> order = pods;
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return free_[a].size() > free_[b].size(); });
-    int remaining = need;
-    for (int p : order) {
-      if (remaining == 0) break;
-      const int count = std::min(remaining, int(free_[p].size()));
-      if (count == 0) continue;
-      take(p, count);
-      remaining -= count;
-    }
-    return allocation;
-  }
-  return std::nullopt;
-}
-
-Allocation FifoScheduler::acquire(const JobRequest& job) {
+Allocation ClusterScheduler::acquire(const SchedJob& job) {
   std::unique_lock lock(*mutex_);
-  queue_.push_back(job.id);
-  std::optional<Allocation> allocation;
-  while (queue_.front() != job.id || !(allocation = place(job))) changed_->wait(lock);
-  for (const auto& part : allocation->parts)
-    for (int n : part.nodes) free_[part.pod].erase(n);
-  queue_.pop_front();
-  changed_->notify_all();  // the next job in line may fit too
-  return *allocation;
+  Waiting waiting{&job, std::nullopt, simgrid::s4u::ConditionVariable::create()};
+  queue_.push_back(&waiting);
+  reschedule();
+  while (!waiting.granted) waiting.wake->wait(lock);
+  return std::move(*waiting.granted);
 }
 
-void FifoScheduler::release(const Allocation& allocation) {
+void ClusterScheduler::release(int job_id) {
   std::unique_lock lock(*mutex_);
-  for (const auto& part : allocation.parts)
-    for (int n : part.nodes) free_[part.pod].insert(n);
-  changed_->notify_all();
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const RunningJob& r) { return r.job->id == job_id; });
+  if (it == running_.end()) throw std::logic_error("scheduler bug: job " + std::to_string(job_id) + " released twice");
+  free_.give_back(it->allocation);
+  allocated_accelerators_ -= it->job->accelerators;
+  running_.erase(it);
+  reschedule();
+}
+
+void ClusterScheduler::reschedule() {
+  if (queue_.empty()) return;
+  SchedulingState state;
+  state.now = simgrid::s4u::Engine::get_clock();
+  for (const Waiting* w : queue_) state.queue.push_back(w->job);
+  state.running = running_;
+  state.free = &free_;
+  state.placement = placement_.get();
+  for (Start& start : policy_->schedule(state)) {
+    auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Waiting* w) { return w->job->id == start.job; });
+    if (it == queue_.end()) throw std::logic_error("scheduler bug: policy started a job that is not waiting");
+    Waiting* waiting = *it;
+    queue_.erase(it);
+    free_.take(start.allocation);  // throws if a node is already allocated
+    allocated_accelerators_ += waiting->job->accelerators;
+    running_.push_back({waiting->job, start.allocation, state.now + waiting->job->estimated_runtime_s});
+    waiting->granted = std::move(start.allocation);
+    waiting->wake->notify_one();
+  }
 }
 
 }  // namespace fleetsim

@@ -1,63 +1,51 @@
-// First-come-first-served gang scheduling: a job gets all the nodes it needs or waits;
-// jobs start in submission order (no backfill; that and the other policies come with
-// the shared-cluster issue, behind this same acquire/release interface).
-//
-// Placement (packed and topology-aware are the same for now): the fewest pods. If one
-// pod of the job's accelerator type has room, the fullest such pod (best fit);
-// otherwise pods in decreasing order of free nodes. Inside a pod, the lowest-numbered
-// free nodes, so a job fills leaf switches in order.
+// The scheduler as the engine runs it: the policy and placement of the scenario
+// (scheduling/) over the fleet's free nodes, called at every submit and every release.
+// A job's actor blocks in acquire() until the policy starts it; gang allocation, so it
+// gets all its nodes at once.
 #pragma once
 
-#include <deque>
+#include <memory>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include <simgrid/s4u/ConditionVariable.hpp>
 #include <simgrid/s4u/Mutex.hpp>
 
-#include "platform/fleet.hpp"
+#include "scheduling/placement.hpp"
+#include "scheduling/policy.hpp"
 
 namespace fleetsim {
 
-struct Allocation {
-  struct Part {
-    int pod = 0;
-    std::vector<int> nodes;  // indices into FleetPod::hosts
-  };
-  std::vector<Part> parts;
-  int node_count() const;
-};
-
-struct JobRequest {
-  int id = 0;
-  int accelerators = 0;
-  std::optional<std::string> accelerator;  // required accelerator type, if any
-};
-
-class FifoScheduler {
+class ClusterScheduler {
  public:
-  explicit FifoScheduler(const Fleet& fleet);
+  ClusterScheduler(std::vector<PodShape> pods, const PolicyConfig& policy, const std::string& placement);
 
-  // Blocks the calling actor until the job is at the head of the queue and fits.
-  Allocation acquire(const JobRequest& job);
-  void release(const Allocation& allocation);
+  // Queues `job` (which must outlive its run) and blocks the calling actor until the
+  // policy starts it; returns its nodes.
+  Allocation acquire(const SchedJob& job);
+  // The job's nodes are free again; waiting jobs may start.
+  void release(int job_id);
 
-  // Could the job ever fit on an empty fleet? (nodes it would need, or nullopt)
-  std::optional<int> nodes_needed_on_empty_fleet(const JobRequest& job) const;
-
-  int free_nodes(int pod) const { return int(free_[pod].size()); }
-  const std::set<int>& free_node_set(int pod) const { return free_[pod]; }
+  const FreeNodes& free() const { return free_; }
   int queued() const { return int(queue_.size()); }
+  long long allocated_accelerators() const { return allocated_accelerators_; }
+  const char* policy_name() const { return policy_->name(); }
 
  private:
-  std::optional<Allocation> place(const JobRequest& job) const;
+  struct Waiting {
+    const SchedJob* job = nullptr;
+    std::optional<Allocation> granted;
+    simgrid::s4u::ConditionVariablePtr wake;
+  };
+  void reschedule();
 
-  const Fleet& fleet_;
-  std::vector<std::set<int>> free_;  // free node indices per pod
-  std::deque<int> queue_;            // job ids waiting, in submission order
+  FreeNodes free_;
+  std::unique_ptr<SchedulingPolicy> policy_;
+  std::unique_ptr<Placement> placement_;
+  std::vector<Waiting*> queue_;      // in submission order
+  std::vector<RunningJob> running_;
+  long long allocated_accelerators_ = 0;
   simgrid::s4u::MutexPtr mutex_;
-  simgrid::s4u::ConditionVariablePtr changed_;
 };
 
 }  // namespace fleetsim

@@ -71,52 +71,98 @@ const NodeType* node_type_of(const FleetPod& pod, const Catalog& catalog) {
   return nullptr;
 }
 
-// Checks that need the platform: every workload fits the fleet, in count and memory.
-void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet, const FifoScheduler& scheduler,
-                                   const Catalog& catalog) {
-  ProblemList problems;
-  for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
-    const WorkloadSpec& w = scenario.workloads[i];
-    const std::string key = "workloads." + std::to_string(i);
-    JobRequest request{int(i), w.gpus, w.accelerator};
-    if (!scheduler.nodes_needed_on_empty_fleet(request)) {
-      problems.add(w.where, key + ".gpus",
-                   "expected at most the platform's " + std::to_string(fleet.accelerator_count()) +
-                       " accelerators" + (w.accelerator ? " of type " + *w.accelerator : std::string()) +
-                       " (in pods of one accelerator type), got " + std::to_string(w.gpus));
+std::vector<PodShape> pod_shapes(const Fleet& fleet) {
+  std::vector<PodShape> shapes;
+  for (const FleetPod& pod : fleet.pods)
+    shapes.push_back({pod.accelerator->name, pod.accelerators_per_node, int(pod.hosts.size()), pod.nodes_per_leaf});
+  return shapes;
+}
+
+SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const Catalog& catalog,
+                  ProblemList& problems) {
+  const WorkloadSpec& w = scenario.workloads[std::size_t(index)];
+  const std::string key = "workloads." + std::to_string(index);
+  SchedJob job;
+  job.id = index;
+  job.submit_s = w.submit.value();
+  job.accelerators = w.gpus;
+  job.tenant = w.tenant;
+  job.priority = w.priority;
+
+  // Pods a job can mix: one accelerator type and node shape.
+  std::map<std::pair<std::string, int>, std::vector<int>> shapes;
+  for (std::size_t p = 0; p < fleet.pods.size(); ++p) {
+    const FleetPod& pod = fleet.pods[p];
+    if (w.accelerator && pod.accelerator->name != *w.accelerator) continue;
+    shapes[{pod.accelerator->name, pod.accelerators_per_node}].push_back(int(p));
+  }
+  struct Candidate {
+    PodGroup group;
+    double runtime_s;
+  };
+  std::vector<Candidate> candidates;
+  bool large_enough = false;
+  std::string why;
+  for (const auto& [shape, pods] : shapes) {
+    const int need = (w.gpus + shape.second - 1) / shape.second;
+    long long nodes = 0;
+    for (int p : pods) nodes += long(fleet.pods[std::size_t(p)].hosts.size());
+    if (nodes < need) continue;
+    large_enough = true;
+    const FleetPod& pod = fleet.pods[std::size_t(pods.front())];
+    const NodeType* node = node_type_of(pod, catalog);
+    if (!node) {
+      problems.add(w.where, key, "no catalog node type has accelerator " + pod.accelerator->name);
       continue;
     }
-    bool fits_somewhere = false;
-    std::string why;
-    for (const auto& pod : fleet.pods) {
-      if (w.accelerator && pod.accelerator->name != *w.accelerator) continue;
-      if (w.is_serving() || w.is_video()) {
-        const std::string problem = inference_fit_problem(w, *pod.accelerator);
-        if (problem.empty()) fits_somewhere = true;
-        else why = "a replica " + problem;
-      } else {
-        const NodeType* node = node_type_of(pod, catalog);
-        if (w.parallelism.automatic) {
-          const int in_pod = int(pod.hosts.size()) * pod.accelerators_per_node;
-          if (node && search_parallelism(training_setup(w, *pod.accelerator), w.gpus,
-                                         nominal_fabric(*node, in_pod, pod.oversubscription)))
-            fits_somewhere = true;
-          else
-            why = "no TP/PP/DP/CP split, micro-batch and recompute mode fits on " + pod.accelerator->name;
+    double runtime = kUnbounded;
+    if (w.is_serving() || w.is_video()) {
+      const std::string problem = inference_fit_problem(w, *pod.accelerator);
+      if (!problem.empty()) {
+        why = "a replica " + problem;
+        continue;
+      }
+    } else {
+      // The estimate the scheduler may use: the step on one pod's nominal fabric.
+      const int in_pod = int(pod.hosts.size()) * pod.accelerators_per_node;
+      const FabricView fabric = nominal_fabric(*node, in_pod, pod.oversubscription);
+      TrainingSetup setup = training_setup(w, *pod.accelerator);
+      if (w.parallelism.automatic) {
+        auto choice = search_parallelism(setup, w.gpus, fabric);
+        if (!choice) {
+          why = "no TP/PP/DP/CP split, micro-batch and recompute mode fits on " + pod.accelerator->name;
           continue;
         }
-        const MemoryBreakdown mem = training_memory(training_setup(w, *pod.accelerator));
-        if (mem.fits()) fits_somewhere = true;
-        else why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) +
-                   " GB, largest term " + mem.largest_term();
+        setup = choice->setup;
+      } else if (const MemoryBreakdown mem = training_memory(setup); !mem.fits()) {
+        why = pod.accelerator->name + " needs " + std::to_string(mem.total().value() / 1e9) + " GB, largest term " +
+              mem.largest_term();
+        continue;
       }
-      if (!node_type_of(pod, catalog))
-        problems.add(w.where, key, "no catalog node type has accelerator " + pod.accelerator->name);
+      const StepBreakdown step = training_step(setup, fabric);
+      if (w.tokens) runtime = std::ceil(*w.tokens / step.tokens_per_step) * step.step_time.value();
+      if (w.duration) runtime = std::min(runtime, w.duration->value());
     }
-    if (!fits_somewhere)
-      problems.add(w.where, key + ".parallelism", "expected a configuration that fits in accelerator memory: " + why);
+    candidates.push_back({PodGroup{pods, need}, runtime});
   }
-  problems.throw_if_any();
+  if (!large_enough) {
+    problems.add(w.where, key + ".gpus",
+                 "expected at most the platform's " + std::to_string(fleet.accelerator_count()) + " accelerators" +
+                     (w.accelerator ? " of type " + *w.accelerator : std::string()) +
+                     " (in pods of one accelerator type), got " + std::to_string(w.gpus));
+    return job;
+  }
+  if (candidates.empty()) {
+    if (!why.empty())
+      problems.add(w.where, key + ".parallelism", "expected a configuration that fits in accelerator memory: " + why);
+    return job;
+  }
+  // Where it runs fastest first (services: in pod order).
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.runtime_s < b.runtime_s; });
+  for (auto& c : candidates) job.groups.push_back(std::move(c.group));
+  job.estimated_runtime_s = candidates.front().runtime_s;
+  return job;
 }
 
 // The state only changes where a row was recorded (every job start and end), so the
@@ -160,14 +206,24 @@ std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector
   return requests;
 }
 
+PolicyConfig Simulation::policy_config(const SchedulerSpec& spec) {
+  PolicyConfig config;
+  config.name = spec.policy;
+  for (const auto& [name, tenant] : spec.tenants) config.tenants[name] = TenantLimits{tenant.share, tenant.quota};
+  return config;
+}
+
 RunResult Simulation::run() {
-  check_workloads_against_fleet(scenario_, fleet_, scheduler_, catalog_);
+  ProblemList problems;
+  jobs_.resize(scenario_.workloads.size());
+  for (std::size_t i = 0; i < jobs_.size(); ++i) jobs_[i].sched = plan_job(scenario_, int(i), fleet_, catalog_, problems);
+  problems.throw_if_any();
   result_.nodes = fleet_.node_count();
   result_.accelerators = fleet_.accelerator_count();
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
-  jobs_.resize(scenario_.workloads.size());
   sg4::Host* anchor = fleet_.pods.front().gateway ? fleet_.pods.front().gateway : fleet_.pods.front().hosts.front();
+  std::vector<Job*> by_submit;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     Job& job = jobs_[i];
     job.index = int(i);
@@ -175,8 +231,18 @@ RunResult Simulation::run() {
     job.result = &result_.workloads[i];
     job.result->spec = job.spec;
     job.result->submit_s = job.spec->submit.value();
-    sg4::Actor::create(job.spec->name, anchor, [this, &job] { run_job(job); });
+    by_submit.push_back(&job);
   }
+  std::stable_sort(by_submit.begin(), by_submit.end(),
+                   [](const Job* a, const Job* b) { return a->spec->submit.value() < b->spec->submit.value(); });
+  // A job's actor is created at its submit time (an actor per job ever submitted would
+  // hold a stack each from the start: job streams have tens of thousands).
+  sg4::Actor::create("submit", anchor, [this, anchor, by_submit] {
+    for (Job* job : by_submit) {
+      sg4::this_actor::sleep_until(job->spec->submit.value());
+      sg4::Actor::create(job->spec->name, anchor, [this, job] { run_job(*job); });
+    }
+  });
   if (options_.show_progress)
     sg4::Engine::on_time_advance_cb([this](double) { show_progress(); });
   // The run ends when the last job ends, or at the horizon, whichever comes first.
@@ -195,9 +261,8 @@ RunResult Simulation::run() {
 // Submit, queue, and wait for the job's nodes (FIFO gang scheduling); fills the placement.
 void Simulation::acquire_nodes(Job& job) {
   const WorkloadSpec& w = *job.spec;
-  sg4::this_actor::sleep_until(w.submit.value());
   if (w.submit.value() > 0) sample();  // it joins the queue
-  job.allocation = scheduler_.acquire(JobRequest{job.index, w.gpus, w.accelerator});
+  job.allocation = scheduler_.acquire(job.sched);
   for (const auto& part : job.allocation.parts)
     for (int n : part.nodes) job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
@@ -224,13 +289,15 @@ void Simulation::stop_running(Job& job) {
   job.running = false;
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
   sample();
-  scheduler_.release(job.allocation);
+  scheduler_.release(job.index);
 }
 
 void Simulation::sample() {
   TimeseriesRow row;
   row.time_s = sg4::Engine::get_clock();
   row.tokens_per_s.assign(jobs_.size(), 0.0);
+  row.allocated_accelerators = scheduler_.allocated_accelerators();
+  row.fragmentation = scheduler_.free().fragmentation();
   for (const Job& job : jobs_) {
     if (job.running) {
       row.busy_accelerators += job.spec->gpus;

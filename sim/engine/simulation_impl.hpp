@@ -12,6 +12,7 @@
 
 #include "core/log.hpp"
 #include "engine/scheduler.hpp"
+#include "platform/fleet.hpp"
 #include "engine/simulation.hpp"
 #include "models/serving_schedule.hpp"
 #include "models/serving_step.hpp"
@@ -24,6 +25,7 @@ struct Job {
   int index = 0;
   const WorkloadSpec* spec = nullptr;
   WorkloadResult* result = nullptr;
+  SchedJob sched;  // what the scheduler knows of it: size, where it may run, estimate, tenant
   Allocation allocation;
   std::vector<sg4::Host*> hosts;
   bool running = false;
@@ -40,9 +42,14 @@ FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const N
 // platform the first catalog node type with the same accelerator and count.
 const NodeType* node_type_of(const FleetPod& pod, const Catalog& catalog);
 
-// Checks that need the platform: every workload fits the fleet, in count and memory.
-void check_workloads_against_fleet(const Scenario& scenario, const Fleet& fleet, const FifoScheduler& scheduler,
-                                   const Catalog& catalog);
+// What the scheduler needs to know of workload `index`: the pod groups (one accelerator
+// type and node shape each) where it fits in count and memory, fastest first for
+// training, and how long it would hold its nodes. Records a problem if it fits nowhere.
+SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const Catalog& catalog,
+                  ProblemList& problems);
+
+// The scheduler's view of the fleet's pods.
+std::vector<PodShape> pod_shapes(const Fleet& fleet);
 
 // The state only changes where a row was recorded (every job start and end), so the
 // series is piecewise constant: rows at every multiple of `interval` are read off it
@@ -57,12 +64,19 @@ std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector
 class Simulation {
  public:
   Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
-      : scenario_(scenario), catalog_(catalog), fleet_(std::move(fleet)), options_(options), scheduler_(fleet_) {}
+      : scenario_(scenario),
+        catalog_(catalog),
+        fleet_(std::move(fleet)),
+        options_(options),
+        scheduler_(pod_shapes(fleet_), policy_config(scenario.scheduler), scenario.scheduler.placement) {}
 
   RunResult run();
 
  private:
-  // Submit, queue, and wait for the job's nodes (FIFO gang scheduling); fills the placement.
+  static PolicyConfig policy_config(const SchedulerSpec& spec);
+
+  // Submit, queue, and wait for the job's nodes (the scenario's policy and placement,
+  // gang allocation); fills the placement.
   void acquire_nodes(Job& job);
 
   // The actor body of every workload: services go to their kind's runner below; a
@@ -116,7 +130,7 @@ class Simulation {
   const Catalog& catalog_;
   Fleet fleet_;
   SimulationOptions options_;
-  FifoScheduler scheduler_;
+  ClusterScheduler scheduler_;
   std::vector<Job> jobs_;
   std::vector<int> running_nodes_;  // per pod, nodes of running jobs
   RunResult result_;

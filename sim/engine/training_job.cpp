@@ -53,15 +53,17 @@ void Simulation::run_job(Job& job) {
   start_running(job);
 
   const double step_s = r.step.step_time.value();
-  // Run to the token target, or past the horizon (run_until stops the clock there).
-  const double steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step)
-                                : std::ceil((scenario_.horizon.value() - *r.start_s) / step_s) + 1;
+  // Run to the token target or for the duration, whichever ends first, or past the
+  // horizon (run_until stops the clock there).
+  const double to_target = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step) * step_s : kUnbounded;
+  double run_s = w.duration ? std::min(to_target, w.duration->value()) : to_target;
+  if (!std::isfinite(run_s)) run_s = (std::ceil((scenario_.horizon.value() - *r.start_s) / step_s) + 1) * step_s;
   logger_->info("{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
                 r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
-  run_segment(job.hosts, steps * step_s);
+  run_segment(job.hosts, run_s);
 
-  r.steps_done = steps;
-  r.tokens_done = steps * r.step.tokens_per_step;
+  r.steps_done = run_s == to_target ? std::ceil(*w.tokens / r.step.tokens_per_step) : std::floor(run_s / step_s);
+  r.tokens_done = r.steps_done * r.step.tokens_per_step;
   stop_running(job);
   logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
 }

@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include <algorithm>
+#include <map>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -37,6 +38,12 @@ const char* state_of(const WorkloadResult& r) {
 std::optional<double> wait_of(const WorkloadResult& r) {
   if (!r.start_s) return std::nullopt;
   return *r.start_s - r.submit_s;
+}
+
+// Job completion time over the time it ran: 1 for a job that never waited.
+std::optional<double> slowdown_of(const WorkloadResult& r) {
+  if (!r.completed || !r.start_s || *r.end_s <= *r.start_s) return std::nullopt;
+  return (*r.end_s - r.submit_s) / (*r.end_s - *r.start_s);
 }
 
 double peak_it_power(const RunResult& run) {
@@ -250,6 +257,36 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   cluster["p99_wait_s"] = waits.empty() ? json(nullptr) : json(percentile(waits, 99));
   cluster["mean_jct_s"] = jcts.empty() ? json(nullptr) : json(mean(jcts));
   cluster["failures"] = 0;
+  std::vector<double> slowdowns;
+  for (const auto& r : run.workloads)
+    if (auto sd = slowdown_of(r)) slowdowns.push_back(*sd);
+  cluster["mean_slowdown"] = slowdowns.empty() ? json(nullptr) : json(mean(slowdowns));
+  cluster["jobs_submitted"] = int(run.workloads.size());
+  cluster["jobs_running"] = int(std::count_if(run.workloads.begin(), run.workloads.end(),
+                                              [](const WorkloadResult& r) { return r.start_s && !r.completed; }));
+  cluster["jobs_queued"] = int(std::count_if(run.workloads.begin(), run.workloads.end(),
+                                             [](const WorkloadResult& r) { return !r.start_s; }));
+  cluster["scheduler"] = {{"policy", scenario.scheduler.policy}, {"placement", scenario.scheduler.placement}};
+  double time_weighted_fragmentation = 0;
+  for (std::size_t i = 0; i + 1 < run.timeseries.size(); ++i)
+    time_weighted_fragmentation +=
+        run.timeseries[i].fragmentation * (run.timeseries[i + 1].time_s - run.timeseries[i].time_s);
+  cluster["mean_fragmentation"] = t > 0 ? time_weighted_fragmentation / t : 0.0;
+  // Per tenant: accelerator-hours held and their share of all held.
+  std::map<std::string, std::pair<int, double>> tenants;
+  double held_total = 0;
+  for (const auto& r : run.workloads) {
+    auto& [jobs, hours] = tenants[r.spec->tenant];
+    jobs++;
+    hours += r.busy_s * r.spec->gpus / 3600.0;
+    held_total += r.busy_s * r.spec->gpus / 3600.0;
+  }
+  json tenant_json = json::object();
+  for (const auto& [name, usage] : tenants)
+    tenant_json[name] = {{"jobs", usage.first},
+                         {"accelerator_hours", usage.second},
+                         {"share", held_total > 0 ? json(usage.second / held_total) : json(nullptr)}};
+  cluster["tenants"] = std::move(tenant_json);
 
   json workloads = json::array();
   for (const auto& r : run.workloads) {
@@ -344,7 +381,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
 std::string jobs_csv(const RunResult& run) {
   std::ostringstream out;
   out << "name,kind,state,accelerator,gpus,nodes,pods_spanned,submit_s,start_s,end_s,wait_s,jct_s,steps,tokens,"
-         "step_time_s,tokens_per_s,goodput,energy_j\n";
+         "step_time_s,tokens_per_s,goodput,energy_j,tenant,priority,slowdown\n";
   for (const auto& r : run.workloads) {
     const bool serving = r.spec->is_serving() || r.spec->is_video();  // video: tokens 0, no rate
     const bool started = r.start_s.has_value() && !serving;  // step columns: training only
@@ -367,18 +404,21 @@ std::string jobs_csv(const RunResult& run) {
         << ','
         << csv_number(!serving && r.busy_s > 0 ? std::optional<double>(r.steps_done * step_s / r.busy_s)
                                                : std::nullopt)
-        << ',' << csv_number(r.energy_j) << '\n';
+        << ',' << csv_number(r.energy_j) << ',' << r.spec->tenant << ',' << r.spec->priority << ','
+        << csv_number(slowdown_of(r)) << '\n';
   }
   return out.str();
 }
 
 std::string timeseries_csv(const RunResult& run) {
   std::ostringstream out;
-  out << "time_s,busy_accelerators,running_workloads,queued_workloads,it_power_w,facility_power_w";
+  out << "time_s,busy_accelerators,allocated_accelerators,fragmentation,running_workloads,queued_workloads,"
+         "it_power_w,facility_power_w";
   for (const auto& r : run.workloads) out << ",tokens_per_s:" << r.spec->name;
   out << '\n';
   for (const auto& row : run.timeseries) {
-    out << csv_number(row.time_s) << ',' << row.busy_accelerators << ',' << row.running_workloads << ','
+    out << csv_number(row.time_s) << ',' << row.busy_accelerators << ',' << row.allocated_accelerators << ','
+        << csv_number(row.fragmentation) << ',' << row.running_workloads << ','
         << row.queued_workloads << ',' << csv_number(row.it_power_w) << ',' << csv_number(row.facility_power_w);
     for (double v : row.tokens_per_s) out << ',' << csv_number(v);
     out << '\n';

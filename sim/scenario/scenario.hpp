@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,10 +57,16 @@ struct ClusterSpec {
   SourceLocation where;
 };
 
+struct TenantSpec {
+  double share = 1.0;         // fair-share weight (policy: priority)
+  std::optional<int> quota;   // at most this many accelerators held at once
+};
+
 struct SchedulerSpec {
-  std::string policy = "fifo";
-  std::string placement = "topology-aware";
+  std::string policy = "fifo";               // fifo | easy-backfill | priority
+  std::string placement = "topology-aware";  // packed | spread | topology-aware
   bool preemption = false;
+  std::map<std::string, TenantSpec> tenants;  // tenants not listed: share 1, no quota
 };
 
 
@@ -104,8 +111,11 @@ struct WorkloadSpec {
   TrainingOptions training;  // attention kernel, overlaps, optimizer layout, virtual stages
   double weight_bytes_per_param = 0;  // serving: `weights: int4` gives 0.5; 0: the precision's size
   std::optional<double> tokens;  // stop after this many tokens
+  std::optional<Seconds> duration;  // pretrain: stop after holding its accelerators this long
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement
+  std::string tenant = "default";  // who it runs for (quotas, fair share, per-tenant usage)
+  int priority = 0;                // higher first under policy: priority
   // kind: inference. parallelism.tp and .pp describe one replica; parallelism.dp holds
   // the replica count (gpus / (tp x pp)), so parallelism.product() == gpus for every kind.
   RequestStreamSpec requests;

@@ -367,19 +367,30 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   // scheduler
   if (top.has("scheduler")) {
     YamlReader s = top.child("scheduler");
-    if (s.expect_map({"policy", "placement", "preemption"})) {
+    if (s.expect_map({"policy", "placement", "preemption", "tenants"})) {
       scenario.scheduler.policy = s.choice("policy", {"fifo", "easy-backfill", "priority"}, false).value_or("fifo");
-      if (scenario.scheduler.policy != "fifo")
-        s.problem_at("policy", "policy '" + scenario.scheduler.policy +
-                                   "' is not yet supported (only fifo so far; backfill and priority come with the "
-                                   "shared-cluster issue)");
       scenario.scheduler.placement =
           s.choice("placement", {"packed", "spread", "topology-aware"}, false).value_or("topology-aware");
-      if (scenario.scheduler.placement == "spread")
-        s.problem_at("placement", "placement 'spread' is not yet supported (packed and topology-aware are)");
       scenario.scheduler.preemption = s.boolean("preemption", false).value_or(false);
       if (scenario.scheduler.preemption)
-        s.problem_at("preemption", "preemption is not yet supported (it comes with the shared-cluster issue)");
+        s.problem_at("preemption", "preemption is not yet supported (it comes with checkpoints, in the power and "
+                                   "failures issue); set preemption: false");
+      if (s.has("tenants")) {
+        YamlReader tenants = s.child("tenants");
+        if (!tenants.node().IsMap()) tenants.problem("expected a mapping of tenant names to {share, quota}, got " +
+                                                     describe_yaml(tenants.node()));
+        else
+          for (const auto& entry : tenants.node()) {
+            const std::string name = entry.first.Scalar();
+            YamlReader t = tenants.child(name);
+            if (!t.expect_map({"share", "quota"})) continue;
+            TenantSpec spec;
+            spec.share = t.number("share", 0, false).value_or(1.0);
+            if (spec.share <= 0) t.problem_at("share", "expected a fair-share weight above 0, got 0");
+            if (auto quota = t.integer("quota", 1, false)) spec.quota = int(*quota);
+            scenario.scheduler.tenants[name] = spec;
+          }
+      }
     }
   }
 
@@ -428,6 +439,15 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
         check_against_design(w, spec, *scenario.cluster.design, catalog);
       scenario.workloads.push_back(std::move(spec));
     }
+  }
+  // A job larger than its tenant's quota could never start.
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
+    const WorkloadSpec& w = scenario.workloads[i];
+    auto t = scenario.scheduler.tenants.find(w.tenant);
+    if (t != scenario.scheduler.tenants.end() && t->second.quota && *t->second.quota < w.gpus)
+      problems.add(w.where, "workloads." + std::to_string(i) + ".gpus",
+                   "expected at most tenant '" + w.tenant + "''s quota of " + std::to_string(*t->second.quota) +
+                       " accelerators, got " + std::to_string(w.gpus));
   }
   problems.throw_if_any();
   return scenario;

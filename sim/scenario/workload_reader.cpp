@@ -1,6 +1,7 @@
 #include "scenario/workload_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -25,6 +26,19 @@ static void read_accelerator(const YamlReader& w, WorkloadSpec& spec, const Cata
   const std::string close = closest_match(*accelerator, catalog.accelerator_names());
   if (!close.empty()) message += "; did you mean '" + close + "'?";
   w.problem_at("accelerator", message);
+}
+
+// What the scheduler needs beside the size: `accelerator`, `tenant`, `priority`.
+static void read_scheduling_keys(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
+  read_accelerator(w, spec, catalog);
+  if (auto tenant = w.string("tenant", false)) {
+    const bool valid = !tenant->empty() && std::all_of(tenant->begin(), tenant->end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+    if (valid) spec.tenant = *tenant;
+    else w.problem_at("tenant", "expected a tenant name of letters, digits, '_', '-' or '.', got '" + *tenant + "'");
+  }
+  spec.priority = int(w.integer("priority", 0, false).value_or(0));
 }
 
 std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& catalog) {
@@ -112,7 +126,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
-                "precision", "recompute", "tokens", "submit", "accelerator", "attention", "overlap",
+                "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "attention", "overlap",
                 "distributed_optimizer", "sequence_parallel", "virtual_stages"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
@@ -143,8 +157,9 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                    : recompute == "selective" ? RecomputeMode::Selective
                                               : RecomputeMode::None;
   if (auto tokens = w.number("tokens", 1, false)) spec.tokens = *tokens;
+  if (auto duration = w.quantity("duration", Dimension::Duration, true, false)) spec.duration = Seconds(*duration);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  read_accelerator(w, spec, catalog);
+  read_scheduling_keys(w, spec, catalog);
   if (!model || !gpus || !parallelism || !seq_len || !global_batch) return;
   spec.model = *model;
   if (spec.model.kind != "llm") {
@@ -303,7 +318,7 @@ static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "weights",
-                                   "requests", "max_batch", "submit", "accelerator"};
+                                   "requests", "max_batch", "submit", "accelerator", "tenant", "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
   w.expect_map(keys);
@@ -331,7 +346,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                   std::string(spec.precision == Precision::FP8 ? "fp8" : "bf16") + "), got " + *weights);
   }
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  read_accelerator(w, spec, catalog);
+  read_scheduling_keys(w, spec, catalog);
 
   // parallelism: {tp, pp} of one replica, and ep: how many of its accelerators the
   // experts of an MoE model are spread over (a divisor of tp x pp; see the model card).
@@ -460,11 +475,11 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
 // kind video-generation (SCENARIO.md): gpus / sp replicas of a diffusion transformer,
 // each generating one video at a time (models/video_step.hpp).
 void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
-  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "video", "requests", "submit", "accelerator"});
+  w.expect_map({"name", "kind", "model", "gpus", "parallelism", "video", "requests", "submit", "accelerator", "tenant", "priority"});
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
-  read_accelerator(w, spec, catalog);
+  read_scheduling_keys(w, spec, catalog);
   // parallelism: {sp}, the accelerators that generate one video together (absent: 1).
   bool parallelism_ok = false;
   if (!w.has("parallelism")) {

@@ -6,67 +6,16 @@ Usage: run_scenario_tests.py BUILD/fleetsim REPO_ROOT
 Each run gets its own folder under a temporary directory, and a failure prints the exact
 command that reproduces it.
 """
-import csv
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import yaml
 
-BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-TMP = tempfile.mkdtemp(prefix="fleetsim-scenarios-")
-failures = []
-
-
-def fleetsim(*args, timeout=600):
-    cmd = [BIN, *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    return p, " ".join(cmd)
-
-
-def check(name, ok, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'}  {name}" + ("" if ok else f"\n      {detail}"))
-    if not ok:
-        failures.append(name)
-
-
-def write(name, text):
-    path = os.path.join(TMP, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def run_ok(name, scenario_path, *extra):
-    out = os.path.join(TMP, name)
-    p, cmd = fleetsim("run", scenario_path, "--out", out, "--quiet", *extra)
-    if p.returncode != 0:
-        check(f"{name}: runs", False, f"exit {p.returncode}: {p.stderr.strip()[-500:]}\n      reproduce: {cmd}")
-        return None, out
-    with open(os.path.join(out, "summary.json")) as f:
-        return json.load(f), out
-
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def catalog_node(name):
-    with open(os.path.join(ROOT, "sim/catalog/data/nodes.yaml")) as f:
-        return yaml.safe_load(f)["node_types"][name]
-
-
-def watts(text):
-    text = str(text).strip()
-    for suffix, k in (("kW", 1e3), ("MW", 1e6), ("W", 1)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * k
-    raise ValueError(text)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, ROOT, TMP, catalog_node, check, fleetsim, read_csv, run_ok, watts, write, finish  # noqa: E402
 
 
 BASE = """\
@@ -659,7 +608,4 @@ for test in [test_invariants, test_determinism, test_fifo_queueing, test_horizon
              test_reasoning, test_synthetic_data, test_video_generation, test_every_shipped_scenario_runs]:
     test()
 
-print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")
-if not failures:
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(finish())

@@ -205,7 +205,7 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
   // A key of another serving kind is refused, not ignored.
   CHECK(errors(replace(kVideo, "    gpus: 16\n", "    gpus: 16\n    max_batch: 4\n")) ==
         V{"s.yaml:16:5: workloads.0.max_batch: unknown key 'max_batch'; expected one of: name kind model gpus "
-          "parallelism video requests submit accelerator"});
+          "parallelism video requests submit accelerator tenant priority"});
   CHECK(errors(replace(kVideo, "gpus: 16", "gpus: 32")) ==
         V{"s.yaml:15:11: workloads.0.gpus: expected at most the cluster's 16 accelerators (16 in all), got 32"});
   // An inline DiT ten times Wan2.1-14B's depth cannot hold its replicated weights.

@@ -1,0 +1,11 @@
+#include "scheduling/easy_backfill.hpp"
+
+#include "scheduling/reservation.hpp"
+
+namespace fleetsim {
+
+std::vector<Start> EasyBackfillPolicy::schedule(const SchedulingState& state) {
+  return backfill_pass(state.queue, state, {});
+}
+
+}  // namespace fleetsim

@@ -1,0 +1,76 @@
+"""Shared by the scenario test scripts: run the real fleetsim binary on small YAML files,
+record PASS/FAIL lines, and read what it wrote.
+
+A script imports this with the binary and the repository root as its arguments
+(sys.argv[1:3]) and ends with `sys.exit(finish())`.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+TMP = tempfile.mkdtemp(prefix="fleetsim-scenarios-")
+failures = []
+
+
+def fleetsim(*args, timeout=600):
+    cmd = [BIN, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p, " ".join(cmd)
+
+
+def check(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + ("" if ok else f"\n      {detail}"))
+    if not ok:
+        failures.append(name)
+
+
+def write(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run_ok(name, scenario_path, *extra):
+    out = os.path.join(TMP, name)
+    p, cmd = fleetsim("run", scenario_path, "--out", out, "--quiet", *extra)
+    if p.returncode != 0:
+        check(f"{name}: runs", False, f"exit {p.returncode}: {p.stderr.strip()[-500:]}\n      reproduce: {cmd}")
+        return None, out
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f), out
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def catalog_node(name):
+    with open(os.path.join(ROOT, "sim/catalog/data/nodes.yaml")) as f:
+        return yaml.safe_load(f)["node_types"][name]
+
+
+def watts(text):
+    text = str(text).strip()
+    for suffix, k in (("kW", 1e3), ("MW", 1e6), ("W", 1)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * k
+    raise ValueError(text)
+
+
+
+def finish():
+    """Prints the verdict; removes the scratch folder if everything passed. Returns the exit code."""
+    print(f"{'FAILED: ' + ', '.join(failures) if failures else 'all scenario tests passed'}")
+    if not failures:
+        shutil.rmtree(TMP, ignore_errors=True)
+    return 1 if failures else 0
