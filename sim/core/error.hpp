@@ -43,6 +43,7 @@ class ProblemList {
     problems_.push_back({std::move(where), std::move(key_path), std::move(message)});
   }
   bool empty() const { return problems_.empty(); }
+  std::size_t size() const { return problems_.size(); }
   void throw_if_any() const {
     if (!problems_.empty()) throw InputError(problems_);
   }

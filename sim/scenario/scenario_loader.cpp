@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "models/parallelism_search.hpp"
+#include "scenario/job_stream.hpp"
 #include "scenario/workload_reader.hpp"
 #include "scenario/yaml_reader.hpp"
 
@@ -297,7 +298,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
     throw InputError(Problem{{file_name, e.mark.line + 1, e.mark.column + 1}, "", "malformed YAML: " + e.msg});
   }
   ProblemList problems;
-  ReaderContext context{file_name, &problems, {}};
+  ReaderContext context{file_name, &problems, {}, std::nullopt};
   if (!root.IsMap()) {
     problems.add({file_name, 1, 1}, "", "expected a scenario mapping (name, horizon, cluster, workloads), got " +
                                             describe_yaml(root));
@@ -313,7 +314,8 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   scenario.resolved_yaml = std::string(emitter.c_str()) + "\n";
 
   YamlReader top(root, "", &context);
-  top.expect_map({"name", "seed", "horizon", "cluster", "scheduler", "failures", "workloads", "output"});
+  top.expect_map({"name", "seed", "horizon", "cluster", "scheduler", "failures", "workloads", "trace", "streams",
+                  "output"});
   scenario.name = top.string("name", true).value_or("");
   if (!scenario.name.empty() && scenario.name.find_first_of("/\\") != std::string::npos)
     top.problem_at("name", "expected a name without slashes (it names the results folder), got '" + scenario.name + "'");
@@ -406,11 +408,14 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   }
 
   // workloads
-  if (!top.has("workloads")) top.problem_at("workloads", "expected a list of workloads, got nothing");
+  const bool has_stream = top.has("trace") || top.has("streams");
+  if (!top.has("workloads") && !has_stream)
+    top.problem_at("workloads", "expected a list of workloads (or a trace or streams of jobs), got nothing");
   YamlReader workloads = top.child("workloads");
   std::set<std::string> names;
   if (top.has("workloads") && workloads.expect_sequence()) {
-    if (workloads.node().size() == 0) workloads.problem("expected at least one workload, got an empty list");
+    if (workloads.node().size() == 0 && !has_stream)
+      workloads.problem("expected at least one workload, got an empty list");
     for (std::size_t i = 0; i < workloads.node().size(); ++i) {
       YamlReader w = workloads.element(i);
       if (!w.node().IsMap()) {
@@ -440,6 +445,20 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       scenario.workloads.push_back(std::move(spec));
     }
   }
+  // Job streams: each job read like a workload, checked against the design, added.
+  const AddWorkload add = [&](const YamlReader& w, WorkloadSpec&& spec) {
+    if (!names.insert(spec.name).second)
+      w.problem_at("name", "expected a unique workload name, got '" + spec.name + "' again");
+    if (problems.empty() && scenario.cluster.design && spec.gpus > 0)
+      check_against_design(w, spec, *scenario.cluster.design, catalog);
+    scenario.workloads.push_back(std::move(spec));
+  };
+  if (top.has("trace") && problems.empty()) read_trace(top.child("trace"), file_name, catalog, add);
+  if (top.has("streams") && problems.empty())
+    read_streams(top.child("streams"), scenario.seed, scenario.horizon, catalog, add);
+  if (problems.empty() && scenario.workloads.empty())
+    top.problem_at("workloads", "expected at least one job, got none (the streams drew no arrival before the horizon)");
+
   // A job larger than its tenant's quota could never start.
   for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
     const WorkloadSpec& w = scenario.workloads[i];

@@ -24,6 +24,7 @@ YamlReader YamlReader::element(std::size_t index) const {
 }
 
 SourceLocation YamlReader::location() const {
+  if (context_->pinned) return *context_->pinned;
   SourceLocation where{context_->file, 0, 0};
   if (node_ && node_.Mark().line >= 0) {
     where.line = node_.Mark().line + 1;
@@ -70,7 +71,7 @@ bool YamlReader::expect_map(const std::vector<std::string>& allowed) const {
       for (const auto& a : allowed) message += " " + a;
     }
     SourceLocation where{context_->file, entry.first.Mark().line + 1, entry.first.Mark().column + 1};
-    context_->problems->add(where, child_path(key), message);
+    context_->problems->add(context_->pinned ? *context_->pinned : where, child_path(key), message);
   }
   return true;
 }

@@ -19,6 +19,9 @@ struct ReaderContext {
   std::string file;
   ProblemList* problems = nullptr;
   std::set<std::string> overridden;  // key paths set by --set
+  // Every problem at this place instead of the YAML node's: for workloads made from a
+  // trace row or a stream, whose YAML is generated (the row's file and line).
+  std::optional<SourceLocation> pinned;
 };
 
 // The largest count a scenario may give (counts are stored as int).
@@ -51,6 +54,9 @@ class YamlReader {
   std::optional<bool> boolean(const std::string& key, bool required) const;
   // A unit string of the given dimension; `positive` refuses zero.
   std::optional<double> quantity(const std::string& key, Dimension dim, bool positive, bool required) const;
+
+  // Where problems go (readers that check more than one node at a time add to it).
+  ProblemList& problems() const { return *context_->problems; }
 
   // Records a problem at this node (or at `key` under it).
   void problem(const std::string& message) const;

@@ -7,10 +7,11 @@ job before its submit time, every job completed, running or queued at the horizo
 Usage: scheduling_tests.py BUILD/fleetsim REPO_ROOT
 """
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, read_csv, run_ok, write, finish  # noqa: E402
+from harness import BIN, ROOT, TMP, check, read_csv, run_ok, write, finish  # noqa: E402
 
 H = 3600.0
 
@@ -148,7 +149,128 @@ def test_queued_at_horizon():
     invariants("queued", out, s, 32)
 
 
-for test in [test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon]:
+TRACE_HEAD = "name,submit_s,gpus,duration_s,tokens,tenant,priority,accelerator,model\n"
+
+
+def trace_scenario(name, trace_file, template="{model: llama3-8b, seq_len: 4096, global_batch: 512}"):
+    return f"""\
+name: {name}
+seed: 1
+horizon: 2d
+cluster:
+  design:
+    pods:
+      - {{name: p, count: 2, nodes: 4, node: dgx-h100}}
+scheduler: {{policy: easy-backfill}}
+trace:
+  file: {trace_file}
+  template: {template}
+"""
+
+
+def test_trace():
+    write("jobs.csv", TRACE_HEAD + "j1,0,32,3600,,t1,0,,\nj2,60,64,,2e9,t2,0,,\nj3,120,8,1800,,,,,\n")
+    s, out = run_ok("trace", write("trace.yaml", trace_scenario("trace", "jobs.csv")))
+    if not s:
+        return
+    w = {x["name"]: x for x in s["workloads"]}
+    check("trace rows become jobs with their submit times, sizes and tenants",
+          [x["name"] for x in s["workloads"]] == ["j1", "j2", "j3"] and w["j2"]["submit_s"] == 60
+          and w["j1"]["gpus"] == 32 and s["cluster"]["tenants"]["t1"]["jobs"] == 1
+          and s["cluster"]["tenants"]["default"]["jobs"] == 1, str(s["cluster"]["tenants"]))
+    check("a duration row runs for its duration, a tokens row to its tokens",
+          abs(w["j1"]["end_s"] - w["j1"]["start_s"] - 3600) < 1e-6 and w["j2"]["tokens"] >= 2e9, str(w["j2"])[:200])
+    # j2 needs all 8 nodes: it waits for j1 (ends 3600 s); j3 (1800 s) backfills on the 4 free nodes.
+    check("the trace's jobs are scheduled like any others (j3 backfills before j2)",
+          abs(w["j2"]["start_s"] - 3600) < 1e-6 and abs(w["j3"]["start_s"] - 120) < 1e-6,
+          f"j2 {w['j2']['start_s']}, j3 {w['j3']['start_s']}")
+    invariants("trace", out, s, 64)
+    shipped, out = run_ok("trace-philly", write("trace-philly.yaml", trace_scenario(
+        "philly", os.path.join(ROOT, "traces/philly-like-200.csv")).replace("count: 2, nodes: 4", "count: 2, nodes: 16")
+        .replace("horizon: 2d", "horizon: 8d")))
+    if shipped:
+        check("the shipped Philly-like trace runs: 200 jobs", shipped["cluster"]["jobs_submitted"] == 200)
+        invariants("trace-philly", out, shipped, 256)
+
+
+def test_trace_errors():
+    cases = {
+        "bad gpus": (TRACE_HEAD + "j1,0,32,3600,,,,,\nj2,10,eight,3600,,,,,\n", "jobs.csv:3:7: gpus: expected a whole number of GPUs"),
+        "unknown column": ("name,submit_s,gpus,duraton_s\nj1,0,8,60\n", "jobs.csv:1:20: unknown column 'duraton_s'; did you mean 'duration_s'?"),
+        "no duration": (TRACE_HEAD + "j1,0,8,,,,,,\n", "jobs.csv:2:1: duration_s: expected a duration_s or tokens"),
+        "out of order": (TRACE_HEAD + "j1,50,8,60,,,,,\nj2,10,8,60,,,,,\n", "jobs.csv:3:1: submit_s: expected rows in submission order"),
+        "model": (TRACE_HEAD + "j1,0,8,60,,,,,llama3-8c\n", "jobs.csv:2:"),
+        "too big": (TRACE_HEAD + "j1,0,128,60,,,,,\n", "jobs.csv:2:1: trace.j1.gpus: expected at most"),
+    }
+    for i, (label, (csv_text, expected)) in enumerate(cases.items()):
+        folder = os.path.join(TMP, f"trace-bad{i}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "jobs.csv"), "w") as f:
+            f.write(csv_text)
+        with open(os.path.join(folder, "bad.yaml"), "w") as f:
+            f.write(trace_scenario("bad", "jobs.csv"))
+        p = subprocess.run([BIN, "run", "bad.yaml", "--out", "out", "--quiet"], capture_output=True, text=True, cwd=folder)
+        lines = p.stderr.strip().splitlines()
+        check(f"bad trace ({label}): exit 2, FILE:LINE:COL: column: expected",
+              p.returncode == 2 and any(expected in line for line in lines) and not os.path.exists(os.path.join(folder, "out")),
+              f"exit {p.returncode}: {lines}\n      expected a line with {expected}")
+
+
+STREAMS = """\
+name: streams
+seed: 3
+horizon: 4d
+cluster:
+  design:
+    pods:
+      - {name: p, count: 2, nodes: 16, node: dgx-h100}
+scheduler: {policy: priority, tenants: {prod: {share: 3, quota: 128}}}
+streams:
+  - name: research
+    rate: 30/d
+    gpus: {values: [8, 32, 64], weights: [6, 3, 1]}
+    duration: {mean: 4h, sigma: 1.0, max: 2d}
+    tenant: research
+    template: {model: llama3-8b, seq_len: 4096, global_batch: 512}
+  - name: prod
+    rate: 2/d
+    jobs: 6
+    gpus: 128
+    duration: 12h
+    tenant: prod
+    priority: 1
+    template: {model: llama3-8b, seq_len: 4096, global_batch: 512, parallelism: {tp: 8}}
+"""
+
+
+def test_streams():
+    path = write("streams.yaml", STREAMS)
+    a, out = run_ok("streams-a", path)
+    b, _ = run_ok("streams-b", path)
+    c, _ = run_ok("streams-seed", path, "--set", "seed=4")
+    if not (a and b and c):
+        return
+    names = [w["name"] for w in a["workloads"]]
+    research = [w for w in a["workloads"] if w["name"].startswith("research-")]
+    prod = [w for w in a["workloads"] if w["name"].startswith("prod-")]
+    # 30/d over 4 days: 120 expected; a Poisson count within 4 standard deviations.
+    check("a stream draws about rate x time jobs", abs(len(research) - 120) < 4 * 120 ** 0.5, str(len(research)))
+    check("a stream with `jobs` draws exactly that many", len(prod) == 6)
+    check("stream sizes come from the listed values", {w["gpus"] for w in research} <= {8, 32, 64}
+          and {w["gpus"] for w in prod} == {128})
+    check("names are unique and numbered", len(set(names)) == len(names) and "research-00001" in names)
+    a.pop("wall_s"), b.pop("wall_s")
+    check("same seed: same jobs and same schedule", a == b)
+    check("another seed: other draws", [w["submit_s"] for w in c["workloads"]] != [w["submit_s"] for w in b["workloads"]])
+    held = max((sum(w["gpus"] for w in prod if w["start_s"] is not None and w["start_s"] <= t
+                    and (w["end_s"] is None or w["end_s"] > t)) for t in [w["start_s"] for w in prod if w["start_s"]]),
+               default=0)
+    check("the prod tenant never holds more than its quota (128)", held <= 128, str(held))
+    invariants("streams", out, a, 256)
+
+
+for test in [test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+             test_trace_errors, test_streams]:
     test()
 
 sys.exit(finish())
