@@ -58,7 +58,11 @@ struct WorkloadResult {
   std::optional<double> end_s;  // nullopt while still running (or queued) at the horizon
   bool completed = false;        // reached its `tokens` target
   TrainingSetup setup;  // as run: parallelism, micro-batch and recompute (chosen by the search under auto)
-  StepBreakdown step;
+  StepBreakdown step;  // as it ran: under contention on shared uplinks, the exposed communication grew
+  double step_alone_s = 0;          // the step with the uplinks to itself (the model's)
+  double contention_slowdown = 1;   // step as it ran / step alone (1 unless it shared uplinks)
+  double inter_pod_comm_s = 0;      // per step, alone: communication over the pod uplinks (0 in one pod)
+  bool contention_applied = false;  // step and breakdown updated from it (once)
   double steps_done = 0;  // whole steps finished (fractional progress is not counted)
   double tokens_done = 0;
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)

@@ -222,6 +222,7 @@ RunResult Simulation::run() {
   result_.accelerators = fleet_.accelerator_count();
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
+  cross_pod_jobs_.assign(fleet_.pods.size(), {});
   sg4::Host* anchor = fleet_.pods.front().gateway ? fleet_.pods.front().gateway : fleet_.pods.front().hosts.front();
   std::vector<Job*> by_submit;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
@@ -248,6 +249,9 @@ RunResult Simulation::run() {
   // The run ends when the last job ends, or at the horizon, whichever comes first.
   sg4::Actor::create("horizon", anchor, [this] {
     sg4::this_actor::sleep_until(scenario_.horizon.value());
+    // Jobs that span pods stop themselves at the horizon (their flows must be cancelled
+    // by their own actor); let those woken at this instant run first.
+    sg4::this_actor::yield();
     sg4::Actor::kill_all();
   })->daemonize();
 
@@ -346,7 +350,10 @@ void Simulation::finish() {
       r.tokens_done = job.spec->is_synthetic_data() ? r.serving.accepted_tokens : r.serving.output_tokens;
       continue;
     }
-    r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
+    // A job that spans pods counted its own steps and contention to the horizon (whole
+    // segments, and the steps of the last one if it was cut before the run ended).
+    if (job.segmented) apply_contention(r);
+    else r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();

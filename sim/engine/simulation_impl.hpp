@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include <simgrid/s4u.hpp>
@@ -31,6 +33,36 @@ struct Job {
   bool running = false;
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
+  // A training job whose traffic leaves its pods runs in segments and counts its own
+  // steps, to the horizon if it gets there (training_job.cpp); `wake` cuts a quiet
+  // segment when another such job starts or stops on one of its pods.
+  bool segmented = false;
+  sg4::ConditionVariablePtr wake;
+};
+
+struct CrossPodRun {
+  double steps = 0;                // whole steps done
+  bool stopped_by_horizon = false;  // still running at the horizon
+};
+
+// The step as it ran (step alone x contention slowdown): the delay is exposed communication.
+void apply_contention(WorkloadResult& r);
+
+// What a training job that spans pods sends between them, as the step model sees it
+// alone on the fabric: per step, `comm_s` of inter-pod communication at its uncontended
+// rate, of which `hidden_s` overlaps compute; `local_step_s` is the step were inter-pod
+// traffic free, `alone_step_s` the step on the placement with the uplinks to itself.
+struct CrossPodTraffic {
+  double alone_step_s = 0;
+  double local_step_s = 0;
+  double comm_s = 0;
+  double hidden_s = 0;
+  struct Flow {
+    sg4::Host* from = nullptr;
+    sg4::Host* to = nullptr;
+    double bytes_per_step = 0;  // at the uplinks' rate this takes comm_s
+  };
+  std::vector<Flow> flows;  // a ring over the pods' gateways
 };
 
 double energy_of(const std::vector<sg4::Host*>& hosts);
@@ -117,6 +149,19 @@ class Simulation {
   // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
   // hosts each, whose work is the hosts' speed times the duration.
   static void run_segment(const std::vector<sg4::Host*>& hosts, double duration_s);
+  static std::vector<sg4::ExecPtr> start_segment(const std::vector<sg4::Host*>& hosts, double duration_s);
+
+  // The inter-pod traffic of a training job on its placement, or nullopt if it stays in
+  // one pod (or the platform does not say what its pod uplinks carry).
+  std::optional<CrossPodTraffic> cross_pod_traffic(const Job& job, const FabricView& fabric) const;
+  // Runs `steps` steps of a job that spans pods (or until `until_s`), in segments whose
+  // inter-pod traffic is SimGrid communications between the pods' gateways: jobs that
+  // share uplinks slow each other by SimGrid's bandwidth sharing.
+  CrossPodRun run_cross_pod(Job& job, const CrossPodTraffic& traffic, double steps, double until_s);
+  // Does another job that spans pods share one of this job's pods (and so its uplink)?
+  bool shares_uplinks(const Job& job) const;
+  // The job's flows start or stop using its pods' uplinks: the others there re-plan.
+  void announce_cross_pod(Job& job, bool joining);
 
   void sample();
 
@@ -133,6 +178,10 @@ class Simulation {
   ClusterScheduler scheduler_;
   std::vector<Job> jobs_;
   std::vector<int> running_nodes_;  // per pod, nodes of running jobs
+  // Per pod, the running jobs whose traffic leaves their pods (training_job.cpp), and the
+  // lock their segments wait under.
+  std::vector<std::set<int>> cross_pod_jobs_;
+  sg4::MutexPtr cross_pod_mutex_ = sg4::Mutex::create();
   RunResult result_;
   std::chrono::steady_clock::time_point wall_start_;
   std::chrono::steady_clock::time_point last_progress_;

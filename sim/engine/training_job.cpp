@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include <simgrid/Exception.hpp>
 #include <simgrid/plugins/energy.h>
 
 #include "core/log.hpp"
@@ -17,6 +18,11 @@
 #include "scenario/scenario_loader.hpp"
 
 namespace fleetsim::engine_detail {
+
+// Work per segment of a job whose traffic leaves its pods: short enough that the time
+// series and the horizon see its rate change within the hour, long enough that a 30-day
+// job is 720 segments of 3 activities per pod spanned, not one per step.
+constexpr double kSegmentS = 3600;
 
 void Simulation::run_job(Job& job) {
   if (job.spec->is_video()) {
@@ -53,24 +59,209 @@ void Simulation::run_job(Job& job) {
   start_running(job);
 
   const double step_s = r.step.step_time.value();
+  r.step_alone_s = step_s;
   // Run to the token target or for the duration, whichever ends first, or past the
   // horizon (run_until stops the clock there).
-  const double to_target = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step) * step_s : kUnbounded;
-  double run_s = w.duration ? std::min(to_target, w.duration->value()) : to_target;
-  if (!std::isfinite(run_s)) run_s = (std::ceil((scenario_.horizon.value() - *r.start_s) / step_s) + 1) * step_s;
+  const double start = *r.start_s;
+  const double until = w.duration ? start + w.duration->value() : kUnbounded;
+  const double target_steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step)
+                                       : std::ceil((scenario_.horizon.value() - start) / step_s) + 1;
   logger_->info("{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
                 r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
-  run_segment(job.hosts, run_s);
-
-  r.steps_done = run_s == to_target ? std::ceil(*w.tokens / r.step.tokens_per_step) : std::floor(run_s / step_s);
-  r.tokens_done = r.steps_done * r.step.tokens_per_step;
+  if (auto traffic = cross_pod_traffic(job, fabric)) {
+    job.segmented = true;
+    r.inter_pod_comm_s = traffic->comm_s;
+    const CrossPodRun run = run_cross_pod(job, *traffic, target_steps, until);
+    r.steps_done = run.steps;
+    r.tokens_done = r.steps_done * r.step.tokens_per_step;
+    apply_contention(r);
+    if (run.stopped_by_horizon) return;  // still running: the end of the run reports it
+  } else {
+    const double run_s = std::min(target_steps * step_s, until - start);
+    run_segment(job.hosts, run_s);
+    r.steps_done = run_s == target_steps * step_s ? target_steps : std::floor(run_s / step_s);
+    r.tokens_done = r.steps_done * r.step.tokens_per_step;
+  }
   stop_running(job);
   logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
+}
+
+// The step as it ran (r.step_alone_s x r.contention_slowdown): the delay is exposed
+// communication.
+void apply_contention(WorkloadResult& r) {
+  if (r.contention_applied) return;
+  r.contention_applied = true;
+  const double delay = r.step_alone_s * (r.contention_slowdown - 1);
+  r.step.step_time = Seconds(r.step_alone_s + delay);
+  r.step.exposed_comm = r.step.exposed_comm + Seconds(delay);
+  r.step.total_comm = r.step.total_comm + Seconds(delay);
+}
+
+std::optional<CrossPodTraffic> Simulation::cross_pod_traffic(const Job& job, const FabricView& fabric) const {
+  const auto& parts = job.allocation.parts;
+  if (parts.size() < 2) return std::nullopt;
+  for (const auto& part : parts) {
+    const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+    if (!pod.gateway || pod.pod_uplink_bytes_per_s <= 0) return std::nullopt;
+  }
+  const TrainingSetup& setup = job.result->setup;
+  const StepBreakdown alone = job.result->step;
+  // The same step with inter-pod links as fast as the scale-up fabric: what the uplinks cost.
+  FabricView local = fabric;
+  local.inter_pod.bandwidth = ByteRate(1e30);
+  const StepBreakdown free = training_step(setup, local);
+  CrossPodTraffic t;
+  t.alone_step_s = alone.step_time.value();
+  t.local_step_s = std::min(free.step_time.value(), t.alone_step_s);
+  t.comm_s = std::max(0.0, (alone.total_comm - free.total_comm).value());
+  if (t.comm_s <= 0) return std::nullopt;
+  // The part of it the step hides: all of it but what lengthened the step. Any slowdown
+  // of the flows is exposed (no slack assumed in the overlap).
+  t.hidden_s = std::clamp(t.comm_s - (t.alone_step_s - t.local_step_s), 0.0, t.local_step_s);
+  // A ring over the pods' gateways; each flow alone takes comm_s per step at the slower
+  // of the two uplinks it crosses (split-duplex: out on one, in on the other).
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const FleetPod& a = fleet_.pods[std::size_t(parts[i].pod)];
+    const FleetPod& b = fleet_.pods[std::size_t(parts[(i + 1) % parts.size()].pod)];
+    t.flows.push_back({a.gateway, b.gateway, t.comm_s * std::min(a.pod_uplink_bytes_per_s, b.pod_uplink_bytes_per_s)});
+  }
+  return t;
+}
+
+namespace {
+
+// Waits for the flows until `deadline`; at the deadline cancels those still running (from
+// their own actor: SimGrid wants activities finished or cancelled before they are
+// dropped) and returns false.
+bool wait_until(std::vector<sg4::CommPtr>& flows, double deadline) {
+  try {
+    for (auto& c : flows) c->wait_for(std::max(0.0, deadline - sg4::Engine::get_clock()));
+    return true;
+  } catch (const simgrid::TimeoutException&) {
+    for (auto& c : flows)
+      if (!c->test()) c->cancel();
+    return false;
+  }
+}
+
+// Sleeps until `t`, or until `deadline` if that comes first; false if cut.
+bool sleep_until(double t, double deadline) {
+  sg4::this_actor::sleep_until(std::min(t, deadline));
+  return t <= deadline;
+}
+
+}  // namespace
+
+bool Simulation::shares_uplinks(const Job& job) const {
+  for (const auto& part : job.allocation.parts)
+    if (cross_pod_jobs_[std::size_t(part.pod)].size() > 1) return true;
+  return false;
+}
+
+void Simulation::announce_cross_pod(Job& job, bool joining) {
+  std::set<int> others;
+  for (const auto& part : job.allocation.parts) {
+    auto& on_pod = cross_pod_jobs_[std::size_t(part.pod)];
+    if (joining) on_pod.insert(job.index);
+    else on_pod.erase(job.index);
+    others.insert(on_pod.begin(), on_pod.end());
+  }
+  others.erase(job.index);
+  for (int other : others) jobs_[std::size_t(other)].wake->notify_all();
+}
+
+CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, double steps, double until_s) {
+  WorkloadResult& r = *job.result;
+  const double tokens_per_step = r.step.tokens_per_step;
+  // It stops at its duration or at the horizon, whichever comes first; at the horizon it
+  // is still running (the caller does not end it).
+  const double deadline = std::min(until_s, scenario_.horizon.value());
+  // The nodes compute throughout (one set of executions for the whole run, so that a
+  // segment's activities are its flows, one per pod spanned, whatever the job's size);
+  // the segments below only decide how long that takes.
+  const double begin = sg4::Engine::get_clock();
+  std::vector<sg4::ExecPtr> busy = start_segment(job.hosts, std::min(deadline, begin + steps * traffic.alone_step_s * 1e3) - begin + 1.0);
+  job.wake = sg4::ConditionVariable::create();
+  announce_cross_pod(job, true);
+  double done = 0, held_s = 0;  // steps (fractional while the job is alone), and their time
+  double slowdown = 1;          // of the last segment with flows
+  auto account = [&](double steps_now, double seconds) {
+    done += steps_now;
+    held_s += seconds;
+    r.steps_done = std::floor(done + 1e-9);
+    if (done > 0) r.contention_slowdown = std::max(1.0, held_s / (done * traffic.alone_step_s));
+  };
+  auto stop = [&](bool horizon) {
+    for (auto& e : busy)
+      if (!e->test()) e->cancel();
+    announce_cross_pod(job, false);
+    return CrossPodRun{r.steps_done, horizon};
+  };
+  while (done < steps - 1e-9) {
+    const double now = sg4::Engine::get_clock();
+    if (now >= deadline) return stop(deadline < until_s);
+    if (!shares_uplinks(job)) {
+      // Alone on its uplinks: nothing can slow it, so no flows; it runs at its own rate
+      // until it is done or another job that spans pods arrives on one of its pods.
+      const double alone_rate = tokens_per_step / traffic.alone_step_s;
+      if (std::fabs(alone_rate - job.tokens_per_s) > 1e-9 * alone_rate) {
+        job.tokens_per_s = alone_rate;
+        sample();  // back to its own rate
+      }
+      const double end = std::min(deadline, now + (steps - done) * traffic.alone_step_s);
+      std::unique_lock lock(*cross_pod_mutex_);
+      const bool woken = job.wake->wait_until(lock, end) == std::cv_status::no_timeout;
+      const double took = sg4::Engine::get_clock() - now;
+      account(woken || end < now + (steps - done) * traffic.alone_step_s ? took / traffic.alone_step_s
+                                                                          : steps - done,
+              took);
+      if (!woken && end >= deadline && done < steps - 1e-9) return stop(deadline < until_s);
+      continue;
+    }
+    // Sharing: segments of about kSegmentS of work whose inter-pod bytes are SimGrid
+    // flows; SimGrid re-shares the uplinks whenever a flow starts or ends.
+    double n = std::min(steps - done, std::max(1.0, std::floor(kSegmentS / traffic.alone_step_s)));
+    n = std::min(n, std::floor((deadline - now) / (traffic.alone_step_s * slowdown)));
+    if (n < 1) {
+      sg4::this_actor::sleep_until(deadline);  // less than a step left: busy until the deadline
+      account(0, deadline - now);
+      return stop(deadline < until_s);
+    }
+    // The flows carry the segment's inter-pod bytes while the hidden part of the step's
+    // compute runs; whatever they take beyond it is exposed; then the rest of the compute.
+    std::vector<sg4::CommPtr> flows;
+    for (const auto& f : traffic.flows)
+      flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
+    bool finished = sleep_until(now + n * traffic.hidden_s, deadline) && wait_until(flows, deadline);
+    if (!finished)
+      for (auto& c : flows)
+        if (!c->test()) c->cancel();
+    finished = finished &&
+               sleep_until(sg4::Engine::get_clock() + n * (traffic.local_step_s - traffic.hidden_s), deadline);
+    const double took = sg4::Engine::get_clock() - now;
+    if (!finished) {
+      // Cut by the deadline: the whole steps done at the rate of the segment before.
+      account(std::min(n - 1, std::floor(took / (traffic.alone_step_s * slowdown))), took);
+      return stop(deadline < until_s);
+    }
+    account(n, took);
+    slowdown = std::max(1.0, took / (n * traffic.alone_step_s));
+    const double rate = n * tokens_per_step / took;
+    if (std::fabs(rate - job.tokens_per_s) > 1e-9 * rate) {
+      job.tokens_per_s = rate;
+      sample();  // the job's rate changed
+    }
+  }
+  return stop(false);
 }
 
 // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
 // hosts each, whose work is the hosts' speed times the duration.
 void Simulation::run_segment(const std::vector<sg4::Host*>& hosts, double duration_s) {
+  for (auto& t : start_segment(hosts, duration_s)) t->wait();
+}
+
+std::vector<sg4::ExecPtr> Simulation::start_segment(const std::vector<sg4::Host*>& hosts, double duration_s) {
   std::vector<sg4::ExecPtr> tasks;
   for (std::size_t first = 0; first < hosts.size(); first += kHostsPerTask) {
     const std::size_t last = std::min(hosts.size(), first + kHostsPerTask);
@@ -81,7 +272,7 @@ void Simulation::run_segment(const std::vector<sg4::Host*>& hosts, double durati
     tasks.push_back(sg4::this_actor::exec_init(group, flops, {}));
     tasks.back()->start();
   }
-  for (auto& t : tasks) t->wait();
+  return tasks;
 }
 
 }  // namespace fleetsim::engine_detail

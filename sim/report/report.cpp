@@ -355,6 +355,9 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
                                    {"dp_comm", s.dp_comm.value()},
                                    {"ep_comm", s.ep_comm.value()}};
       entry["micro_batches"] = s.micro_batches;
+      entry["step_time_alone_s"] = r.step_alone_s;
+      entry["contention_slowdown"] = r.contention_slowdown;
+      entry["inter_pod_comm_s"] = r.inter_pod_comm_s;
     } else {
       for (const char* k : {"step_time_s", "tokens_per_s", "model_tflops_per_gpu", "mfu", "hardware_tflops_per_gpu"})
         entry[k] = nullptr;

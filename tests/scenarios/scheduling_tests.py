@@ -269,7 +269,60 @@ def test_streams():
     invariants("streams", out, a, 256)
 
 
-for test in [test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+CONTENTION = """\
+name: contention
+seed: 1
+horizon: 2d
+cluster:
+  design:
+    pods:
+      - {name: p, count: 2, nodes: 4, node: dgx-h100}
+    interconnect: {bandwidth_per_pod: 800Gbps, latency: 5us}
+scheduler: {placement: spread}
+workloads:
+""" + job("a", 32, 0, 10) + job("b", 32, 2, 10)
+
+
+def test_contention():
+    """Two jobs spread over both pods share the thin pod uplinks: SimGrid halves each flow,
+    so while both run a step takes alone + inter-pod communication (all of it exposed)."""
+    path = write("contention.yaml", CONTENTION)
+    s, out = run_ok("contention", path)
+    alone, _ = run_ok("contention-alone", path, "--set", "workloads.1.submit=11h")
+    packed, _ = run_ok("contention-topo", path, "--set", "scheduler.placement=topology-aware")
+    if not (s and alone and packed):
+        return
+    a, b = s["workloads"]
+    T, tx = a["step_time_alone_s"], a["inter_pod_comm_s"]
+    check("both jobs span both pods and send between them", a["pods_spanned"] == b["pods_spanned"] == 2 and tx > 0)
+    # a: 2 h alone, then 8 h sharing; b: 8 h sharing, then 2 h alone.
+    expected = 7200 / T + 28800 / (T + tx)
+    check("steps while sharing the uplinks: alone + inter-pod time per step (hand-worked)",
+          abs(a["steps"] - expected) / expected < 0.002 and abs(b["steps"] - expected) / expected < 0.002,
+          f"a {a['steps']}, b {b['steps']}, expected {expected:.1f}")
+    check("contention shows as slowdown and exposed communication", a["contention_slowdown"] > 1.1
+          and abs(a["step_time_s"] / T - a["contention_slowdown"]) < 1e-9
+          and a["step_breakdown_s"]["exposed_comm"] > 0, str(a["contention_slowdown"]))
+    x, y = alone["workloads"]
+    check("a job alone on its uplinks is not slowed", x["contention_slowdown"] == 1.0 == y["contention_slowdown"]
+          and x["step_time_s"] == x["step_time_alone_s"] and x["steps"] == int(36000 / x["step_time_alone_s"]),
+          f"{x['contention_slowdown']} {x['steps']}")
+    p, q = packed["workloads"]
+    check("topology-aware keeps each job in one pod: no inter-pod traffic, faster steps",
+          p["pods_spanned"] == q["pods_spanned"] == 1 and p["inter_pod_comm_s"] == 0
+          and p["step_time_s"] < T, f"{p['step_time_s']} vs {T}")
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    rates = {round(float(r["tokens_per_s:a"])) for r in rows if 3 * H < float(r["time_s"]) < 9 * H}
+    check("the time series shows the contended rate", max(rates) < 256 * 4096 / T * 0.95, str(rates))
+    invariants("contention", out, s, 64)
+    horizon, _ = run_ok("contention-horizon", path, "--set", "horizon=5h")
+    if horizon:
+        h = horizon["workloads"][0]
+        check("a job sharing uplinks at the horizon: still running, steps counted",
+              h["end_s"] is None and 0 < h["steps"] < 18000 / T and h["contention_slowdown"] > 1, str(h)[:300])
+
+
+for test in [test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 
