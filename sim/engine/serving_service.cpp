@@ -145,7 +145,7 @@ void Simulation::run_service(Job& job) {
                 w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals_count,
                 out.kv_tokens_per_replica);
   // An unfinished stream runs past the horizon, where the horizon actor stops it.
-  run_segment(job.hosts, open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
+  sg4::this_actor::sleep_for(open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
 
   r.tokens_done = out.output_tokens;
   stop_running(job);
@@ -210,7 +210,7 @@ void Simulation::run_synthetic_data_job(Job& job) {
                 w.name, r.nodes, pod.accelerator->name, out.replicas, w.parallelism.tp, w.parallelism.pp,
                 run.extrapolated ? "steady-state extrapolation" : "every request simulated", run.simulated_requests);
   // Unfinished at the horizon: run past it, where the horizon actor stops the job.
-  run_segment(job.hosts, run.reached ? run.end_s : horizon - start + 1.0);
+  sg4::this_actor::sleep_for(run.reached ? run.end_s : horizon - start + 1.0);
 
   r.tokens_done = out.accepted_tokens;
   stop_running(job);

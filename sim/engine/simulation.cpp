@@ -279,6 +279,20 @@ void Simulation::acquire_nodes(Job& job) {
 
 void Simulation::start_running(Job& job) {
   job.energy_at_start_j = energy_of(job.hosts);
+  for (const auto& part : job.allocation.parts) {
+    const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+    for (int n : part.nodes) {
+      sg4::Host* host = pod.hosts[std::size_t(n)];
+      if (pod.running_pstate >= 0) {
+        host->set_pstate(pod.running_pstate);
+      } else {
+        // No running pstate: an execution keeps the node busy until the job stops it.
+        // (Host::exec_init would run it on the calling actor's host in SimGrid 3.32.)
+        job.busy.push_back(sg4::this_actor::exec_init(host->get_speed() * (scenario_.horizon.value() + 1.0)));
+        job.busy.back()->set_host(host)->start();
+      }
+    }
+  }
   job.running = true;
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
   sample();  // a row at every change of state, so the series integrates exactly
@@ -290,6 +304,13 @@ void Simulation::stop_running(Job& job) {
   r.completed = true;
   r.busy_s = *r.end_s - *r.start_s;
   r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+  for (const auto& part : job.allocation.parts) {
+    const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+    if (pod.running_pstate >= 0)
+      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(0);
+  }
+  for (auto& exec : job.busy) exec->cancel();
+  job.busy.clear();
   job.running = false;
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
   sample();
@@ -350,8 +371,15 @@ void Simulation::finish() {
       r.tokens_done = job.spec->is_synthetic_data() ? r.serving.accepted_tokens : r.serving.output_tokens;
       continue;
     }
-    // A job that spans pods counted its own steps and contention to the horizon (whole
-    // segments, and the steps of the last one if it was cut before the run ended).
+    // A job that spans pods counted its own steps and contention by segment; if the
+    // horizon interrupted one, its steps at the rate it was running at.
+    if (job.segmented && job.segment_since >= 0) {
+      const double elapsed = now - job.segment_since;
+      const double steps = job.cross_done + std::min(job.segment_cap, elapsed * job.segment_rate);
+      r.steps_done = std::floor(steps + 1e-9);
+      if (steps > 0)
+        r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s));
+    }
     if (job.segmented) apply_contention(r);
     else r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
@@ -373,10 +401,13 @@ namespace sg4 = simgrid::s4u;
 
 RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
                          const SimulationOptions& options) {
-  // L07 for parallel tasks. Our communications stand for the traffic of many flows
-  // between pods, so the single-TCP-window bound (gamma / 2 RTT) must not cap them.
-  std::vector<std::string> args = {"fleetsim", "--cfg=host/model:ptask_L07", "--cfg=network/TCP-gamma:1e18",
-                                   "--log=root.thres:warning"};
+  // CM02 without cross-traffic: a flow takes bytes / bandwidth + latency (simulation.hpp),
+  // and does not take the reverse direction's bandwidth for acknowledgements (SimGrid's
+  // default charges that, which would slow the flows going the other way). Our
+  // communications stand for the traffic of many flows between pods, so the
+  // single-TCP-window bound (gamma / 2 RTT) must not cap them either.
+  std::vector<std::string> args = {"fleetsim", "--cfg=network/model:CM02", "--cfg=network/crosstraffic:0",
+                                   "--cfg=network/TCP-gamma:1e18", "--log=root.thres:warning"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = int(argv.size());

@@ -2,17 +2,21 @@
 // workload, and runs the discrete-event engine until the last job ends or the horizon.
 //
 // Why these SimGrid choices (measured, see DESIGN.md and sim/platform):
-// - Host model ptask_L07, so a job's compute is a few parallel executions spanning its
-//   nodes instead of one execution per node. L07 updates a parallel task's constraints
-//   recursively, costing O(hosts^2) per task (131,072 hosts in one task: 115 s and a
-//   stack overflow), so a segment is split into tasks of at most kHostsPerTask hosts:
-//   activities per segment grow with nodes / kHostsPerTask, not with GPUs.
-// - One-core hosts with the node's aggregate speed: the energy plugin then draws the
-//   node's busy wattage while a segment runs, its idle wattage otherwise.
-// - No periodic monitor actor: every SimGrid event re-solves the L07 system over all
-//   busy hosts (measured: 56 ms per event at 131,072 busy nodes, so 500 samples cost
-//   30 s). The time series is recorded at each change of state instead (job submit,
-//   start, end), which is exact, and put on the output grid afterwards.
+// - A node running a job is switched to its running pstate (host property
+//   running_pstate; generated platforms: pstate 1, whose idle and busy wattage are both
+//   the node's full-load power), so SimGrid's energy plugin charges it full power with no
+//   execution on it. Job durations come from the step models, so executions only ever
+//   served to mark nodes busy, and they cost: with one parallel execution per 256 nodes
+//   (host model ptask_L07) every SimGrid event re-solved the L07 system over all busy
+//   hosts (56 ms per event at 131,072 busy nodes; a 30-day stream of 2,000 jobs on 1M
+//   GPUs spent 54% of its 150 s there). With pstates no computation is in SimGrid's
+//   solver at all; the only activities are the inter-pod flows of jobs that share
+//   uplinks. A platform file without running_pstate falls back to one execution per node.
+// - Network model CM02 (no bandwidth or latency correction factors), so a flow alone on
+//   its links takes exactly bytes / bandwidth + latency, as the step model assumes.
+// - No periodic monitor actor: the time series is recorded at each change of state
+//   instead (job submit, start, end, a change of rate under contention), which is exact,
+//   and put on the output grid afterwards.
 #pragma once
 
 #include "catalog/catalog.hpp"
@@ -21,8 +25,6 @@
 #include "scenario/scenario.hpp"
 
 namespace fleetsim {
-
-inline constexpr int kHostsPerTask = 256;
 
 struct SimulationOptions {
   bool show_progress = false;  // on a terminal: simulated time reached and rate, on stderr

@@ -31,6 +31,7 @@ struct Job {
   Allocation allocation;
   std::vector<sg4::Host*> hosts;
   bool running = false;
+  std::vector<sg4::ExecPtr> busy;  // keeping its nodes busy where they have no running pstate
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
   // A training job whose traffic leaves its pods runs in segments and counts its own
@@ -38,6 +39,10 @@ struct Job {
   // segment when another such job starts or stops on one of its pods.
   bool segmented = false;
   sg4::ConditionVariablePtr wake;
+  // Its progress so far, and the segment in progress (since, steps per second, at most
+  // how many steps), for the end of the run if the horizon interrupts it.
+  double cross_done = 0, cross_held_s = 0;
+  double segment_since = -1, segment_rate = 0, segment_cap = 0;
 };
 
 struct CrossPodRun {
@@ -139,17 +144,14 @@ class Simulation {
   // extrapolation for large ones). Its nodes are busy in SimGrid for that long.
   void run_synthetic_data_job(Job& job);
 
-  // The job's nodes start working: the time series records the change and the job's
-  // energy is counted from here.
+  // The job's nodes start working (their running pstate, or executions): the time series
+  // records the change and the job's energy is counted from here. While it runs, its
+  // actor only sleeps or waits on flows.
   void start_running(Job& job);
   // The job's work ended now: its end, held time and energy; its nodes go back to the
   // scheduler and the time series records the change.
   void stop_running(Job& job);
 
-  // Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
-  // hosts each, whose work is the hosts' speed times the duration.
-  static void run_segment(const std::vector<sg4::Host*>& hosts, double duration_s);
-  static std::vector<sg4::ExecPtr> start_segment(const std::vector<sg4::Host*>& hosts, double duration_s);
 
   // The inter-pod traffic of a training job on its placement, or nullopt if it stays in
   // one pod (or the platform does not say what its pod uplinks carry).

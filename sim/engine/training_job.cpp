@@ -78,7 +78,7 @@ void Simulation::run_job(Job& job) {
     if (run.stopped_by_horizon) return;  // still running: the end of the run reports it
   } else {
     const double run_s = std::min(target_steps * step_s, until - start);
-    run_segment(job.hosts, run_s);
+    sg4::this_actor::sleep_for(run_s);
     r.steps_done = run_s == target_steps * step_s ? target_steps : std::floor(run_s / step_s);
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
@@ -176,11 +176,8 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
   // It stops at its duration or at the horizon, whichever comes first; at the horizon it
   // is still running (the caller does not end it).
   const double deadline = std::min(until_s, scenario_.horizon.value());
-  // The nodes compute throughout (one set of executions for the whole run, so that a
-  // segment's activities are its flows, one per pod spanned, whatever the job's size);
-  // the segments below only decide how long that takes.
-  const double begin = sg4::Engine::get_clock();
-  std::vector<sg4::ExecPtr> busy = start_segment(job.hosts, std::min(deadline, begin + steps * traffic.alone_step_s * 1e3) - begin + 1.0);
+  // The nodes are running (start_running); a segment's activities are its flows, one per
+  // pod spanned, whatever the job's size.
   job.wake = sg4::ConditionVariable::create();
   announce_cross_pod(job, true);
   double done = 0, held_s = 0;  // steps (fractional while the job is alone), and their time
@@ -188,12 +185,13 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
   auto account = [&](double steps_now, double seconds) {
     done += steps_now;
     held_s += seconds;
+    job.cross_done = done;
+    job.cross_held_s = held_s;
+    job.segment_since = -1;
     r.steps_done = std::floor(done + 1e-9);
     if (done > 0) r.contention_slowdown = std::max(1.0, held_s / (done * traffic.alone_step_s));
   };
   auto stop = [&](bool horizon) {
-    for (auto& e : busy)
-      if (!e->test()) e->cancel();
     announce_cross_pod(job, false);
     return CrossPodRun{r.steps_done, horizon};
   };
@@ -209,8 +207,18 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
         sample();  // back to its own rate
       }
       const double end = std::min(deadline, now + (steps - done) * traffic.alone_step_s);
+      job.segment_since = now;
+      job.segment_rate = 1 / traffic.alone_step_s;
+      job.segment_cap = steps - done;
       std::unique_lock lock(*cross_pod_mutex_);
-      const bool woken = job.wake->wait_until(lock, end) == std::cv_status::no_timeout;
+      bool woken = false;
+      try {
+        woken = job.wake->wait_until(lock, end) == std::cv_status::no_timeout;
+      } catch (const simgrid::ForcefulKillException&) {
+        lock.release();  // killed at the horizon: unlocking would be a call into a dead actor
+        throw;
+      }
+      lock.unlock();  // here, not in the destructor: a kill may arrive in any call into SimGrid
       const double took = sg4::Engine::get_clock() - now;
       account(woken || end < now + (steps - done) * traffic.alone_step_s ? took / traffic.alone_step_s
                                                                           : steps - done,
@@ -229,6 +237,9 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     }
     // The flows carry the segment's inter-pod bytes while the hidden part of the step's
     // compute runs; whatever they take beyond it is exposed; then the rest of the compute.
+    job.segment_since = now;
+    job.segment_rate = 1 / (traffic.alone_step_s * slowdown);
+    job.segment_cap = n;
     std::vector<sg4::CommPtr> flows;
     for (const auto& f : traffic.flows)
       flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
@@ -253,26 +264,6 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     }
   }
   return stop(false);
-}
-
-// Keeps `hosts` busy for `duration_s`: parallel executions of at most kHostsPerTask
-// hosts each, whose work is the hosts' speed times the duration.
-void Simulation::run_segment(const std::vector<sg4::Host*>& hosts, double duration_s) {
-  for (auto& t : start_segment(hosts, duration_s)) t->wait();
-}
-
-std::vector<sg4::ExecPtr> Simulation::start_segment(const std::vector<sg4::Host*>& hosts, double duration_s) {
-  std::vector<sg4::ExecPtr> tasks;
-  for (std::size_t first = 0; first < hosts.size(); first += kHostsPerTask) {
-    const std::size_t last = std::min(hosts.size(), first + kHostsPerTask);
-    std::vector<sg4::Host*> group(hosts.begin() + long(first), hosts.begin() + long(last));
-    std::vector<double> flops;
-    flops.reserve(group.size());
-    for (auto* h : group) flops.push_back(h->get_speed() * duration_s);
-    tasks.push_back(sg4::this_actor::exec_init(group, flops, {}));
-    tasks.back()->start();
-  }
-  return tasks;
 }
 
 }  // namespace fleetsim::engine_detail

@@ -70,7 +70,7 @@ void Simulation::run_video_service(Job& job) {
                 w.name, r.nodes, pod.accelerator->name, out.replicas, w.sp(), arrivals.size(), out.unloaded.tokens,
                 per_video);
   // An unfinished stream runs past the horizon, where the horizon actor stops it.
-  run_segment(job.hosts, open_ended || unfinished ? horizon - start + 1.0 : end - start);
+  sg4::this_actor::sleep_for(open_ended || unfinished ? horizon - start + 1.0 : end - start);
 
   stop_running(job);
   logger_->info("{} done: {} videos", w.name, out.completed);

@@ -26,6 +26,10 @@ struct FleetPod {
   simgrid::s4u::Host* gateway = nullptr;
   double node_idle_watts = 0;  // per node, from the host's wattage_per_state
   double node_busy_watts = 0;
+  // The pstate a node is put in while it runs a job (host property running_pstate), so
+  // that the energy plugin charges it full power without an execution on it; -1: the
+  // platform has none, and running nodes are kept busy with executions.
+  int running_pstate = -1;
   // Fabric figures the step-time model needs; a hand-written platform leaves them at
   // their defaults (non-blocking, no pod uplink limit).
   double oversubscription = 1.0;

@@ -14,7 +14,8 @@ std::string number_text(double value) {
 }
 
 std::string wattage_per_state(Watts idle, Watts busy) {
-  return number_text(idle.value()) + ":" + number_text(busy.value());
+  return number_text(idle.value()) + ":" + number_text(busy.value()) + "," + number_text(busy.value()) + ":" +
+         number_text(busy.value());
 }
 
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod) {
@@ -24,6 +25,7 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       {kNodeType, pod.node_type->name},
       {kPod, pod.name},
       {kWattagePerState, wattage_per_state(pod.node_type->idle_power, pod.node_type->max_power)},
+      {kRunningPstate, "1"},
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},
   };

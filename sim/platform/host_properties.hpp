@@ -22,11 +22,16 @@ inline constexpr const char* kPodGateway = "pod-gateway";
 // fleetsim models a node (one core at the node's aggregate speed).
 inline constexpr const char* kWattagePerState = "wattage_per_state";
 inline constexpr const char* kWattageOff = "wattage_off";
+// The pstate a node is switched to while it runs a job (optional; fleetsim's generated
+// platforms use 1, whose idle and busy wattage are both the node's full-load power). A
+// platform without it keeps running nodes busy with executions instead.
+inline constexpr const char* kRunningPstate = "running_pstate";
 
 // The shortest decimal text that reads back as exactly `value` ("1500", "7.9e+15", "3.3e-07").
 std::string number_text(double value);
 
-// "IDLE:BUSY" from the node's idle and full-load power.
+// Two pstates at the same speed: "IDLE:BUSY,BUSY:BUSY" from the node's idle and
+// full-load power; the second is the running pstate.
 std::string wattage_per_state(Watts idle, Watts busy);
 
 // The properties of every node host of `pod`, in a fixed order.

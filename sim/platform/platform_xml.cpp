@@ -65,7 +65,7 @@ void write_platform_xml(const Topology& topology, std::ostream& out) {
     const std::string bb_lat = props::number_text(g[topology.uplink(leaf)].latency.value()) + "s";
     out << "    <cluster id=\"" << escaped(pod.name) << "\" prefix=\"" << escaped(pod.name) << "-n\" suffix=\"\""
         << " radical=\"0-" << pod.nodes - 1 << "\" speed=\"" << props::number_text(pod.node_peak_bf16.value())
-        << "f\" core=\"1\"\n"
+        << "f," << props::number_text(pod.node_peak_bf16.value()) << "f\" core=\"1\"\n"
         << "             bw=\"" << props::number_text(pod.node_uplink.value()) << "Bps\" lat=\"" << lat
         << "\" sharing_policy=\"SPLITDUPLEX\" bb_bw=\"" << props::number_text(pod.bisection().value())
         << "Bps\" bb_lat=\"" << bb_lat << "\" router_id=\"" << escaped(gateway_name(pod)) << "\">\n";

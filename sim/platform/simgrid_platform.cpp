@@ -69,6 +69,7 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.accelerators_per_node = pod.node_type->accelerators;
     fleet_pod.node_idle_watts = pod.node_type->idle_power.value();
     fleet_pod.node_busy_watts = pod.node_type->max_power.value();
+    fleet_pod.running_pstate = 1;
     fleet_pod.hosts.reserve(static_cast<std::size_t>(pod.nodes));
 
     sg4::Link* pod_up = create_link(zone, g[topology.uplink(pod.spine_vertex)]);
@@ -96,7 +97,8 @@ Fleet build_simgrid_platform(const Topology& topology) {
       }
       // Properties go in before seal(): the energy plugin reads wattage_per_state when the
       // host is sealed.
-      sg4::Host* host = zone->create_host(g[node].name, pod.node_peak_bf16.value());
+      // Two pstates at the same speed: available, and running a job (host_properties.hpp).
+      sg4::Host* host = zone->create_host(g[node].name, std::vector<double>(2, pod.node_peak_bf16.value()));
       for (const auto& [key, value] : properties) host->set_property(key, value);
       host->seal();
       sg4::Link* nic = create_link(zone, g[nic_edge]);
@@ -321,6 +323,18 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
         pod.node_idle_watts = wattage->front().idle;
         pod.node_busy_watts = wattage->front().busy;
       }
+      if (const char* running = host->get_property(props::kRunningPstate)) {
+        const std::string text = running;
+        const bool digits = !text.empty() && text.size() < 6 &&
+                            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const int index = digits ? std::stoi(text) : -1;
+        if (index >= 0 && index < int(host->get_pstate_count()))
+          pod.running_pstate = index;
+        else
+          problems.add("host " + name + ": property \"running_pstate\" is " + in_quotes(text) +
+                       "; expected the index of one of its " + std::to_string(host->get_pstate_count()) + " pstates");
+      }
+
     } else {
       const std::pair<const char*, const std::string*> checks[] = {
           {props::kAccelerator, &kind.accelerator},

@@ -37,7 +37,7 @@ const char* state_of(const WorkloadResult& r) {
 
 std::optional<double> wait_of(const WorkloadResult& r) {
   if (!r.start_s) return std::nullopt;
-  return *r.start_s - r.submit_s;
+  return std::max(0.0, *r.start_s - r.submit_s);  // the clock can land an ulp before a submit time
 }
 
 // Job completion time over the time it ran: 1 for a job that never waited.

@@ -367,8 +367,10 @@ void read_streams(const YamlReader& streams, std::uint64_t seed, Seconds horizon
 
     // Draws: arrivals, then sizes, then durations, each from its own stream of the seed.
     const std::uint64_t base = 0x5000 + 8 * i;
-    const std::vector<double> arrivals =
+    std::vector<double> arrivals =
         poisson_arrivals(*rate, start, count ? std::optional<long long>(*count) : std::nullopt, horizon.value(), seed, base);
+    // `jobs` caps the count; arrivals after the horizon would never be seen.
+    arrivals.erase(std::lower_bound(arrivals.begin(), arrivals.end(), horizon.value()), arrivals.end());
     std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(base + 1), 0x9b05u};
     std::mt19937_64 engine(seq);
     const double total_weight = [&] { double t = 0; for (double w : weights) t += w; return t; }();

@@ -28,7 +28,8 @@ void read_trace(const YamlReader& trace, const std::string& scenario_file, const
                 const AddWorkload& add);
 
 // `streams: [{name, rate, jobs, start, gpus, duration, tenant, priority, template}]`,
-// arrivals and draws from the scenario's seed.
+// arrivals and draws from the scenario's seed; `jobs` caps the count, and arrivals after
+// the horizon are not drawn.
 void read_streams(const YamlReader& streams, std::uint64_t seed, Seconds horizon, const Catalog& catalog,
                   const AddWorkload& add);
 

@@ -233,7 +233,7 @@ streams:
     tenant: research
     template: {model: llama3-8b, seq_len: 4096, global_batch: 512}
   - name: prod
-    rate: 2/d
+    rate: 4/d
     jobs: 6
     gpus: 128
     duration: 12h
@@ -315,6 +315,11 @@ def test_contention():
     rates = {round(float(r["tokens_per_s:a"])) for r in rows if 3 * H < float(r["time_s"]) < 9 * H}
     check("the time series shows the contended rate", max(rates) < 256 * 4096 / T * 0.95, str(rates))
     invariants("contention", out, s, 64)
+    lone, _ = run_ok("contention-lone-horizon", path, "--set", "horizon=1h", "--set", "workloads.1.submit=11h")
+    if lone:
+        h = lone["workloads"][0]
+        check("a job alone across pods at the horizon: the whole steps it did by then",
+              h["end_s"] is None and h["steps"] == int(3600 / T) and h["contention_slowdown"] == 1.0, str(h)[:300])
     horizon, _ = run_ok("contention-horizon", path, "--set", "horizon=5h")
     if horizon:
         h = horizon["workloads"][0]

@@ -333,7 +333,9 @@ TEST_CASE("the SimGrid star of the small design", "[platform][simgrid]") {
   CHECK(std::string(n0->get_property("accelerators_per_node")) == "8");
   CHECK(std::string(n0->get_property("node_type")) == "test-node");
   CHECK(std::string(n0->get_property("pod")) == "a-0");
-  CHECK(std::string(n0->get_property("wattage_per_state")) == "1500:10200");
+  CHECK(std::string(n0->get_property("wattage_per_state")) == "1500:10200,10200:10200");
+  CHECK(std::string(n0->get_property("running_pstate")) == "1");
+  CHECK(n0->get_pstate_count() == 2);
   CHECK(std::string(n0->get_property("wattage_off")) == "0");
   CHECK(n0->get_property("role") == nullptr);
   // The energy plugin read the node's power when the host was sealed.
@@ -385,12 +387,12 @@ TEST_CASE("the platform XML of the small design holds a cluster per pod", "[plat
   CHECK(xml.find("<platform version=\"4.1\">") != std::string::npos);
   CHECK(xml.find("<zone id=\"fleet\" routing=\"DijkstraCache\">") != std::string::npos);
   // 8 PFLOP/s per node; 400 GB/s per node; backbone 4 x 400 GB/s / 2 = 800 GB/s.
-  CHECK(xml.find("<cluster id=\"a-0\" prefix=\"a-0-n\" suffix=\"\" radical=\"0-3\" speed=\"8e+15f\" core=\"1\"") !=
+  CHECK(xml.find("<cluster id=\"a-0\" prefix=\"a-0-n\" suffix=\"\" radical=\"0-3\" speed=\"8e+15f,8e+15f\" core=\"1\"") !=
         std::string::npos);
   CHECK(xml.find("bw=\"4e+11Bps\" lat=\"3.3e-07s\" sharing_policy=\"SPLITDUPLEX\" bb_bw=\"8e+11Bps\"") !=
         std::string::npos);
   CHECK(xml.find("<cluster id=\"a-1\"") != std::string::npos);
-  CHECK(xml.find("<prop id=\"wattage_per_state\" value=\"1500:10200\"/>") != std::string::npos);
+  CHECK(xml.find("<prop id=\"wattage_per_state\" value=\"1500:10200,10200:10200\"/>") != std::string::npos);
   CHECK(xml.find("<link id=\"a-1-up\" bandwidth=\"1e+12Bps\" latency=\"5e-06s\"") != std::string::npos);
   CHECK(xml.find("<zoneRoute src=\"a-1\" dst=\"core\" gw_src=\"a-1-gw\" gw_dst=\"core-router\">") !=
         std::string::npos);
