@@ -75,7 +75,41 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
     out << "  cluster: platform file " << *scenario.cluster.platform_file << "\n";
   }
   out << "  horizon: " << format_quantity(scenario.horizon.value(), Dimension::Duration) << "\n";
+  out << "  scheduler: " << scenario.scheduler.policy << ", placement " << scenario.scheduler.placement;
+  for (const auto& [name, t] : scenario.scheduler.tenants) {
+    out << "; tenant " << name << " share " << t.share;
+    if (t.quota) out << " quota " << *t.quota;
+  }
+  out << "\n";
+  // Jobs of a trace or stream: the first in full as an example, the rest summed up.
+  struct StreamSummary {
+    int jobs = 0, smallest = 0, largest = 0;
+    double first_submit = 0, last_submit = 0;
+    std::set<std::string> tenants;
+  };
+  std::map<std::string, StreamSummary> streams;
   for (const auto& w : scenario.workloads) {
+    if (w.stream.empty()) continue;
+    StreamSummary& s = streams[w.stream];
+    if (s.jobs++ == 0) s.smallest = s.largest = w.gpus, s.first_submit = w.submit.value();
+    s.smallest = std::min(s.smallest, w.gpus);
+    s.largest = std::max(s.largest, w.gpus);
+    s.last_submit = std::max(s.last_submit, w.submit.value());
+    s.tenants.insert(w.tenant);
+  }
+  std::set<std::string> shown;
+  for (const auto& w : scenario.workloads) {
+    if (!w.stream.empty() && !shown.insert(w.stream).second) continue;
+    if (!w.stream.empty()) {
+      const StreamSummary& s = streams[w.stream];
+      std::string tenants;
+      for (const auto& t : s.tenants) tenants += (tenants.empty() ? "" : ", ") + t;
+      out << "  " << (w.stream == "trace" ? std::string("trace") : "stream " + w.stream) << ": " << s.jobs
+          << " jobs of " << s.smallest << " to " << s.largest << " accelerators, submitted from "
+          << format_quantity(s.first_submit, Dimension::Duration) << " to "
+          << format_quantity(s.last_submit, Dimension::Duration) << ", tenants " << tenants
+          << "; the first, as an example:\n";
+    }
     const auto& p = w.parallelism;
     out << "  workload " << w.name << ": " << w.kind << " of " << w.model.name << " on " << w.gpus
         << " accelerators, ";

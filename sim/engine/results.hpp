@@ -80,7 +80,7 @@ struct TimeseriesRow {
   int queued_workloads = 0;
   double it_power_w = 0;
   double facility_power_w = 0;
-  std::vector<double> tokens_per_s;  // per workload, in scenario order
+  std::vector<double> tokens_per_s;  // per RunResult::series
 };
 
 struct RunResult {
@@ -91,6 +91,9 @@ struct RunResult {
   double it_energy_j = 0;
   double busy_accelerator_s = 0;
   std::vector<WorkloadResult> workloads;
+  // Time-series throughput columns: each workload written out, then each trace or stream
+  // once (the sum over its jobs), in order of first appearance.
+  std::vector<std::string> series;
   std::vector<TimeseriesRow> timeseries;
 };
 

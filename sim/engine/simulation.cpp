@@ -225,10 +225,20 @@ RunResult Simulation::run() {
   cross_pod_jobs_.assign(fleet_.pods.size(), {});
   sg4::Host* anchor = fleet_.pods.front().gateway ? fleet_.pods.front().gateway : fleet_.pods.front().hosts.front();
   std::vector<Job*> by_submit;
+  std::map<std::string, int> stream_series;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     Job& job = jobs_[i];
     job.index = int(i);
     job.spec = &scenario_.workloads[i];
+    // A time-series column per workload written out, one per trace or stream (its jobs summed).
+    const std::string& stream = job.spec->stream;
+    if (stream.empty() || !stream_series.count(stream)) {
+      job.series = int(result_.series.size());
+      result_.series.push_back(stream.empty() ? job.spec->name : stream);
+      if (!stream.empty()) stream_series[stream] = job.series;
+    } else {
+      job.series = stream_series[stream];
+    }
     job.result = &result_.workloads[i];
     job.result->spec = job.spec;
     job.result->submit_s = job.spec->submit.value();
@@ -320,7 +330,7 @@ void Simulation::stop_running(Job& job) {
 void Simulation::sample() {
   TimeseriesRow row;
   row.time_s = sg4::Engine::get_clock();
-  row.tokens_per_s.assign(jobs_.size(), 0.0);
+  row.tokens_per_s.assign(result_.series.size(), 0.0);
   row.allocated_accelerators = scheduler_.allocated_accelerators();
   row.fragmentation = scheduler_.free().fragmentation();
   for (const Job& job : jobs_) {
@@ -330,7 +340,7 @@ void Simulation::sample() {
       // Busy nodes draw the busy wattage the energy plugin charges them (same host property).
       for (const auto& part : job.allocation.parts)
         row.it_power_w += double(part.nodes.size()) * fleet_.pods[std::size_t(part.pod)].node_busy_watts;
-      row.tokens_per_s[std::size_t(job.index)] = job.tokens_per_s;
+      row.tokens_per_s[std::size_t(job.series)] += job.tokens_per_s;
     } else if (!job.result->start_s && row.time_s >= job.spec->submit.value()) {
       row.queued_workloads++;
     }

@@ -25,6 +25,7 @@ namespace sg4 = simgrid::s4u;
 
 struct Job {
   int index = 0;
+  int series = 0;  // its time-series column (shared by the jobs of a trace or stream)
   const WorkloadSpec* spec = nullptr;
   WorkloadResult* result = nullptr;
   SchedJob sched;  // what the scheduler knows of it: size, where it may run, estimate, tenant

@@ -38,6 +38,8 @@ void Simulation::run_job(Job& job) {
     return;
   }
   const WorkloadSpec& w = *job.spec;
+  // Jobs of a trace or stream log at debug level: thousands of them would bury the rest.
+  const auto level = w.stream.empty() ? spdlog::level::info : spdlog::level::debug;
   acquire_nodes(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   const NodeType& node = *node_type_of(pod, catalog_);
@@ -49,7 +51,7 @@ void Simulation::run_job(Job& job) {
     const auto choice = search_parallelism(r.setup, w.gpus, fabric);
     assert(choice && "parallelism: auto was checked at load time");
     r.setup = choice->setup;
-    logger_->info("{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
+    logger_->log(level, "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
                   w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
                   r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, choice->fitting,
                   choice->candidates);
@@ -66,7 +68,7 @@ void Simulation::run_job(Job& job) {
   const double until = w.duration ? start + w.duration->value() : kUnbounded;
   const double target_steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step)
                                        : std::ceil((scenario_.horizon.value() - start) / step_s) + 1;
-  logger_->info("{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
+  logger_->log(level, "{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
                 r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
   if (auto traffic = cross_pod_traffic(job, fabric)) {
     job.segmented = true;
@@ -83,7 +85,7 @@ void Simulation::run_job(Job& job) {
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   stop_running(job);
-  logger_->info("{} done: {:.4g} tokens", w.name, r.tokens_done);
+  logger_->log(level, "{} done: {:.4g} tokens", w.name, r.tokens_done);
 }
 
 // The step as it ran (r.step_alone_s x r.contention_slowdown): the delay is exposed

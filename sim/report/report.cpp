@@ -417,7 +417,7 @@ std::string timeseries_csv(const RunResult& run) {
   std::ostringstream out;
   out << "time_s,busy_accelerators,allocated_accelerators,fragmentation,running_workloads,queued_workloads,"
          "it_power_w,facility_power_w";
-  for (const auto& r : run.workloads) out << ",tokens_per_s:" << r.spec->name;
+  for (const auto& name : run.series) out << ",tokens_per_s:" << name;
   out << '\n';
   for (const auto& row : run.timeseries) {
     out << csv_number(row.time_s) << ',' << row.busy_accelerators << ',' << row.allocated_accelerators << ','
@@ -442,7 +442,37 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
                 c["peak_it_power_w"].get<double>() / 1e6, c["avg_facility_power_w"].get<double>() / 1e6,
                 c["facility_energy_j"].get<double>() / 3.6e9);
   out << line;
+  // Jobs of a trace or stream: one line per stream.
+  struct StreamLine {
+    int jobs = 0, completed = 0, running = 0, queued = 0;
+    double wait_s = 0, gpu_hours = 0;
+  };
+  std::map<std::string, StreamLine> streams;
+  std::vector<std::string> stream_order;
+  for (const auto& r : run.workloads) {
+    const std::string& name = r.spec->stream;
+    if (name.empty()) continue;
+    if (!streams.count(name)) stream_order.push_back(name);
+    StreamLine& l = streams[name];
+    l.jobs++;
+    if (r.completed) l.completed++;
+    else if (r.start_s) l.running++;
+    else l.queued++;
+    if (auto w = wait_of(r)) l.wait_s += *w;
+    l.gpu_hours += r.busy_s * r.spec->gpus / 3600.0;
+  }
+  for (const auto& name : stream_order) {
+    const StreamLine& l = streams[name];
+    const int started = l.completed + l.running;
+    std::snprintf(line, sizeof line,
+                  "  %s (%d jobs): %d completed, %d running, %d queued at the end; mean wait %.2f h; %.4g GPU-hours\n",
+                  name == "trace" ? "trace" : ("stream " + name).c_str(), l.jobs, l.completed, l.running, l.queued,
+                  started > 0 ? l.wait_s / started / 3600 : 0.0, l.gpu_hours);
+    out << line;
+  }
+  std::size_t index = 0;
   for (const auto& w : s["workloads"]) {
+    if (!run.workloads[index++].spec->stream.empty()) continue;  // summed up above
     if (w["kind"] == "inference" && !w["start_s"].is_null()) {
       char progress[96];
       if (w["completion_s"].is_null())

@@ -100,6 +100,7 @@ void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std:
     YamlReader reader(node, label + "." + row.name, &context);
     WorkloadSpec spec;
     spec.name = row.name;
+    spec.stream = label == "trace" ? "trace" : owner.node()["name"].Scalar();
     spec.kind = "pretrain";
     spec.where = row.where;
     const std::size_t before = problems.size();

@@ -116,6 +116,7 @@ struct WorkloadSpec {
   std::optional<std::string> accelerator;  // constrains placement
   std::string tenant = "default";  // who it runs for (quotas, fair share, per-tenant usage)
   int priority = 0;                // higher first under policy: priority
+  std::string stream;              // "trace" or the stream's name for a generated job; "" if written out
   // kind: inference. parallelism.tp and .pp describe one replica; parallelism.dp holds
   // the replica count (gpus / (tp x pp)), so parallelism.product() == gpus for every kind.
   RequestStreamSpec requests;
