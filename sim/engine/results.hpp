@@ -66,7 +66,9 @@ struct WorkloadResult {
   double steps_done = 0;  // whole steps finished (fractional progress is not counted)
   double tokens_done = 0;
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
-  double busy_s = 0;      // wall time it held its accelerators
+  double busy_s = 0;      // wall time it held its accelerators (every run, if evicted)
+  int interruptions = 0;      // times it was evicted (and later, failures that stopped it)
+  double lost_gpu_hours = 0;  // work since the last checkpoint lost to them
   ServingResult serving;  // kind: inference only
   VideoResult video;      // kind: video-generation only
 };

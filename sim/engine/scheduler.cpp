@@ -33,23 +33,37 @@ void ClusterScheduler::release(int job_id) {
 }
 
 void ClusterScheduler::reschedule() {
-  if (queue_.empty()) return;
-  SchedulingState state;
-  state.now = simgrid::s4u::Engine::get_clock();
-  for (const Waiting* w : queue_) state.queue.push_back(w->job);
-  state.running = running_;
-  state.free = &free_;
-  state.placement = placement_.get();
-  for (Start& start : policy_->schedule(state)) {
-    auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Waiting* w) { return w->job->id == start.job; });
-    if (it == queue_.end()) throw std::logic_error("scheduler bug: policy started a job that is not waiting");
-    Waiting* waiting = *it;
-    queue_.erase(it);
-    free_.take(start.allocation);  // throws if a node is already allocated
-    allocated_accelerators_ += waiting->job->accelerators;
-    running_.push_back({waiting->job, start.allocation, state.now + waiting->job->estimated_runtime_s});
-    waiting->granted = std::move(start.allocation);
-    waiting->wake->notify_one();
+  // A pass that evicts jobs may leave others that could now evict too: pass again until
+  // one evicts nobody.
+  bool again = true;
+  while (again && !queue_.empty()) {
+    SchedulingState state;
+    state.now = simgrid::s4u::Engine::get_clock();
+    for (const Waiting* w : queue_) state.queue.push_back(w->job);
+    state.running = running_;
+    state.free = &free_;
+    state.placement = placement_.get();
+    Decision decision = policy_->schedule(state);
+    again = !decision.preempt.empty();
+    for (int victim : decision.preempt) {
+      auto it = std::find_if(running_.begin(), running_.end(), [&](const RunningJob& r) { return r.job->id == victim; });
+      if (it == running_.end()) throw std::logic_error("scheduler bug: policy evicted a job that is not running");
+      free_.give_back(it->allocation);
+      allocated_accelerators_ -= it->job->accelerators;
+      running_.erase(it);
+      if (on_preempt_) on_preempt_(victim);
+    }
+    for (Start& start : decision.starts) {
+      auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Waiting* w) { return w->job->id == start.job; });
+      if (it == queue_.end()) throw std::logic_error("scheduler bug: policy started a job that is not waiting");
+      Waiting* waiting = *it;
+      queue_.erase(it);
+      free_.take(start.allocation);  // throws if a node is already allocated
+      allocated_accelerators_ += waiting->job->accelerators;
+      running_.push_back({waiting->job, start.allocation, state.now + waiting->job->estimated_runtime_s, state.now});
+      waiting->granted = std::move(start.allocation);
+      waiting->wake->notify_one();
+    }
   }
 }
 

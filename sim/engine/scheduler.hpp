@@ -4,6 +4,7 @@
 // gets all its nodes at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -25,6 +26,9 @@ class ClusterScheduler {
   Allocation acquire(const SchedJob& job);
   // The job's nodes are free again; waiting jobs may start.
   void release(int job_id);
+  // Called when the policy evicts a running job, after its nodes were taken back and
+  // before the jobs that take them start: the engine stops it (it queues again itself).
+  void on_preempt(std::function<void(int job_id)> callback) { on_preempt_ = std::move(callback); }
 
   const FreeNodes& free() const { return free_; }
   int queued() const { return int(queue_.size()); }
@@ -45,6 +49,7 @@ class ClusterScheduler {
   std::vector<Waiting*> queue_;      // in submission order
   std::vector<RunningJob> running_;
   long long allocated_accelerators_ = 0;
+  std::function<void(int)> on_preempt_;
   simgrid::s4u::MutexPtr mutex_;
 };
 

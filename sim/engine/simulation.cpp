@@ -88,6 +88,7 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
   job.accelerators = w.gpus;
   job.tenant = w.tenant;
   job.priority = w.priority;
+  job.preemptible = w.kind == "pretrain" && w.preemptible;
 
   // Pods a job can mix: one accelerator type and node shape.
   std::map<std::pair<std::string, int>, std::vector<int>> shapes;
@@ -209,6 +210,7 @@ std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector
 PolicyConfig Simulation::policy_config(const SchedulerSpec& spec) {
   PolicyConfig config;
   config.name = spec.policy;
+  config.preemption = spec.preemption;
   for (const auto& [name, tenant] : spec.tenants) config.tenants[name] = TenantLimits{tenant.share, tenant.quota};
   return config;
 }
@@ -256,6 +258,7 @@ RunResult Simulation::run() {
   });
   if (options_.show_progress)
     sg4::Engine::on_time_advance_cb([this](double) { show_progress(); });
+  scheduler_.on_preempt([this](int id) { preempt(jobs_[std::size_t(id)]); });
   // The run ends when the last job ends, or at the horizon, whichever comes first.
   sg4::Actor::create("horizon", anchor, [this] {
     sg4::this_actor::sleep_until(scenario_.horizon.value());
@@ -277,6 +280,7 @@ void Simulation::acquire_nodes(Job& job) {
   const WorkloadSpec& w = *job.spec;
   if (w.submit.value() > 0) sample();  // it joins the queue
   job.allocation = scheduler_.acquire(job.sched);
+  job.hosts.clear();
   for (const auto& part : job.allocation.parts)
     for (int n : part.nodes) job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
@@ -284,11 +288,12 @@ void Simulation::acquire_nodes(Job& job) {
   r.accelerator = pod.accelerator;
   r.nodes = job.allocation.node_count();
   r.pods_spanned = int(job.allocation.parts.size());
-  r.start_s = sg4::Engine::get_clock();
+  if (!r.start_s) r.start_s = sg4::Engine::get_clock();  // the first start (an evicted job restarts)
 }
 
 void Simulation::start_running(Job& job) {
   job.energy_at_start_j = energy_of(job.hosts);
+  job.run_start_s = sg4::Engine::get_clock();
   for (const auto& part : job.allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     for (int n : part.nodes) {
@@ -312,8 +317,24 @@ void Simulation::stop_running(Job& job) {
   WorkloadResult& r = *job.result;
   r.end_s = sg4::Engine::get_clock();
   r.completed = true;
-  r.busy_s = *r.end_s - *r.start_s;
-  r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+  leave_nodes(job);
+  scheduler_.release(job.index);
+}
+
+void Simulation::preempt(Job& job) {
+  WorkloadResult& r = *job.result;
+  job.preempted = true;
+  r.interruptions++;
+  leave_nodes(job);
+  for (auto& flow : job.flows)
+    if (flow->get_state() == sg4::Activity::State::STARTED) flow->cancel();
+  job.wake->notify_all();
+}
+
+void Simulation::leave_nodes(Job& job) {
+  WorkloadResult& r = *job.result;
+  r.busy_s += sg4::Engine::get_clock() - job.run_start_s;
+  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
   for (const auto& part : job.allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     if (pod.running_pstate >= 0)
@@ -324,7 +345,6 @@ void Simulation::stop_running(Job& job) {
   job.running = false;
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
   sample();
-  scheduler_.release(job.index);
 }
 
 void Simulation::sample() {
@@ -373,8 +393,8 @@ void Simulation::finish() {
     WorkloadResult& r = *job.result;
     if (!job.running) continue;
     // Still running at the horizon: count whole steps done and the energy so far.
-    r.busy_s = now - *r.start_s;
-    r.energy_j = energy_of(job.hosts) - job.energy_at_start_j;
+    r.busy_s += now - job.run_start_s;
+    r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
     if (job.spec->is_video()) continue;  // videos done by the horizon, counted at the start
     if (job.spec->is_serving()) {
       // Requests done by the horizon, counted at the start; synthetic-data counts accepted tokens.
@@ -386,12 +406,12 @@ void Simulation::finish() {
     if (job.segmented && job.segment_since >= 0) {
       const double elapsed = now - job.segment_since;
       const double steps = job.cross_done + std::min(job.segment_cap, elapsed * job.segment_rate);
-      r.steps_done = std::floor(steps + 1e-9);
+      r.steps_done = job.kept_steps + std::floor(steps + 1e-9);
       if (steps > 0)
         r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s));
     }
     if (job.segmented) apply_contention(r);
-    else r.steps_done = std::floor(r.busy_s / r.step.step_time.value());
+    else r.steps_done = job.kept_steps + std::floor((now - job.run_start_s) / r.step.step_time.value());
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();

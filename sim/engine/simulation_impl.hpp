@@ -39,7 +39,13 @@ struct Job {
   // steps, to the horizon if it gets there (training_job.cpp); `wake` cuts a quiet
   // segment when another such job starts or stops on one of its pods.
   bool segmented = false;
-  sg4::ConditionVariablePtr wake;
+  sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
+  std::vector<sg4::CommPtr> flows;  // its inter-pod flows in flight
+  // Evicted by a higher-priority job (scheduler preemption): its progress up to the last
+  // checkpoint is kept (kept_steps, and kept_s of run time for a duration budget).
+  bool preempted = false;
+  double kept_steps = 0, kept_s = 0;
+  double run_start_s = 0;  // when its current run on nodes began
   // Its progress so far, and the segment in progress (since, steps per second, at most
   // how many steps), for the end of the run if the horizon interrupts it.
   double cross_done = 0, cross_held_s = 0;
@@ -47,7 +53,7 @@ struct Job {
 };
 
 struct CrossPodRun {
-  double steps = 0;                // whole steps done
+  double steps = 0;                 // whole steps done in this run
   bool stopped_by_horizon = false;  // still running at the horizon
 };
 
@@ -152,6 +158,9 @@ class Simulation {
   // The job's work ended now: its end, held time and energy; its nodes go back to the
   // scheduler and the time series records the change.
   void stop_running(Job& job);
+  // The part of stopping shared with an eviction: held time and energy of this run, the
+  // nodes back to available, the time series.
+  void leave_nodes(Job& job);
 
 
   // The inter-pod traffic of a training job on its placement, or nullopt if it stays in
@@ -161,6 +170,16 @@ class Simulation {
   // inter-pod traffic is SimGrid communications between the pods' gateways: jobs that
   // share uplinks slow each other by SimGrid's bandwidth sharing.
   CrossPodRun run_cross_pod(Job& job, const CrossPodTraffic& traffic, double steps, double until_s);
+  // Waits on the job's condition variable until `t`: true if it timed out (not woken).
+  bool wait_on(Job& job, double t);
+  // Holds the job's nodes until `t`; false if it was evicted first.
+  bool hold_until(Job& job, double t);
+  // Waits for the job's flows until `deadline`; false if cut by it or by an eviction.
+  bool wait_flows(Job& job, double deadline);
+  // The scheduler evicted the job: its nodes are already taken back; stop charging them
+  // to it and wake its actor, which queues again from its last checkpoint.
+  void preempt(Job& job);
+
   // Does another job that spans pods share one of this job's pods (and so its uplink)?
   bool shares_uplinks(const Job& job) const;
   // The job's flows start or stop using its pods' uplinks: the others there re-plan.

@@ -40,49 +40,82 @@ void Simulation::run_job(Job& job) {
   const WorkloadSpec& w = *job.spec;
   // Jobs of a trace or stream log at debug level: thousands of them would bury the rest.
   const auto level = w.stream.empty() ? spdlog::level::info : spdlog::level::debug;
-  acquire_nodes(job);
-  const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
-  const NodeType& node = *node_type_of(pod, catalog_);
   WorkloadResult& r = *job.result;
-  const FabricView fabric = fabric_view(fleet_, job.allocation, node, w.gpus);
-  r.setup = training_setup(w, *pod.accelerator);
-  if (w.parallelism.automatic) {
-    // Choose for the placement the job got; the loader checked that something fits.
-    const auto choice = search_parallelism(r.setup, w.gpus, fabric);
-    assert(choice && "parallelism: auto was checked at load time");
-    r.setup = choice->setup;
-    logger_->log(level, "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
-                  w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
-                  r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, choice->fitting,
-                  choice->candidates);
-  }
-  r.step = training_step(r.setup, fabric);
-  job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
-  start_running(job);
+  // One pass per run on nodes: an eviction sends it back to the queue, from its last
+  // checkpoint (job.kept_steps), with whatever placement it gets next.
+  while (true) {
+    acquire_nodes(job);
+    const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
+    const NodeType& node = *node_type_of(pod, catalog_);
+    const FabricView fabric = fabric_view(fleet_, job.allocation, node, w.gpus);
+    r.setup = training_setup(w, *pod.accelerator);
+    if (w.parallelism.automatic) {
+      // Choose for the placement the job got; the loader checked that something fits.
+      const auto choice = search_parallelism(r.setup, w.gpus, fabric);
+      assert(choice && "parallelism: auto was checked at load time");
+      r.setup = choice->setup;
+      logger_->log(level,
+                   "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
+                   w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
+                   r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, choice->fitting,
+                   choice->candidates);
+    }
+    r.step = training_step(r.setup, fabric);
+    r.contention_applied = false;
+    r.contention_slowdown = 1;
+    job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
+    start_running(job);
 
-  const double step_s = r.step.step_time.value();
-  r.step_alone_s = step_s;
-  // Run to the token target or for the duration, whichever ends first, or past the
-  // horizon (run_until stops the clock there).
-  const double start = *r.start_s;
-  const double until = w.duration ? start + w.duration->value() : kUnbounded;
-  const double target_steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step)
-                                       : std::ceil((scenario_.horizon.value() - start) / step_s) + 1;
-  logger_->log(level, "{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
-                r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
-  if (auto traffic = cross_pod_traffic(job, fabric)) {
-    job.segmented = true;
-    r.inter_pod_comm_s = traffic->comm_s;
-    const CrossPodRun run = run_cross_pod(job, *traffic, target_steps, until);
-    r.steps_done = run.steps;
+    const double step_s = r.step.step_time.value();
+    r.step_alone_s = step_s;
+    // Run to the token target or for the duration, whichever ends first, or past the
+    // horizon (the horizon actor stops the clock there).
+    const double start = sg4::Engine::get_clock();
+    const double until = w.duration ? start + w.duration->value() - job.kept_s : kUnbounded;
+    const double target_steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step) - job.kept_steps
+                                         : std::ceil((scenario_.horizon.value() - start) / step_s) + 1;
+    logger_->log(level, "{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
+                 r.pods_spanned, pod.accelerator->name, step_s, job.tokens_per_s);
+    double done = 0;  // steps of this run
+    if (auto traffic = cross_pod_traffic(job, fabric)) {
+      job.segmented = true;
+      r.inter_pod_comm_s = traffic->comm_s;
+      const CrossPodRun run = run_cross_pod(job, *traffic, target_steps, until);
+      done = run.steps;
+      r.steps_done = job.kept_steps + done;
+      r.tokens_done = r.steps_done * r.step.tokens_per_step;
+      apply_contention(r);
+      if (run.stopped_by_horizon) return;  // still running: the end of the run reports it
+    } else {
+      job.segmented = false;
+      r.inter_pod_comm_s = 0;
+      const double run_s = std::min(target_steps * step_s, until - start);
+      if (hold_until(job, start + run_s))
+        done = run_s == target_steps * step_s ? target_steps : std::floor(run_s / step_s);
+      else
+        done = std::floor((sg4::Engine::get_clock() - start) / step_s);
+      r.steps_done = job.kept_steps + done;
+      r.tokens_done = r.steps_done * r.step.tokens_per_step;
+    }
+    if (!job.preempted) break;
+
+    // Evicted: back to its last checkpoint. Work since then is lost.
+    const double ran_s = sg4::Engine::get_clock() - start;
+    const double saved_s = w.checkpoint_interval ? std::floor(ran_s / w.checkpoint_interval->value()) *
+                                                       w.checkpoint_interval->value()
+                                                 : 0.0;
+    const double saved_steps = ran_s > 0 ? std::min(done, std::floor(done * saved_s / ran_s)) : 0.0;
+    r.lost_gpu_hours += (ran_s - saved_s) * w.gpus / 3600.0;
+    job.kept_steps += saved_steps;
+    job.kept_s += saved_s;
+    r.steps_done = job.kept_steps;
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
-    apply_contention(r);
-    if (run.stopped_by_horizon) return;  // still running: the end of the run reports it
-  } else {
-    const double run_s = std::min(target_steps * step_s, until - start);
-    sg4::this_actor::sleep_for(run_s);
-    r.steps_done = run_s == target_steps * step_s ? target_steps : std::floor(run_s / step_s);
-    r.tokens_done = r.steps_done * r.step.tokens_per_step;
+    job.preempted = false;
+    // What is left, for the scheduler's estimate.
+    if (std::isfinite(job.sched.estimated_runtime_s))
+      job.sched.estimated_runtime_s = std::max(0.0, job.sched.estimated_runtime_s - saved_s);
+    logger_->log(level, "{} evicted after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
+                 w.name, ran_s, saved_steps, (ran_s - saved_s) * w.gpus / 3600.0);
   }
   stop_running(job);
   logger_->log(level, "{} done: {:.4g} tokens", w.name, r.tokens_done);
@@ -130,30 +163,6 @@ std::optional<CrossPodTraffic> Simulation::cross_pod_traffic(const Job& job, con
   return t;
 }
 
-namespace {
-
-// Waits for the flows until `deadline`; at the deadline cancels those still running (from
-// their own actor: SimGrid wants activities finished or cancelled before they are
-// dropped) and returns false.
-bool wait_until(std::vector<sg4::CommPtr>& flows, double deadline) {
-  try {
-    for (auto& c : flows) c->wait_for(std::max(0.0, deadline - sg4::Engine::get_clock()));
-    return true;
-  } catch (const simgrid::TimeoutException&) {
-    for (auto& c : flows)
-      if (!c->test()) c->cancel();
-    return false;
-  }
-}
-
-// Sleeps until `t`, or until `deadline` if that comes first; false if cut.
-bool sleep_until(double t, double deadline) {
-  sg4::this_actor::sleep_until(std::min(t, deadline));
-  return t <= deadline;
-}
-
-}  // namespace
-
 bool Simulation::shares_uplinks(const Job& job) const {
   for (const auto& part : job.allocation.parts)
     if (cross_pod_jobs_[std::size_t(part.pod)].size() > 1) return true;
@@ -172,6 +181,36 @@ void Simulation::announce_cross_pod(Job& job, bool joining) {
   for (int other : others) jobs_[std::size_t(other)].wake->notify_all();
 }
 
+bool Simulation::wait_on(Job& job, double t) {
+  std::unique_lock lock(*cross_pod_mutex_);
+  bool timed_out = false;
+  try {
+    timed_out = job.wake->wait_until(lock, t) == std::cv_status::timeout;
+  } catch (const simgrid::ForcefulKillException&) {
+    lock.release();  // killed at the horizon: unlocking would be a call into a dead actor
+    throw;
+  }
+  lock.unlock();  // here, not in the destructor: a kill may arrive in any call into SimGrid
+  return timed_out;
+}
+
+bool Simulation::hold_until(Job& job, double t) {
+  while (!job.preempted && sg4::Engine::get_clock() < t) wait_on(job, t);
+  return !job.preempted;
+}
+
+bool Simulation::wait_flows(Job& job, double deadline) {
+  try {
+    for (auto& c : job.flows) c->wait_for(std::max(0.0, deadline - sg4::Engine::get_clock()));
+    return true;
+  } catch (const simgrid::TimeoutException&) {
+    return false;  // the caller cancels what is left
+  } catch (const simgrid::Exception&) {
+    if (job.preempted) return false;  // the eviction cancelled them
+    throw;
+  }
+}
+
 CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, double steps, double until_s) {
   WorkloadResult& r = *job.result;
   const double tokens_per_step = r.step.tokens_per_step;
@@ -180,8 +219,8 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
   const double deadline = std::min(until_s, scenario_.horizon.value());
   // The nodes are running (start_running); a segment's activities are its flows, one per
   // pod spanned, whatever the job's size.
-  job.wake = sg4::ConditionVariable::create();
   announce_cross_pod(job, true);
+  job.cross_done = job.cross_held_s = 0;
   double done = 0, held_s = 0;  // steps (fractional while the job is alone), and their time
   double slowdown = 1;          // of the last segment with flows
   auto account = [&](double steps_now, double seconds) {
@@ -190,12 +229,12 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     job.cross_done = done;
     job.cross_held_s = held_s;
     job.segment_since = -1;
-    r.steps_done = std::floor(done + 1e-9);
+    r.steps_done = job.kept_steps + std::floor(done + 1e-9);
     if (done > 0) r.contention_slowdown = std::max(1.0, held_s / (done * traffic.alone_step_s));
   };
   auto stop = [&](bool horizon) {
     announce_cross_pod(job, false);
-    return CrossPodRun{r.steps_done, horizon};
+    return CrossPodRun{std::floor(done + 1e-9), horizon};
   };
   while (done < steps - 1e-9) {
     const double now = sg4::Engine::get_clock();
@@ -212,19 +251,12 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
       job.segment_since = now;
       job.segment_rate = 1 / traffic.alone_step_s;
       job.segment_cap = steps - done;
-      std::unique_lock lock(*cross_pod_mutex_);
-      bool woken = false;
-      try {
-        woken = job.wake->wait_until(lock, end) == std::cv_status::no_timeout;
-      } catch (const simgrid::ForcefulKillException&) {
-        lock.release();  // killed at the horizon: unlocking would be a call into a dead actor
-        throw;
-      }
-      lock.unlock();  // here, not in the destructor: a kill may arrive in any call into SimGrid
+      const bool woken = !wait_on(job, end);
       const double took = sg4::Engine::get_clock() - now;
       account(woken || end < now + (steps - done) * traffic.alone_step_s ? took / traffic.alone_step_s
                                                                           : steps - done,
               took);
+      if (job.preempted) return stop(false);
       if (!woken && end >= deadline && done < steps - 1e-9) return stop(deadline < until_s);
       continue;
     }
@@ -233,29 +265,30 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     double n = std::min(steps - done, std::max(1.0, std::floor(kSegmentS / traffic.alone_step_s)));
     n = std::min(n, std::floor((deadline - now) / (traffic.alone_step_s * slowdown)));
     if (n < 1) {
-      sg4::this_actor::sleep_until(deadline);  // less than a step left: busy until the deadline
-      account(0, deadline - now);
-      return stop(deadline < until_s);
+      hold_until(job, deadline);  // less than a step left: busy until the deadline
+      account(0, sg4::Engine::get_clock() - now);
+      return stop(!job.preempted && deadline < until_s);
     }
     // The flows carry the segment's inter-pod bytes while the hidden part of the step's
     // compute runs; whatever they take beyond it is exposed; then the rest of the compute.
     job.segment_since = now;
     job.segment_rate = 1 / (traffic.alone_step_s * slowdown);
     job.segment_cap = n;
-    std::vector<sg4::CommPtr> flows;
     for (const auto& f : traffic.flows)
-      flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
-    bool finished = sleep_until(now + n * traffic.hidden_s, deadline) && wait_until(flows, deadline);
-    if (!finished)
-      for (auto& c : flows)
-        if (!c->test()) c->cancel();
-    finished = finished &&
-               sleep_until(sg4::Engine::get_clock() + n * (traffic.local_step_s - traffic.hidden_s), deadline);
+      job.flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
+    bool finished = hold_until(job, std::min(now + n * traffic.hidden_s, deadline)) &&
+                    now + n * traffic.hidden_s <= deadline && wait_flows(job, deadline);
+    for (auto& c : job.flows)
+      if (c->get_state() == sg4::Activity::State::STARTED) c->cancel();
+    job.flows.clear();
+    const double rest_end = sg4::Engine::get_clock() + n * (traffic.local_step_s - traffic.hidden_s);
+    finished = finished && hold_until(job, std::min(rest_end, deadline)) && rest_end <= deadline;
     const double took = sg4::Engine::get_clock() - now;
     if (!finished) {
-      // Cut by the deadline: the whole steps done at the rate of the segment before.
+      // Cut by the deadline or an eviction: the whole steps done at the rate of the
+      // segment before.
       account(std::min(n - 1, std::floor(took / (traffic.alone_step_s * slowdown))), took);
-      return stop(deadline < until_s);
+      return stop(!job.preempted && deadline < until_s);
     }
     account(n, took);
     slowdown = std::max(1.0, took / (n * traffic.alone_step_s));

@@ -68,8 +68,8 @@ void add_common_keys(json& entry, const WorkloadResult& r) {
   entry["end_s"] = r.completed ? optional_number(r.end_s) : json(nullptr);
   entry["wait_s"] = optional_number(wait_of(r));
   entry["state"] = state_of(r);
-  entry["interruptions"] = 0;
-  entry["lost_gpu_hours"] = 0.0;
+  entry["interruptions"] = r.interruptions;
+  entry["lost_gpu_hours"] = r.lost_gpu_hours;
 }
 
 // Keys inference and reasoning entries end with: how the replicas were used, then the

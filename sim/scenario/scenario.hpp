@@ -112,6 +112,10 @@ struct WorkloadSpec {
   double weight_bytes_per_param = 0;  // serving: `weights: int4` gives 0.5; 0: the precision's size
   std::optional<double> tokens;  // stop after this many tokens
   std::optional<Seconds> duration;  // pretrain: stop after holding its accelerators this long
+  // pretrain: `checkpoint: {interval}`; an evicted job resumes from its last checkpoint
+  // (none: from the start). `preemptible: false` keeps it from being evicted.
+  std::optional<Seconds> checkpoint_interval;
+  bool preemptible = true;
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement
   std::string tenant = "default";  // who it runs for (quotas, fair share, per-tenant usage)

@@ -374,9 +374,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       scenario.scheduler.placement =
           s.choice("placement", {"packed", "spread", "topology-aware"}, false).value_or("topology-aware");
       scenario.scheduler.preemption = s.boolean("preemption", false).value_or(false);
-      if (scenario.scheduler.preemption)
-        s.problem_at("preemption", "preemption is not yet supported (it comes with checkpoints, in the power and "
-                                   "failures issue); set preemption: false");
+      if (scenario.scheduler.preemption && scenario.scheduler.policy != "priority")
+        s.problem_at("preemption", "expected preemption only with policy: priority (a job evicts lower-priority "
+                                   "ones), got policy " + scenario.scheduler.policy);
       if (s.has("tenants")) {
         YamlReader tenants = s.child("tenants");
         if (!tenants.node().IsMap()) tenants.problem("expected a mapping of tenant names to {share, quota}, got " +

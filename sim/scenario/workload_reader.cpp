@@ -126,7 +126,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
-                "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "attention", "overlap",
+                "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
                 "distributed_optimizer", "sequence_parallel", "virtual_stages"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
@@ -158,6 +158,13 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                                               : RecomputeMode::None;
   if (auto tokens = w.number("tokens", 1, false)) spec.tokens = *tokens;
   if (auto duration = w.quantity("duration", Dimension::Duration, true, false)) spec.duration = Seconds(*duration);
+  if (w.has("checkpoint")) {
+    YamlReader c = w.child("checkpoint");
+    if (c.expect_map({"interval"}))
+      if (auto interval = c.quantity("interval", Dimension::Duration, true, true))
+        spec.checkpoint_interval = Seconds(*interval);
+  }
+  spec.preemptible = w.boolean("preemptible", false).value_or(true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
   read_scheduling_keys(w, spec, catalog);
   if (!model || !gpus || !parallelism || !seq_len || !global_batch) return;

@@ -4,8 +4,8 @@
 
 namespace fleetsim {
 
-std::vector<Start> EasyBackfillPolicy::schedule(const SchedulingState& state) {
-  return backfill_pass(state.queue, state, {});
+Decision EasyBackfillPolicy::schedule(const SchedulingState& state) {
+  return {{}, backfill_pass(state.queue, state, {})};
 }
 
 }  // namespace fleetsim

@@ -10,7 +10,7 @@ namespace fleetsim {
 class EasyBackfillPolicy : public SchedulingPolicy {
  public:
   const char* name() const override { return "easy-backfill"; }
-  std::vector<Start> schedule(const SchedulingState& state) override;
+  Decision schedule(const SchedulingState& state) override;
 };
 
 }  // namespace fleetsim

@@ -2,7 +2,7 @@
 
 namespace fleetsim {
 
-std::vector<Start> FifoPolicy::schedule(const SchedulingState& state) {
+Decision FifoPolicy::schedule(const SchedulingState& state) {
   FreeNodes free = *state.free;
   std::vector<Start> starts;
   for (const SchedJob* job : state.queue) {
@@ -11,7 +11,7 @@ std::vector<Start> FifoPolicy::schedule(const SchedulingState& state) {
     free.take(*allocation);
     starts.push_back({job->id, std::move(*allocation)});
   }
-  return starts;
+  return {{}, std::move(starts)};
 }
 
 }  // namespace fleetsim

@@ -9,7 +9,7 @@ namespace fleetsim {
 class FifoPolicy : public SchedulingPolicy {
  public:
   const char* name() const override { return "fifo"; }
-  std::vector<Start> schedule(const SchedulingState& state) override;
+  Decision schedule(const SchedulingState& state) override;
 };
 
 }  // namespace fleetsim

@@ -33,12 +33,16 @@ struct SchedJob {
   // open-ended jobs. Backfill is only as good as this, as with user estimates on real
   // schedulers.
   double estimated_runtime_s = kUnbounded;
+  // May a higher-priority job evict it (policy priority with preemption)? Batch training
+  // jobs, which resume from their last checkpoint; services are never evicted.
+  bool preemptible = false;
 };
 
 struct RunningJob {
   const SchedJob* job = nullptr;
   Allocation allocation;
   double estimated_end_s = kUnbounded;
+  double start_s = 0;
 };
 
 struct TenantLimits {
@@ -59,18 +63,27 @@ struct Start {
   Allocation allocation;
 };
 
+// What a pass decides: running jobs to evict first (their nodes are free for the
+// starts), then jobs to start.
+struct Decision {
+  std::vector<int> preempt;
+  std::vector<Start> starts;
+};
+
 class SchedulingPolicy {
  public:
   virtual ~SchedulingPolicy() = default;
   virtual const char* name() const = 0;
   // The jobs to start now, with their nodes, in start order; every allocation is free
-  // in `state.free` and disjoint from the others.
-  virtual std::vector<Start> schedule(const SchedulingState& state) = 0;
+  // in `state.free` once the preempted jobs' nodes are given back, and disjoint from the
+  // others.
+  virtual Decision schedule(const SchedulingState& state) = 0;
 };
 
 struct PolicyConfig {
   std::string name = "fifo";                    // fifo | easy-backfill | priority
   std::map<std::string, TenantLimits> tenants;  // tenants not listed: share 1, no quota
+  bool preemption = false;                      // priority only: evict lower-priority batch jobs
 };
 
 std::unique_ptr<SchedulingPolicy> make_policy(const PolicyConfig& config);

@@ -6,12 +6,13 @@ job before its submit time, every job completed, running or queued at the horizo
 
 Usage: scheduling_tests.py BUILD/fleetsim REPO_ROOT
 """
+import math
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, ROOT, TMP, check, read_csv, run_ok, write, finish  # noqa: E402
+from harness import BIN, ROOT, TMP, check, fleetsim, read_csv, run_ok, write, finish  # noqa: E402
 
 H = 3600.0
 
@@ -47,18 +48,21 @@ cluster:
 def invariants(label, out, summary, capacity):
     """Every run: jobs start after submit, never more accelerators than the fleet, nothing lost."""
     jobs = read_csv(os.path.join(out, "jobs.csv"))
+    # An evicted job's start-end span has a gap: its holding is checked in the time series.
+    evicted = {w["name"] for w in summary["workloads"] if w["interruptions"] > 0}
     check(f"{label}: no job starts before its submit time",
           all(j["start_s"] == "" or float(j["start_s"]) >= float(j["submit_s"]) - 1e-9 for j in jobs))
     events = sorted({float(j[k]) for j in jobs for k in ("start_s", "end_s") if j[k] != ""})
     worst = 0
     for t in events:
-        held = sum(int(j["gpus"]) for j in jobs if j["start_s"] != "" and float(j["start_s"]) <= t
+        held = sum(int(j["gpus"]) for j in jobs if j["name"] not in evicted and j["start_s"] != "" and float(j["start_s"]) <= t
                    and (j["end_s"] == "" or float(j["end_s"]) > t))
         worst = max(worst, held)
     check(f"{label}: never more accelerators held than the fleet has", worst <= capacity, f"{worst} > {capacity}")
     rows = read_csv(os.path.join(out, "timeseries.csv"))
-    check(f"{label}: allocated accelerators within the fleet, fragmentation within [0, 1]",
-          all(0 <= int(r["allocated_accelerators"]) <= capacity and 0 <= float(r["fragmentation"]) <= 1 for r in rows))
+    check(f"{label}: allocated and busy accelerators within the fleet, fragmentation within [0, 1]",
+          all(0 <= int(r["allocated_accelerators"]) <= capacity and 0 <= int(r["busy_accelerators"]) <= capacity
+              and 0 <= float(r["fragmentation"]) <= 1 for r in rows))
     states = {j["state"] for j in jobs}
     c = summary["cluster"]
     check(f"{label}: every job completed, running or queued at the horizon",
@@ -327,7 +331,79 @@ def test_contention():
               h["end_s"] is None and 0 < h["steps"] < 18000 / T and h["contention_slowdown"] > 1, str(h)[:300])
 
 
-for test in [test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+def test_heterogeneous():
+    """H100 and H20 pods in one fleet: a job without `accelerator` goes where it runs
+    fastest if there is room, else wherever it fits; `accelerator:` pins it."""
+    text = f"""\
+name: mixed
+seed: 1
+horizon: 2d
+cluster:
+  design:
+    pods:
+      - {{name: hopper, count: 1, nodes: 4, node: dgx-h100}}
+      - {{name: export, count: 1, nodes: 4, node: hgx-h20}}
+workloads:
+"""
+    text += job("a", 32, 0, 10) + job("b", 32, 1, 3) + job("c", 8, 2, 1, "    accelerator: H20\n")
+    s, out = run_ok("mixed", write("mixed.yaml", text))
+    if not s:
+        return
+    a, b, c = s["workloads"]
+    check("the first job gets the faster H100 pod", a["accelerator"] == "H100-SXM", a["accelerator"])
+    check("the second finds the H100 pod full and runs on the H20 pod at once, with the H20's slower step",
+          b["accelerator"] == "H20" and b["start_s"] == 3600 and b["step_time_s"] > 2 * a["step_time_s"],
+          f"{b['accelerator']} at {b['start_s']}, step {b['step_time_s']} vs {a['step_time_s']}")
+    check("a job pinned to H20 waits for H20 nodes although H100 nodes free up first",
+          c["accelerator"] == "H20" and abs(c["start_s"] - b["end_s"]) < 1e-6, f"{c['accelerator']} at {c['start_s']}")
+    invariants("mixed", out, s, 64)
+
+
+def test_preemption():
+    """A priority-1 job evicts a running priority-0 job, which resumes from its last
+    checkpoint once nodes free up. Worked out by hand on one pod of 4 nodes:
+      low:  32 GPUs, submit 0, 10 h, checkpoints every hour
+      high: 16 GPUs, submit 2.5 h, 2 h, priority 1
+    At 2.5 h low is evicted (checkpoints at 1 h and 2 h: 0.5 h x 32 GPUs = 16 GPU-hours
+    lost); high runs 2.5-4.5 h; low waits for all 4 nodes, restarts at 4.5 h with 8 h left
+    and ends at 12.5 h."""
+    sched = "scheduler: {policy: priority, preemption: true}\n"
+    jobs = [job("low", 32, 0, 10, "    checkpoint: {interval: 1h}\n"), job("high", 16, 2.5, 2, "    priority: 1\n")]
+    path = write("preempt.yaml", scenario("preempt", (1, 4), jobs, sched))
+    s, out = run_ok("preempt", path)
+    if not s:
+        return
+    low, high = s["workloads"]
+    check("the high-priority job starts at once by evicting the low one",
+          abs(high["start_s"] - 2.5 * H) < 1e-6 and abs(high["end_s"] - 4.5 * H) < 1e-6, str(high)[:200])
+    check("the evicted job resumes from its last checkpoint: ends at 12.5 h, 1 interruption, 16 GPU-hours lost",
+          low["start_s"] == 0 and abs(low["end_s"] - 12.5 * H) < 1e-6 and low["interruptions"] == 1
+          and abs(low["lost_gpu_hours"] - 16) < 1e-6, f"end {low['end_s']}, {low['interruptions']}, {low['lost_gpu_hours']}")
+    step = low["step_time_s"]
+    check("its steps: those up to the checkpoint plus the 8 h after the restart",
+          abs(low["steps"] - (math.floor(2.5 * H / step) * 2 / 2.5 + 8 * H / step)) <= 2, f"{low['steps']} at {step} s")
+    check("an evicted job holds no nodes while it waits: 32 GPUs x (2.5 h + 8 h), plus 16 x 2 h",
+          abs(s["cluster"]["tenants"]["default"]["accelerator_hours"] - (32 * 10.5 + 16 * 2)) < 1e-6,
+          str(s["cluster"]["tenants"]))
+    invariants("preempt", out, s, 32)
+
+    none, _ = run_ok("preempt-nockpt", path, "--set", "workloads.0.checkpoint.interval=20h")
+    if none:
+        low = none["workloads"][0]
+        check("without a checkpoint before the eviction it starts over: ends at 14.5 h, 80 GPU-hours lost",
+              abs(low["end_s"] - 14.5 * H) < 1e-6 and abs(low["lost_gpu_hours"] - 80) < 1e-6, str(low)[:200])
+    p, cmd = fleetsim("check", path, "--set", "scheduler.policy=fifo")
+    check("preemption without policy priority is refused with its line",
+          p.returncode == 2 and "preempt.yaml:8:" in p.stderr and "scheduler.preemption: expected preemption only with "
+          "policy: priority" in p.stderr, p.stderr.strip())
+    kept, _ = run_ok("preempt-off", path, "--set", "workloads.0.preemptible=false")
+    if kept:
+        low, high = kept["workloads"]
+        check("a job that is not preemptible is never evicted", low["interruptions"] == 0
+              and abs(high["start_s"] - 10 * H) < 1e-6, f"{low['interruptions']}, high at {high['start_s']}")
+
+
+for test in [test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 

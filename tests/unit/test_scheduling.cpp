@@ -130,9 +130,9 @@ struct World {
   }
 };
 
-std::vector<int> started(const std::vector<Start>& starts) {
+std::vector<int> started(const Decision& decision) {
   std::vector<int> ids;
-  for (const auto& s : starts) ids.push_back(s.job);
+  for (const auto& s : decision.starts) ids.push_back(s.job);
   return ids;
 }
 
@@ -166,12 +166,12 @@ TEST_CASE("policies on a hand-worked queue") {
     CHECK(started(easy.schedule(w.state(0, {1, 2, 3}))) == std::vector<int>{2});
   }
   SECTION("priority: job 4 first, then backfill behind the blocked job 1") {
-    PriorityPolicy priority({});
+    PriorityPolicy priority({}, false);
     CHECK(started(priority.schedule(w.state(0, {1, 2, 3, 4}))) == std::vector<int>{4, 2});
   }
   SECTION("priority: a tenant at its quota waits without blocking the others") {
     w.jobs[2].tenant = "capped";
-    PriorityPolicy priority({{"capped", TenantLimits{1.0, 8}}});  // 8 accelerators = 1 node
+    PriorityPolicy priority({{"capped", TenantLimits{1.0, 8}}}, false);  // 8 accelerators = 1 node
     w.jobs[1] = job(1, 2, 50);
     // Job 1 (2 nodes) starts, job 2 (capped tenant, 16 accelerators) is over its quota and
     // skipped, job 3 takes the last 2 nodes.
@@ -181,10 +181,50 @@ TEST_CASE("policies on a hand-worked queue") {
     w.jobs[0].tenant = "big";  // holds 96 accelerators
     w.jobs[2].tenant = "big";
     w.jobs[3].tenant = "small";
-    PriorityPolicy priority({{"big", TenantLimits{2.0, std::nullopt}}});
+    PriorityPolicy priority({{"big", TenantLimits{2.0, std::nullopt}}}, false);
     // Job 1 (default tenant, 0 held) is blocked; behind it job 3 (small, 0 held) goes
     // before job 2 (big, 96 / 2 held); both fit on the 4 free nodes.
     CHECK(started(priority.schedule(w.state(0, {1, 2, 3}))) == std::vector<int>{3, 2});
+  }
+}
+
+TEST_CASE("preemption evicts the fewest lower-priority jobs that make room, youngest first") {
+  // 16 nodes: job 0 (priority 0, 8 nodes, started at 0), job 1 (priority 0, 4 nodes,
+  // started at 10), job 2 (priority 2, 4 nodes, started at 5, preemptible). Job 3
+  // (priority 1) needs 6 nodes; nothing is free.
+  World w;
+  w.jobs = {job(0, 8, 100), job(1, 4, 100), job(2, 4, 100, 2), job(3, 6, 100, 1)};
+  for (auto& j : w.jobs) j.preemptible = true;
+  w.run(0, nodes({{0, {0, 1, 2, 3, 4, 5, 6, 7}}}), 100);
+  w.run(1, nodes({{1, {0, 1, 2, 3}}}), 100);
+  w.run(2, nodes({{1, {4, 5, 6, 7}}}), 100);
+  w.running[1].start_s = 10;
+  w.running[2].start_s = 5;
+
+  SECTION("without preemption it waits") {
+    PriorityPolicy priority({}, false);
+    const Decision d = priority.schedule(w.state(20, {3}));
+    CHECK(d.preempt.empty());
+    CHECK(d.starts.empty());
+  }
+  SECTION("the youngest lower-priority job (1) is too small alone; job 0 is evicted and 1 spared") {
+    // Candidates by (priority, youngest first): 1, then 0 (job 2 has a higher priority).
+    // Evicting 1 frees 4 nodes (not enough), evicting 0 as well frees 12; job 0's 8 alone
+    // suffice, so job 1 is spared.
+    PriorityPolicy priority({}, true);
+    const Decision d = priority.schedule(w.state(20, {3}));
+    CHECK(d.preempt == std::vector<int>{0});
+    REQUIRE(d.starts.size() == 1);
+    CHECK(d.starts[0].job == 3);
+    CHECK(d.starts[0].allocation.node_count() == 6);
+  }
+  SECTION("jobs that are not preemptible, or of equal or higher priority, are never evicted") {
+    w.jobs[0].preemptible = false;
+    w.jobs[1].priority = 1;
+    PriorityPolicy priority({}, true);
+    const Decision d = priority.schedule(w.state(20, {3}));
+    CHECK(d.preempt.empty());
+    CHECK(d.starts.empty());
   }
 }
 
@@ -220,7 +260,7 @@ TEST_CASE("easy backfill never delays the head's reservation (random states)") {
       scratch.take(*a);
     }
     EasyBackfillPolicy easy;
-    const auto starts = easy.schedule(w.state(0, queue));
+    const auto starts = easy.schedule(w.state(0, queue)).starts;
     if (head < 0) continue;
     // Apply FIFO's starts to get the reservation before backfilling, then all starts.
     World before = w;
