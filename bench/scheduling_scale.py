@@ -6,7 +6,7 @@ Each point is a scenario written here: DGX H100 pods (128 nodes below 100k GPUs,
 nodes at 1M), a 2:1 tapered interconnect, EASY backfill with topology-aware placement, a
 stream of `jobs` Llama-3-8B-shaped training jobs over 30 days (sizes from 8 GPUs to a
 quarter of the fleet, lognormal durations whose mean offers half the fleet's
-GPU-hours), plus a chat service and a reasoning service on 1/128 of the fleet each
+GPU-hours; --load sets another share), plus a chat service and a reasoning service on 1/128 of the fleet each
 (representative replicas). Every job is simulated: the summary's jobs_submitted is
 checked against the stream.
 
@@ -34,15 +34,15 @@ DESIGNS = {10_240: (10, 128), 102_400: (100, 128), 1_048_576: (128, 1024)}
 TARGET = (1_048_576, 2000, 60.0, 4096.0)  # GPUs, jobs, wall s, peak MiB (the issue's)
 
 
-def scenario(gpus, jobs):
+def scenario(gpus, jobs, load):
     pods, nodes = DESIGNS[gpus]
     uplink_tbps = nodes * 8 * 400 / 2 / 1000  # 400 Gb/s per GPU into the pod, 2:1 above it
     sizes = [s for s in (8, 64, 512, 4096, 32768, 262144) if s <= gpus // 4]
     weights = [40, 30, 15, 10, 4, 1][: len(sizes)]
     service = gpus // 128
-    # Mean duration for an offered load of half the fleet: jobs x mean size x duration = 0.5 x GPUs x 30 days.
+    # Mean duration for the offered load: jobs x mean size x duration = load x GPUs x 30 days.
     mean_size = sum(s * w for s, w in zip(sizes, weights)) / sum(weights)
-    mean_h = 0.5 * gpus * 720 / (jobs * mean_size)
+    mean_h = load * gpus * 720 / (jobs * mean_size)
     return f"""# Written by bench/scheduling_scale.py
 name: sched-{gpus}-{jobs}
 seed: 1
@@ -96,6 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", default="10240:2000,102400:2000,1048576:200,1048576:2000,1048576:20000")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--load", type=float, default=0.5, help="offered GPU-hours / the fleet's, over 30 days")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="fleetsim-sched-bench-")
     print(f"{'GPUs':>10} {'jobs':>6} {'wall s':>8} {'peak MiB':>9} {'completed':>9} {'utilisation':>11} {'mean wait h':>11}")
@@ -104,7 +105,7 @@ def main():
             gpus, jobs = (int(x) for x in point.split(":"))
             path = os.path.join(tmp, f"s-{gpus}-{jobs}.yaml")
             with open(path, "w") as f:
-                f.write(scenario(gpus, jobs))
+                f.write(scenario(gpus, jobs, args.load))
             walls, rss = [], []
             for _ in range(args.repeat):
                 out = os.path.join(tmp, "out")

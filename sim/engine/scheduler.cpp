@@ -32,6 +32,11 @@ void ClusterScheduler::release(int job_id) {
   reschedule();
 }
 
+void ClusterScheduler::set_evictable(int job_id, bool evictable) {
+  for (RunningJob& r : running_)
+    if (r.job->id == job_id) r.evictable = evictable;
+}
+
 void ClusterScheduler::reschedule() {
   // A pass that evicts jobs may leave others that could now evict too: pass again until
   // one evicts nobody.

@@ -26,6 +26,9 @@ class ClusterScheduler {
   Allocation acquire(const SchedJob& job);
   // The job's nodes are free again; waiting jobs may start.
   void release(int job_id);
+  // The engine says when a running job's run has begun (true) and begins to end (false):
+  // only in between may the policy evict it.
+  void set_evictable(int job_id, bool evictable);
   // Called when the policy evicts a running job, after its nodes were taken back and
   // before the jobs that take them start: the engine stops it (it queues again itself).
   void on_preempt(std::function<void(int job_id)> callback) { on_preempt_ = std::move(callback); }

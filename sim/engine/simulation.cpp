@@ -253,6 +253,7 @@ RunResult Simulation::run() {
   sg4::Actor::create("submit", anchor, [this, anchor, by_submit] {
     for (Job* job : by_submit) {
       sg4::this_actor::sleep_until(job->spec->submit.value());
+      if (job->spec->submit.value() > 0) queued_++;  // those at 0 are counted from the start
       sg4::Actor::create(job->spec->name, anchor, [this, job] { run_job(*job); });
     }
   });
@@ -268,6 +269,7 @@ RunResult Simulation::run() {
     sg4::Actor::kill_all();
   })->daemonize();
 
+  for (const Job& job : jobs_) queued_ += job.spec->submit.value() <= 0 ? 1 : 0;
   sample();  // the idle cluster at time 0
   wall_start_ = std::chrono::steady_clock::now();
   sg4::Engine::get_instance()->run();
@@ -288,7 +290,10 @@ void Simulation::acquire_nodes(Job& job) {
   r.accelerator = pod.accelerator;
   r.nodes = job.allocation.node_count();
   r.pods_spanned = int(job.allocation.parts.size());
-  if (!r.start_s) r.start_s = sg4::Engine::get_clock();  // the first start (an evicted job restarts)
+  if (!r.start_s) {  // the first start (an evicted job restarts)
+    r.start_s = sg4::Engine::get_clock();
+    queued_--;
+  }
 }
 
 void Simulation::start_running(Job& job) {
@@ -309,11 +314,14 @@ void Simulation::start_running(Job& job) {
     }
   }
   job.running = true;
+  running_jobs_.insert(job.index);
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
   sample();  // a row at every change of state, so the series integrates exactly
+  scheduler_.set_evictable(job.index, true);
 }
 
 void Simulation::stop_running(Job& job) {
+  scheduler_.set_evictable(job.index, false);  // first: what follows may let other actors run
   WorkloadResult& r = *job.result;
   r.end_s = sg4::Engine::get_clock();
   r.completed = true;
@@ -328,6 +336,12 @@ void Simulation::preempt(Job& job) {
   leave_nodes(job);
   for (auto& flow : job.flows)
     if (flow->get_state() == sg4::Activity::State::STARTED) flow->cancel();
+  wake(job);
+}
+
+void Simulation::wake(Job& job) {
+  std::unique_lock lock(*cross_pod_mutex_);
+  job.epoch++;
   job.wake->notify_all();
 }
 
@@ -343,6 +357,7 @@ void Simulation::leave_nodes(Job& job) {
   for (auto& exec : job.busy) exec->cancel();
   job.busy.clear();
   job.running = false;
+  running_jobs_.erase(job.index);
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
   sample();
 }
@@ -353,21 +368,24 @@ void Simulation::sample() {
   row.tokens_per_s.assign(result_.series.size(), 0.0);
   row.allocated_accelerators = scheduler_.allocated_accelerators();
   row.fragmentation = scheduler_.free().fragmentation();
-  for (const Job& job : jobs_) {
-    if (job.running) {
-      row.busy_accelerators += job.spec->gpus;
-      row.running_workloads++;
-      // Busy nodes draw the busy wattage the energy plugin charges them (same host property).
-      for (const auto& part : job.allocation.parts)
-        row.it_power_w += double(part.nodes.size()) * fleet_.pods[std::size_t(part.pod)].node_busy_watts;
-      row.tokens_per_s[std::size_t(job.series)] += job.tokens_per_s;
-    } else if (!job.result->start_s && row.time_s >= job.spec->submit.value()) {
-      row.queued_workloads++;
-    }
+  // From what is running now, not from every job ever submitted: a row is written at
+  // every change, and streams have tens of thousands of jobs.
+  for (int index : running_jobs_) {
+    const Job& job = jobs_[std::size_t(index)];
+    row.busy_accelerators += job.spec->gpus;
+    row.running_workloads++;
+    row.tokens_per_s[std::size_t(job.series)] += job.tokens_per_s;
   }
-  // Every node not running a job is idle (allocated ones too, until their job starts).
-  for (std::size_t p = 0; p < fleet_.pods.size(); ++p)
-    row.it_power_w += double(fleet_.pods[p].hosts.size() - std::size_t(running_nodes_[p])) * fleet_.pods[p].node_idle_watts;
+  row.queued_workloads = queued_;
+  // Running nodes draw the busy wattage the energy plugin charges them (same host
+  // property); every other node is idle (allocated ones too, until their job starts).
+  for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
+    const FleetPod& pod = fleet_.pods[p];
+    if (std::size_t(running_nodes_[p]) > pod.hosts.size())
+      throw std::logic_error("engine bug: more running nodes than pod " + pod.name + " has");
+    row.it_power_w += double(running_nodes_[p]) * pod.node_busy_watts +
+                      double(pod.hosts.size() - std::size_t(running_nodes_[p])) * pod.node_idle_watts;
+  }
   row.facility_power_w = row.it_power_w * scenario_.cluster.facility.pue;
   result_.timeseries.push_back(std::move(row));
 }
@@ -403,9 +421,9 @@ void Simulation::finish() {
     }
     // A job that spans pods counted its own steps and contention by segment; if the
     // horizon interrupted one, its steps at the rate it was running at.
-    if (job.segmented && job.segment_since >= 0) {
-      const double elapsed = now - job.segment_since;
-      const double steps = job.cross_done + std::min(job.segment_cap, elapsed * job.segment_rate);
+    if (job.segmented && job.segment.start >= 0) {
+      const double elapsed = now - job.segment.start;
+      const double steps = job.cross_done + job.segment.done_by(now, job.flows);
       r.steps_done = job.kept_steps + std::floor(steps + 1e-9);
       if (steps > 0)
         r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s));

@@ -40,6 +40,7 @@ struct Job {
   // segment when another such job starts or stops on one of its pods.
   bool segmented = false;
   sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
+  long epoch = 0;  // bumped (under the lock) by every wake-up, so none is lost
   std::vector<sg4::CommPtr> flows;  // its inter-pod flows in flight
   // Evicted by a higher-priority job (scheduler preemption): its progress up to the last
   // checkpoint is kept (kept_steps, and kept_s of run time for a duration budget).
@@ -49,7 +50,18 @@ struct Job {
   // Its progress so far, and the segment in progress (since, steps per second, at most
   // how many steps), for the end of the run if the horizon interrupts it.
   double cross_done = 0, cross_held_s = 0;
-  double segment_since = -1, segment_rate = 0, segment_cap = 0;
+  // The segment in progress: `steps` steps whose first part is `hidden_s` of compute per
+  // step alongside its flows (`flow_bytes` each), then `rest_s` of compute per step
+  // (from `rest_start`, -1 until then). A segment alone is all rest, from its start.
+  struct Segment {
+    double start = -1;  // -1: none in progress
+    double steps = 0, hidden_s = 0, rest_s = 0, rest_start = -1;
+    std::vector<double> flow_bytes;
+    // Steps done by `now`: progress taken as even over the segment's projected length
+    // (real steps interleave compute and traffic), the first part as long as its slower
+    // half would take at the pace it has had.
+    double done_by(double now, const std::vector<sg4::CommPtr>& flows) const;
+  } segment;
 };
 
 struct CrossPodRun {
@@ -170,8 +182,11 @@ class Simulation {
   // inter-pod traffic is SimGrid communications between the pods' gateways: jobs that
   // share uplinks slow each other by SimGrid's bandwidth sharing.
   CrossPodRun run_cross_pod(Job& job, const CrossPodTraffic& traffic, double steps, double until_s);
-  // Waits on the job's condition variable until `t`: true if it timed out (not woken).
-  bool wait_on(Job& job, double t);
+  // Waits on the job's condition variable until `t` unless woken since it read `epoch`
+  // (or evicted): true if it timed out.
+  bool wait_on(Job& job, double t, long epoch);
+  // Wakes the job's actor (another job on its uplinks, or an eviction).
+  void wake(Job& job);
   // Holds the job's nodes until `t`; false if it was evicted first.
   bool hold_until(Job& job, double t);
   // Waits for the job's flows until `deadline`; false if cut by it or by an eviction.
@@ -200,6 +215,8 @@ class Simulation {
   ClusterScheduler scheduler_;
   std::vector<Job> jobs_;
   std::vector<int> running_nodes_;  // per pod, nodes of running jobs
+  std::set<int> running_jobs_;      // indices of running jobs (in order, for sums)
+  int queued_ = 0;                  // submitted and never started
   // Per pod, the running jobs whose traffic leaves their pods (training_job.cpp), and the
   // lock their segments wait under.
   std::vector<std::set<int>> cross_pod_jobs_;

@@ -111,9 +111,12 @@ void Simulation::run_job(Job& job) {
     r.steps_done = job.kept_steps;
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
     job.preempted = false;
-    // What is left, for the scheduler's estimate.
-    if (std::isfinite(job.sched.estimated_runtime_s))
-      job.sched.estimated_runtime_s = std::max(0.0, job.sched.estimated_runtime_s - saved_s);
+    // What is left, for the scheduler's estimate: the steps still to do at this run's step
+    // (or the duration still to run).
+    if (w.tokens) job.sched.estimated_runtime_s = (std::ceil(*w.tokens / r.step.tokens_per_step) - job.kept_steps) * step_s;
+    if (w.duration)
+      job.sched.estimated_runtime_s = std::min(w.tokens ? job.sched.estimated_runtime_s : kUnbounded,
+                                               w.duration->value() - job.kept_s);
     logger_->log(level, "{} evicted after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
                  w.name, ran_s, saved_steps, (ran_s - saved_s) * w.gpus / 3600.0);
   }
@@ -178,14 +181,33 @@ void Simulation::announce_cross_pod(Job& job, bool joining) {
     others.insert(on_pod.begin(), on_pod.end());
   }
   others.erase(job.index);
-  for (int other : others) jobs_[std::size_t(other)].wake->notify_all();
+  for (int other : others) wake(jobs_[std::size_t(other)]);
 }
 
-bool Simulation::wait_on(Job& job, double t) {
+double Job::Segment::done_by(double now, const std::vector<sg4::CommPtr>& flows) const {
+  if (start < 0 || steps <= 0) return 0;
+  double first_s = 0;
+  if (rest_start >= 0) {
+    first_s = rest_start - start;
+  } else {
+    double part = hidden_s > 0 ? std::min(1.0, (now - start) / (steps * hidden_s)) : 1.0;
+    for (std::size_t k = 0; k < flows.size() && k < flow_bytes.size(); ++k)
+      if (flow_bytes[k] > 0) part = std::min(part, 1.0 - flows[k]->get_remaining() / flow_bytes[k]);
+    if (part <= 0) return 0;
+    first_s = (now - start) / part;
+  }
+  const double projected = first_s + steps * rest_s;
+  return projected > 0 ? std::min(1.0, (now - start) / projected) * steps : 0.0;
+}
+
+bool Simulation::wait_on(Job& job, double t, long epoch) {
   std::unique_lock lock(*cross_pod_mutex_);
   bool timed_out = false;
   try {
-    timed_out = job.wake->wait_until(lock, t) == std::cv_status::timeout;
+    // The condition is read under the lock the waker takes: a wake-up between the
+    // caller's look at the state and this wait is seen here, not lost.
+    while (job.epoch == epoch && !job.preempted && !timed_out)
+      timed_out = job.wake->wait_until(lock, t) == std::cv_status::timeout;
   } catch (const simgrid::ForcefulKillException&) {
     lock.release();  // killed at the horizon: unlocking would be a call into a dead actor
     throw;
@@ -195,7 +217,7 @@ bool Simulation::wait_on(Job& job, double t) {
 }
 
 bool Simulation::hold_until(Job& job, double t) {
-  while (!job.preempted && sg4::Engine::get_clock() < t) wait_on(job, t);
+  while (!job.preempted && sg4::Engine::get_clock() < t) wait_on(job, t, job.epoch);
   return !job.preempted;
 }
 
@@ -228,7 +250,7 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     held_s += seconds;
     job.cross_done = done;
     job.cross_held_s = held_s;
-    job.segment_since = -1;
+    job.segment.start = -1;
     r.steps_done = job.kept_steps + std::floor(done + 1e-9);
     if (done > 0) r.contention_slowdown = std::max(1.0, held_s / (done * traffic.alone_step_s));
   };
@@ -239,6 +261,7 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
   while (done < steps - 1e-9) {
     const double now = sg4::Engine::get_clock();
     if (now >= deadline) return stop(deadline < until_s);
+    const long epoch = job.epoch;  // before looking: a job arriving after this wakes the wait below
     if (!shares_uplinks(job)) {
       // Alone on its uplinks: nothing can slow it, so no flows; it runs at its own rate
       // until it is done or another job that spans pods arrives on one of its pods.
@@ -248,10 +271,8 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
         sample();  // back to its own rate
       }
       const double end = std::min(deadline, now + (steps - done) * traffic.alone_step_s);
-      job.segment_since = now;
-      job.segment_rate = 1 / traffic.alone_step_s;
-      job.segment_cap = steps - done;
-      const bool woken = !wait_on(job, end);
+      job.segment = {now, steps - done, 0.0, traffic.alone_step_s, now, {}};
+      const bool woken = !wait_on(job, end, epoch);
       const double took = sg4::Engine::get_clock() - now;
       account(woken || end < now + (steps - done) * traffic.alone_step_s ? took / traffic.alone_step_s
                                                                           : steps - done,
@@ -262,32 +283,38 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     }
     // Sharing: segments of about kSegmentS of work whose inter-pod bytes are SimGrid
     // flows; SimGrid re-shares the uplinks whenever a flow starts or ends.
+    // (The last segment may be a fraction of a step: progress is fractional after a
+    // stretch alone.)
     double n = std::min(steps - done, std::max(1.0, std::floor(kSegmentS / traffic.alone_step_s)));
-    n = std::min(n, std::floor((deadline - now) / (traffic.alone_step_s * slowdown)));
-    if (n < 1) {
+    const double fit = (deadline - now) / (traffic.alone_step_s * slowdown);  // steps before the deadline
+    n = n < 1 ? (fit >= n ? n : 0.0) : std::min(n, std::floor(fit));
+    if (n <= 0) {
       hold_until(job, deadline);  // less than a step left: busy until the deadline
       account(0, sg4::Engine::get_clock() - now);
       return stop(!job.preempted && deadline < until_s);
     }
     // The flows carry the segment's inter-pod bytes while the hidden part of the step's
     // compute runs; whatever they take beyond it is exposed; then the rest of the compute.
-    job.segment_since = now;
-    job.segment_rate = 1 / (traffic.alone_step_s * slowdown);
-    job.segment_cap = n;
+    job.segment = {now, n, traffic.hidden_s, traffic.local_step_s - traffic.hidden_s, -1.0, {}};
+    for (const auto& f : traffic.flows) job.segment.flow_bytes.push_back(n * f.bytes_per_step);
     for (const auto& f : traffic.flows)
       job.flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
     bool finished = hold_until(job, std::min(now + n * traffic.hidden_s, deadline)) &&
                     now + n * traffic.hidden_s <= deadline && wait_flows(job, deadline);
+    // If cut here, the progress is read now, while the flows still say how far they got.
+    const double cut_progress = finished ? 0.0 : job.segment.done_by(sg4::Engine::get_clock(), job.flows);
     for (auto& c : job.flows)
       if (c->get_state() == sg4::Activity::State::STARTED) c->cancel();
     job.flows.clear();
-    const double rest_end = sg4::Engine::get_clock() + n * (traffic.local_step_s - traffic.hidden_s);
+    const double rest_start = sg4::Engine::get_clock();
+    job.segment.rest_start = rest_start;
+    const double rest_end = rest_start + n * (traffic.local_step_s - traffic.hidden_s);
+    const bool reached_rest = finished;
     finished = finished && hold_until(job, std::min(rest_end, deadline)) && rest_end <= deadline;
     const double took = sg4::Engine::get_clock() - now;
     if (!finished) {
-      // Cut by the deadline or an eviction: the whole steps done at the rate of the
-      // segment before.
-      account(std::min(n - 1, std::floor(took / (traffic.alone_step_s * slowdown))), took);
+      // Cut by the deadline or an eviction.
+      account(reached_rest ? job.segment.done_by(sg4::Engine::get_clock(), job.flows) : cut_progress, took);
       return stop(!job.preempted && deadline < until_s);
     }
     account(n, took);

@@ -93,8 +93,13 @@ void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std:
     if (par.IsMap() && !par["dp"]) {
       long long per_replica = 1;
       for (const char* k : {"tp", "pp", "cp"})
-        if (par[k] && par[k].IsScalar()) per_replica *= std::max(1LL, std::atoll(par[k].Scalar().c_str()));
-      if (row.gpus % per_replica == 0) par["dp"] = row.gpus / per_replica;
+        if (par[k] && par[k].IsScalar()) {
+          // A factor above the job's size cannot divide it (and must not overflow the
+          // product); the workload reader reports the split.
+          const long long factor = std::max(1LL, std::atoll(par[k].Scalar().c_str()));
+          per_replica = factor > row.gpus || per_replica > row.gpus ? row.gpus + 1 : per_replica * factor;
+        }
+      if (per_replica <= row.gpus && row.gpus % per_replica == 0) par["dp"] = row.gpus / per_replica;
     }
     ReaderContext context{row.where.file, &problems, {}, row.where};
     YamlReader reader(node, label + "." + row.name, &context);
@@ -300,6 +305,7 @@ void read_streams(const YamlReader& streams, std::uint64_t seed, Seconds horizon
     const std::size_t before = problems.size();
     auto name = s.string("name", true);
     if (name && !is_name(*name)) s.problem_at("name", "expected a stream name of letters, digits, '_', '-' or '.'");
+    if (name && *name == "trace") s.problem_at("name", "expected a stream name other than 'trace' (the trace's own)");
     auto rate = s.quantity("rate", Dimension::EventRate, true, true);
     auto count = s.integer("jobs", 1, false);
     const double start = s.quantity("start", Dimension::Duration, false, false).value_or(0);
@@ -353,6 +359,7 @@ void read_streams(const YamlReader& streams, std::uint64_t seed, Seconds horizon
         auto sigma = d.number("sigma", 0, true);
         auto max = d.quantity("max", Dimension::Duration, true, true);
         if (mean && max && *max < *mean) d.problem_at("max", "expected a truncation at least the mean");
+        if (max && *max > 2147483647.0) d.problem_at("max", "expected a truncation of at most 68 years (2^31 s)");
         if (mean && sigma && max) duration = LengthDistribution{*mean, *sigma, *max};
       }
     } else if (auto fixed = s.quantity("duration", Dimension::Duration, true, true)) {

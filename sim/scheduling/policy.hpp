@@ -43,6 +43,9 @@ struct RunningJob {
   Allocation allocation;
   double estimated_end_s = kUnbounded;
   double start_s = 0;
+  // Has its run begun (and not begun to end)? Only such a job may be evicted: one granted
+  // nodes whose actor has not started yet, or one finishing, is left alone.
+  bool evictable = false;
 };
 
 struct TenantLimits {

@@ -16,73 +16,108 @@ const TenantLimits& PriorityPolicy::limits(const std::string& tenant) const {
 Decision PriorityPolicy::schedule(const SchedulingState& state) {
   std::map<std::string, long long> held;  // accelerators per tenant, running
   for (const RunningJob& r : state.running) held[r.job->tenant] += r.job->accelerators;
-  // Fair-share order is fixed at the start of the pass (as held before it).
-  auto usage = [&](const SchedJob* j) { return double(held[j->tenant]) / limits(j->tenant).share; };
-  std::vector<const SchedJob*> order = state.queue;
-  std::map<const SchedJob*, double> usage_at_start;
-  for (const SchedJob* j : order) usage_at_start[j] = usage(j);
-  std::stable_sort(order.begin(), order.end(), [&](const SchedJob* a, const SchedJob* b) {
-    if (a->priority != b->priority) return a->priority > b->priority;
-    if (usage_at_start[a] != usage_at_start[b]) return usage_at_start[a] < usage_at_start[b];
-    return a->submit_s != b->submit_s ? a->submit_s < b->submit_s : a->id < b->id;
+  // The order, with its keys computed once (fair share as held at the start of the pass).
+  struct Key {
+    int priority;
+    double usage;
+    double submit;
+    int id;
+    const SchedJob* job;
+  };
+  std::vector<Key> keys;
+  keys.reserve(state.queue.size());
+  for (const SchedJob* j : state.queue)
+    keys.push_back({j->priority, double(held[j->tenant]) / limits(j->tenant).share, j->submit_s, j->id, j});
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    if (a.usage != b.usage) return a.usage < b.usage;
+    return a.submit != b.submit ? a.submit < b.submit : a.id < b.id;
   });
+  std::vector<const SchedJob*> order;
+  order.reserve(keys.size());
+  for (const Key& k : keys) order.push_back(k.job);
+
   BackfillHooks hooks;
   hooks.admissible = [&](const SchedJob& j) {
     const auto& quota = limits(j.tenant).quota;
     return !quota || held[j.tenant] + j.accelerators <= *quota;
   };
   hooks.started = [&](const SchedJob& j) { held[j.tenant] += j.accelerators; };
-  Decision decision{{}, backfill_pass(order, state, hooks)};
-  if (!preemption_) return decision;
+  if (!preemption_) return {{}, backfill_pass(order, state, hooks)};
 
-  // The first job (in priority order) still waiting and allowed by its quota.
-  std::set<int> started;
+  // With preemption: jobs start in order while they fit; the first that does not may
+  // evict, before anything is backfilled behind it (which could take what it needs).
+  Decision decision;
   FreeNodes free = *state.free;
-  for (const Start& s : decision.starts) {
-    started.insert(s.job);
-    free.take(s.allocation);
-  }
+  std::vector<RunningJob> running = state.running;
+  std::set<int> started;
+  auto start = [&](const SchedJob& j, Allocation a) {
+    free.take(a);
+    running.push_back({&j, a, state.now + j.estimated_runtime_s, state.now, false});
+    decision.starts.push_back({j.id, std::move(a)});
+    started.insert(j.id);
+    hooks.started(j);
+  };
   const SchedJob* head = nullptr;
-  for (const SchedJob* j : order)
-    if (!started.count(j->id) && hooks.admissible(*j)) {
+  for (const SchedJob* j : order) {
+    if (!hooks.admissible(*j)) continue;
+    auto a = place_job(j->groups, free, *state.placement);
+    if (!a) {
       head = j;
       break;
     }
-  if (!head) return decision;
-  // Victims: running preemptible jobs of lower priority, the cheapest to evict first.
-  std::vector<const RunningJob*> candidates;
-  for (const RunningJob& r : state.running)
-    if (r.job->preemptible && r.job->priority < head->priority) candidates.push_back(&r);
-  std::stable_sort(candidates.begin(), candidates.end(), [](const RunningJob* a, const RunningJob* b) {
-    if (a->job->priority != b->job->priority) return a->job->priority < b->job->priority;
-    if (a->start_s != b->start_s) return a->start_s > b->start_s;
-    return a->job->id > b->job->id;
-  });
-  std::vector<int> victims;
-  for (const RunningJob* r : candidates) {
-    free.give_back(r->allocation);
-    victims.push_back(r->job->id);
-    if (auto allocation = place_job(head->groups, free, *state.placement)) {
+    start(*j, std::move(*a));
+  }
+  if (head) {
+    // Victims: running preemptible jobs of lower priority, the cheapest to evict first.
+    std::vector<const RunningJob*> candidates;
+    for (const RunningJob& r : state.running)
+      if (r.evictable && r.job->preemptible && r.job->priority < head->priority) candidates.push_back(&r);
+    std::stable_sort(candidates.begin(), candidates.end(), [](const RunningJob* a, const RunningJob* b) {
+      if (a->job->priority != b->job->priority) return a->job->priority < b->job->priority;
+      if (a->start_s != b->start_s) return a->start_s > b->start_s;
+      return a->job->id > b->job->id;
+    });
+    FreeNodes trial = free;
+    std::vector<const RunningJob*> victims;
+    std::optional<Allocation> allocation;
+    for (const RunningJob* r : candidates) {
+      trial.give_back(r->allocation);
+      victims.push_back(r);
+      if ((allocation = place_job(head->groups, trial, *state.placement))) break;
+    }
+    if (allocation) {
       // Spare the victims it does not need after all (an early small one, say).
       for (std::size_t k = 0; k + 1 < victims.size();) {
-        const RunningJob* spared = *std::find_if(candidates.begin(), candidates.end(),
-                                                 [&](const RunningJob* c) { return c->job->id == victims[k]; });
-        FreeNodes without = free;
-        without.take(spared->allocation);
+        FreeNodes without = trial;
+        without.take(victims[k]->allocation);
         if (auto still = place_job(head->groups, without, *state.placement)) {
-          free = std::move(without);
+          trial = std::move(without);
           allocation = std::move(still);
           victims.erase(victims.begin() + long(k));
         } else {
           ++k;
         }
       }
-      decision.preempt = std::move(victims);
-      decision.starts.push_back({head->id, std::move(*allocation)});
-      return decision;
+      for (const RunningJob* v : victims) {
+        decision.preempt.push_back(v->job->id);
+        held[v->job->tenant] -= v->job->accelerators;
+        running.erase(std::find_if(running.begin(), running.end(),
+                                   [&](const RunningJob& r) { return r.job->id == v->job->id; }));
+      }
+      free = std::move(trial);
+      start(*head, std::move(*allocation));
     }
   }
-  return decision;  // even evicting all of them would not make room: nobody is evicted
+  // The rest: EASY backfilling behind whichever job is first blocked now.
+  std::vector<const SchedJob*> rest;
+  for (const SchedJob* j : order)
+    if (!started.count(j->id)) rest.push_back(j);
+  SchedulingState after = state;
+  after.free = &free;
+  after.running = running;
+  for (Start& s : backfill_pass(rest, after, hooks)) decision.starts.push_back(std::move(s));
+  return decision;
 }
 
 }  // namespace fleetsim

@@ -126,7 +126,7 @@ struct World {
   }
   void run(int id, Allocation a, double end) {
     free.take(a);
-    running.push_back({&jobs[std::size_t(id)], std::move(a), end});
+    running.push_back({&jobs[std::size_t(id)], std::move(a), end, 0, true});
   }
 };
 
@@ -217,6 +217,14 @@ TEST_CASE("preemption evicts the fewest lower-priority jobs that make room, youn
     REQUIRE(d.starts.size() == 1);
     CHECK(d.starts[0].job == 3);
     CHECK(d.starts[0].allocation.node_count() == 6);
+  }
+  SECTION("a job whose run has not begun (or is ending) is never evicted") {
+    w.running[0].evictable = false;
+    PriorityPolicy priority({}, true);
+    // Without job 0, evicting 1 (4 nodes) is not enough: nobody is evicted.
+    const Decision d = priority.schedule(w.state(20, {3}));
+    CHECK(d.preempt.empty());
+    CHECK(d.starts.empty());
   }
   SECTION("jobs that are not preemptible, or of equal or higher priority, are never evicted") {
     w.jobs[0].preemptible = false;
