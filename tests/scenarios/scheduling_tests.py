@@ -403,7 +403,32 @@ def test_preemption():
               and abs(high["start_s"] - 10 * H) < 1e-6, f"{low['interruptions']}, high at {high['start_s']}")
 
 
-for test in [test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+def test_same_instant_races():
+    """Regressions from review: events at one instant must not lose a wake-up or evict a
+    job that is finishing or not yet started."""
+    # Two jobs started by the same release, spread over both pods: both must see the other.
+    base = scenario("race", (2, 4), [job("c", 64, 0, 1), job("a", 32, 0.01, 10), job("b", 32, 0.01, 10)],
+                    "scheduler: {placement: spread}\n").replace(
+        "      - {name: p, count: 2, nodes: 4, node: dgx-h100}\n",
+        "      - {name: p, count: 2, nodes: 4, node: dgx-h100}\n    interconnect: {bandwidth_per_pod: 800Gbps, latency: 5us}\n")
+    s, out = run_ok("race-release", write("race-release.yaml", base))
+    if s:
+        _, a, b = s["workloads"]
+        check("two jobs started by one release both run contended", a["start_s"] == b["start_s"] == 3600
+              and a["contention_slowdown"] > 1.1 and b["contention_slowdown"] > 1.1,
+              f"{a['contention_slowdown']} {b['contention_slowdown']}")
+    # A high-priority job submitted the instant a preemptible one ends: no eviction, no double release.
+    jobs = [job("f", 32, 0, 1, "    checkpoint: {interval: 30min}\n"), job("h", 32, 1, 1, "    priority: 10\n")]
+    s, out = run_ok("race-end", write("race-end.yaml", scenario("race-end", (1, 4), jobs,
+                                                                "scheduler: {policy: priority, preemption: true}\n")))
+    if s:
+        f, h = s["workloads"]
+        check("a job ending as a higher-priority one arrives is not evicted", f["interruptions"] == 0
+              and abs(f["end_s"] - 3600) < 1e-6 and abs(h["start_s"] - 3600) < 1e-6, f"{f} {h}"[:300])
+        invariants("race-end", out, s, 32)
+
+
+for test in [test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 
