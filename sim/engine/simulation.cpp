@@ -325,8 +325,9 @@ void Simulation::stop_running(Job& job) {
   WorkloadResult& r = *job.result;
   r.end_s = sg4::Engine::get_clock();
   r.completed = true;
-  leave_nodes(job);
+  leave_nodes(job, false);
   scheduler_.release(job.index);
+  sample();  // after the release, so the row's allocated accelerators are right too
 }
 
 void Simulation::preempt(Job& job) {
@@ -345,7 +346,7 @@ void Simulation::wake(Job& job) {
   job.wake->notify_all();
 }
 
-void Simulation::leave_nodes(Job& job) {
+void Simulation::leave_nodes(Job& job, bool record) {
   WorkloadResult& r = *job.result;
   r.busy_s += sg4::Engine::get_clock() - job.run_start_s;
   r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
@@ -359,7 +360,7 @@ void Simulation::leave_nodes(Job& job) {
   job.running = false;
   running_jobs_.erase(job.index);
   for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
-  sample();
+  if (record) sample();
 }
 
 void Simulation::sample() {

@@ -172,7 +172,7 @@ class Simulation {
   void stop_running(Job& job);
   // The part of stopping shared with an eviction: held time and energy of this run, the
   // nodes back to available, the time series.
-  void leave_nodes(Job& job);
+  void leave_nodes(Job& job, bool record = true);
 
 
   // The inter-pod traffic of a training job on its placement, or nullopt if it stays in

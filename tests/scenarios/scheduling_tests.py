@@ -63,6 +63,9 @@ def invariants(label, out, summary, capacity):
     check(f"{label}: allocated and busy accelerators within the fleet, fragmentation within [0, 1]",
           all(0 <= int(r["allocated_accelerators"]) <= capacity and 0 <= int(r["busy_accelerators"]) <= capacity
               and 0 <= float(r["fragmentation"]) <= 1 for r in rows))
+    check(f"{label}: allocated utilisation equals busy utilisation (jobs start on their nodes at once)",
+          abs(summary["cluster"]["allocated_utilization"] - summary["cluster"]["utilization"]) < 1e-9,
+          f"{summary['cluster']['allocated_utilization']} vs {summary['cluster']['utilization']}")
     states = {j["state"] for j in jobs}
     c = summary["cluster"]
     check(f"{label}: every job completed, running or queued at the horizon",
