@@ -15,7 +15,7 @@ import sys
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, ROOT, TMP, catalog_node, check, fleetsim, read_csv, run_ok, watts, write, finish  # noqa: E402
+from harness import BIN, ROOT, TMP, catalog_node, check, fleetsim, invariants, read_csv, run_ok, watts, write, finish  # noqa: E402
 
 
 BASE = """\
@@ -589,8 +589,9 @@ def test_every_shipped_scenario_runs():
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".yaml"):
             continue
-        s, _ = run_ok(f"smoke-{name}", os.path.join(folder, name))
+        s, out = run_ok(f"smoke-{name}", os.path.join(folder, name))
         if s:
+            invariants(f"scenarios/{name}", out, s, s["cluster"]["accelerators"])
             ok = all(w["kind"] != "pretrain" or w["step_time_s"] is None or (w["step_time_s"] > 0 and 0 < w["mfu"] < 1)
                      for w in s["workloads"])
             ok = ok and all(w["kind"] not in ("inference", "reasoning") or w["start_s"] is None

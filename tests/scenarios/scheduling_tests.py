@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, ROOT, TMP, check, fleetsim, read_csv, run_ok, write, finish  # noqa: E402
+from harness import BIN, ROOT, TMP, check, fleetsim, invariants, read_csv, run_ok, write, finish  # noqa: E402
 
 H = 3600.0
 
@@ -43,35 +43,6 @@ cluster:
       - {{name: p, count: {pods[0]}, nodes: {pods[1]}, node: dgx-h100}}
 {scheduler}workloads:
 {''.join(jobs)}"""
-
-
-def invariants(label, out, summary, capacity):
-    """Every run: jobs start after submit, never more accelerators than the fleet, nothing lost."""
-    jobs = read_csv(os.path.join(out, "jobs.csv"))
-    # An evicted job's start-end span has a gap: its holding is checked in the time series.
-    evicted = {w["name"] for w in summary["workloads"] if w["interruptions"] > 0}
-    check(f"{label}: no job starts before its submit time",
-          all(j["start_s"] == "" or float(j["start_s"]) >= float(j["submit_s"]) - 1e-9 for j in jobs))
-    events = sorted({float(j[k]) for j in jobs for k in ("start_s", "end_s") if j[k] != ""})
-    worst = 0
-    for t in events:
-        held = sum(int(j["gpus"]) for j in jobs if j["name"] not in evicted and j["start_s"] != "" and float(j["start_s"]) <= t
-                   and (j["end_s"] == "" or float(j["end_s"]) > t))
-        worst = max(worst, held)
-    check(f"{label}: never more accelerators held than the fleet has", worst <= capacity, f"{worst} > {capacity}")
-    rows = read_csv(os.path.join(out, "timeseries.csv"))
-    check(f"{label}: allocated and busy accelerators within the fleet, fragmentation within [0, 1]",
-          all(0 <= int(r["allocated_accelerators"]) <= capacity and 0 <= int(r["busy_accelerators"]) <= capacity
-              and 0 <= float(r["fragmentation"]) <= 1 for r in rows))
-    check(f"{label}: allocated utilisation equals busy utilisation (jobs start on their nodes at once)",
-          abs(summary["cluster"]["allocated_utilization"] - summary["cluster"]["utilization"]) < 1e-9,
-          f"{summary['cluster']['allocated_utilization']} vs {summary['cluster']['utilization']}")
-    states = {j["state"] for j in jobs}
-    c = summary["cluster"]
-    check(f"{label}: every job completed, running or queued at the horizon",
-          states <= {"completed", "running", "queued"}
-          and c["jobs_completed"] + c["jobs_running"] + c["jobs_queued"] == c["jobs_submitted"] == len(jobs),
-          f"{states} {c}")
 
 
 # One pod of 4 nodes (32 GPUs). Worked out by hand:
