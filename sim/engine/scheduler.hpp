@@ -34,9 +34,7 @@ class ClusterScheduler {
   void on_preempt(std::function<void(int job_id)> callback) { on_preempt_ = std::move(callback); }
 
   const FreeNodes& free() const { return free_; }
-  int queued() const { return int(queue_.size()); }
   long long allocated_accelerators() const { return allocated_accelerators_; }
-  const char* policy_name() const { return policy_->name(); }
 
  private:
   struct Waiting {

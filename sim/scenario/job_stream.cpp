@@ -150,9 +150,10 @@ std::optional<double> parse_number(const std::string& text) {
   return v;
 }
 
-std::vector<JobRow> read_trace_file(const std::string& path, const std::string& shown, const Catalog& catalog,
+std::vector<JobRow> read_trace_file(const std::string& path, const Catalog& catalog,
                                     ProblemList& problems) {
   std::ifstream in(path);
+  const std::string& shown = path;  // as errors name it
   std::vector<JobRow> rows;
   if (!in) {
     problems.add({shown, 0, 0}, "", "cannot read the trace file");
@@ -281,7 +282,7 @@ void read_trace(const YamlReader& trace, const std::string& scenario_file, const
   }
   ProblemList& problems = trace.problems();
   const std::size_t before = problems.size();
-  const std::vector<JobRow> rows = read_trace_file(p.string(), p.string(), catalog, problems);
+  const std::vector<JobRow> rows = read_trace_file(p.string(), catalog, problems);
   if (problems.size() != before || !template_ok) return;
   // Every row needs a duration or a token target, from the row or the template.
   const YAML::Node& templ = trace.node()["template"];
