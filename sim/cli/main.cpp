@@ -116,7 +116,12 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
     if (w.is_video())
       out << w.replicas() << " replicas of sp " << w.sp();
     else if (w.is_serving())
-      out << w.replicas() << " replicas of tp " << p.tp << " pp " << p.pp;
+      out << (w.autoscale ? std::to_string(w.autoscale->min_replicas) + " to " : std::string()) << w.replicas()
+          << " replicas of tp " << p.tp << " pp " << p.pp
+          << (w.autoscale ? " (autoscaled every " + format_quantity(w.autoscale->interval.value(), Dimension::Duration) +
+                                " for " + std::to_string(int(std::lround(w.autoscale->target_utilization * 100))) +
+                                "% of a replica's throughput)"
+                          : std::string());
     else if (p.automatic)
       out << "parallelism chosen at placement (auto)";
     else

@@ -37,6 +37,16 @@ struct ServingResult {
   long long simulated_requests = 0;  // requests run through the schedule, per replica
 };
 
+// How an autoscaled service's replicas followed its load (engine/autoscaled_service.cpp).
+struct AutoscaleResult {
+  double capacity_requests_per_s = 0;  // one replica's saturated throughput (what it is sized by)
+  double mean_replicas = 0;            // time-weighted, from its start
+  int min_replicas = 0, max_replicas = 0;  // reached
+  int scale_ups = 0, scale_downs = 0;      // replica groups started and given back
+  double mean_scale_up_wait_s = 0;     // request to start, over the groups that started
+  int replicas_queued = 0;             // asked for and still queued at the end
+};
+
 // What a video-generation workload (kind video-generation) did.
 struct VideoResult {
   int replicas = 0;
@@ -67,10 +77,12 @@ struct WorkloadResult {
   double tokens_done = 0;
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
   double busy_s = 0;      // wall time it held its accelerators (every run, if evicted)
+  double accelerator_s = 0;  // accelerator-seconds held (an autoscaled service's replicas as they came and went)
   int interruptions = 0;      // times it was evicted (and later, failures that stopped it)
   double lost_gpu_hours = 0;  // work since the last checkpoint lost to them
   ServingResult serving;  // kind: inference only
   VideoResult video;      // kind: video-generation only
+  AutoscaleResult autoscale;  // inference and reasoning with `autoscale` only
 };
 
 struct TimeseriesRow {
@@ -80,6 +92,7 @@ struct TimeseriesRow {
   double fragmentation = 0;              // FreeNodes::fragmentation(): free nodes outside the freest pod
   int running_workloads = 0;
   int queued_workloads = 0;
+  std::vector<int> replicas;  // per RunResult::replica_series
   double it_power_w = 0;
   double facility_power_w = 0;
   std::vector<double> tokens_per_s;  // per RunResult::series
@@ -97,6 +110,7 @@ struct RunResult {
   // once (the sum over its jobs), in order of first appearance.
   std::vector<std::string> series;
   std::vector<TimeseriesRow> timeseries;
+  std::vector<std::string> replica_series;  // autoscaled services: replicas over time
 };
 
 }  // namespace fleetsim

@@ -15,11 +15,31 @@ ClusterScheduler::ClusterScheduler(std::vector<PodShape> pods, const PolicyConfi
 
 Allocation ClusterScheduler::acquire(const SchedJob& job) {
   std::unique_lock lock(*mutex_);
-  Waiting waiting{&job, std::nullopt, simgrid::s4u::ConditionVariable::create()};
+  Waiting waiting{&job, std::nullopt, simgrid::s4u::ConditionVariable::create(), nullptr};
   queue_.push_back(&waiting);
   reschedule();
   while (!waiting.granted) waiting.wake->wait(lock);
   return std::move(*waiting.granted);
+}
+
+void ClusterScheduler::submit(const SchedJob& job, std::function<void(Allocation)> granted) {
+  std::unique_lock lock(*mutex_);
+  auto waiting = std::make_unique<Waiting>(Waiting{&job, std::nullopt, nullptr, std::move(granted)});
+  queue_.push_back(waiting.get());
+  if (!submitted_.emplace(job.id, std::move(waiting)).second)
+    throw std::logic_error("scheduler bug: job " + std::to_string(job.id) + " submitted twice");
+  reschedule();
+}
+
+bool ClusterScheduler::withdraw(int job_id) {
+  std::unique_lock lock(*mutex_);
+  auto it = submitted_.find(job_id);
+  if (it == submitted_.end()) return false;
+  queue_.erase(std::find(queue_.begin(), queue_.end(), it->second.get()));
+  submitted_.erase(it);
+  // The queue is shorter: a job behind it may start now (a reservation held for it goes).
+  reschedule();
+  return true;
 }
 
 void ClusterScheduler::release(int job_id) {
@@ -66,8 +86,14 @@ void ClusterScheduler::reschedule() {
       free_.take(start.allocation);  // throws if a node is already allocated
       allocated_accelerators_ += waiting->job->accelerators;
       running_.push_back({waiting->job, start.allocation, state.now + waiting->job->estimated_runtime_s, state.now});
-      waiting->granted = std::move(start.allocation);
-      waiting->wake->notify_one();
+      if (waiting->on_grant) {
+        auto granted = std::move(waiting->on_grant);
+        submitted_.erase(waiting->job->id);  // `waiting` is gone from here on
+        granted(std::move(start.allocation));
+      } else {
+        waiting->granted = std::move(start.allocation);
+        waiting->wake->notify_one();
+      }
     }
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -24,6 +25,13 @@ class ClusterScheduler {
   // Queues `job` (which must outlive its run) and blocks the calling actor until the
   // policy starts it; returns its nodes.
   Allocation acquire(const SchedJob& job);
+  // Queues `job` (which must outlive its run) without blocking: `granted` is called with
+  // its nodes at the instant the policy starts it, from whichever actor's call let it start
+  // (so it must only record them and wake its owner). The replicas an autoscaled service
+  // adds are such jobs.
+  void submit(const SchedJob& job, std::function<void(Allocation)> granted);
+  // Takes a job queued by submit() out of the queue; false if it is not waiting.
+  bool withdraw(int job_id);
   // The job's nodes are free again; waiting jobs may start.
   void release(int job_id);
   // The engine says when a running job's run has begun (true) and begins to end (false):
@@ -40,7 +48,8 @@ class ClusterScheduler {
   struct Waiting {
     const SchedJob* job = nullptr;
     std::optional<Allocation> granted;
-    simgrid::s4u::ConditionVariablePtr wake;
+    simgrid::s4u::ConditionVariablePtr wake;       // acquire(): the blocked actor
+    std::function<void(Allocation)> on_grant;      // submit(): called instead
   };
   void reschedule();
 
@@ -48,6 +57,7 @@ class ClusterScheduler {
   std::unique_ptr<SchedulingPolicy> policy_;
   std::unique_ptr<Placement> placement_;
   std::vector<Waiting*> queue_;      // in submission order
+  std::map<int, std::unique_ptr<Waiting>> submitted_;  // queued by submit(), by job id
   std::vector<RunningJob> running_;
   long long allocated_accelerators_ = 0;
   std::function<void(int)> on_preempt_;

@@ -18,6 +18,33 @@
 
 namespace fleetsim::engine_detail {
 
+// Adds one replica's schedule to the service's figures: requests that arrived before the
+// horizon, those done by it (tokens, TTFT, TPOT, latency), and the replica's busy time.
+void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
+                   double horizon, ServingResult& out, ReplicaTotals& totals) {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ServingRequest& request = requests[i];
+    const RequestTiming& timing = schedule.requests[i];
+    if (request.arrival_s < horizon) out.requests++;
+    if (timing.completion_s > horizon) continue;  // unfinished when the run stops
+    out.completed++;
+    out.output_tokens += double(request.output_tokens) * request.samples;
+    out.thinking_tokens += double(w.requests.thinking_tokens) * request.samples;
+    out.answer_tokens += double(request.output_tokens - w.requests.thinking_tokens) * request.samples;
+    totals.last_completion = std::max(totals.last_completion, timing.completion_s);
+    out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
+    out.latency_s.push_back(timing.completion_s - request.arrival_s);
+    // TPOT: the decode span per token of a sample (the verification, if any, excluded).
+    if (request.output_tokens > 1)
+      out.tpot_s.push_back((timing.decode_end_s - timing.first_token_s) / (request.output_tokens - 1));
+  }
+  out.verify_s += schedule.verify_s;
+  for (const auto& busy : schedule.busy)
+    totals.busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
+  totals.batch_sum += schedule.batch_sum;
+  totals.decode_steps += double(schedule.decode_steps);
+}
+
 // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
 // replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
 // the nodes stay busy in SimGrid from the start to the last completion (or to the
@@ -85,8 +112,8 @@ void Simulation::run_service(Job& job) {
     for (std::size_t i = 0; i < all_requests.size(); ++i) per_replica[i % per_replica.size()].push_back(all_requests[i]);
     out.simulated_replicas = out.replicas;
   }
-  double last_completion = start;
-  double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
+  ReplicaTotals totals;
+  totals.last_completion = start;
   std::map<std::size_t, ScheduleResult> offline_cache;  // by request count
   for (const auto& requests : per_replica) {
     ScheduleResult computed;
@@ -103,29 +130,11 @@ void Simulation::run_service(Job& job) {
     } else {
       computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
     }
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      const ServingRequest& request = requests[i];
-      const RequestTiming& timing = schedule->requests[i];
-      if (request.arrival_s < horizon) out.requests++;
-      if (timing.completion_s > horizon) continue;  // unfinished when the run stops
-      out.completed++;
-      out.output_tokens += double(request.output_tokens) * request.samples;
-      out.thinking_tokens += double(q.thinking_tokens) * request.samples;
-      out.answer_tokens += double(request.output_tokens - q.thinking_tokens) * request.samples;
-      last_completion = std::max(last_completion, timing.completion_s);
-      out.ttft_s.push_back(timing.first_token_s - request.arrival_s);
-      out.latency_s.push_back(timing.completion_s - request.arrival_s);
-      // TPOT: the decode span per token of a sample (the verification, if any, excluded).
-      if (request.output_tokens > 1)
-        out.tpot_s.push_back((timing.decode_end_s - timing.first_token_s) / (request.output_tokens - 1));
-    }
-    out.verify_s += schedule->verify_s;
-    for (const auto& busy : schedule->busy)
-      busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
-    batch_sum += schedule->batch_sum;
-    decode_steps += double(schedule->decode_steps);
+    tally_replica(w, requests, *schedule, horizon, out, totals);
   }
-  out.mean_batch = decode_steps > 0 ? batch_sum / decode_steps : 0;
+  const double last_completion = totals.last_completion;
+  double busy_replica_s = totals.busy_replica_s;
+  out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
   out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
   out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
   out.output_tokens *= scale;

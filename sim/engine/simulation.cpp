@@ -85,7 +85,8 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
   SchedJob job;
   job.id = index;
   job.submit_s = w.submit.value();
-  job.accelerators = w.gpus;
+  // An autoscaled service starts with its minimum; its added replicas queue on their own.
+  job.accelerators = w.autoscale ? w.autoscale->min_replicas * w.parallelism.tp * w.parallelism.pp : w.gpus;
   job.tenant = w.tenant;
   job.priority = w.priority;
   job.preemptible = w.kind == "pretrain" && w.preemptible;
@@ -105,10 +106,10 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
   bool large_enough = false;
   std::string why;
   for (const auto& [shape, pods] : shapes) {
-    const int need = (w.gpus + shape.second - 1) / shape.second;
+    const int need = (job.accelerators + shape.second - 1) / shape.second;
     long long nodes = 0;
     for (int p : pods) nodes += long(fleet.pods[std::size_t(p)].hosts.size());
-    if (nodes < need) continue;
+    if (nodes * shape.second < w.gpus) continue;  // an autoscaled service must fit at its largest
     large_enough = true;
     const FleetPod& pod = fleet.pods[std::size_t(pods.front())];
     const NodeType* node = node_type_of(pod, catalog);
@@ -244,6 +245,10 @@ RunResult Simulation::run() {
     job.result = &result_.workloads[i];
     job.result->spec = job.spec;
     job.result->submit_s = job.spec->submit.value();
+    if (job.spec->autoscale) {
+      job.replica_series = int(result_.replica_series.size());
+      result_.replica_series.push_back(job.spec->name);
+    }
     by_submit.push_back(&job);
   }
   std::stable_sort(by_submit.begin(), by_submit.end(),
@@ -259,7 +264,11 @@ RunResult Simulation::run() {
   });
   if (options_.show_progress)
     sg4::Engine::on_time_advance_cb([this](double) { show_progress(); });
-  scheduler_.on_preempt([this](int id) { preempt(jobs_[std::size_t(id)]); });
+  next_group_id_ = int(jobs_.size());
+  scheduler_.on_preempt([this](int id) {
+    if (std::size_t(id) >= jobs_.size()) throw std::logic_error("engine bug: a service's replicas were evicted");
+    preempt(jobs_[std::size_t(id)]);
+  });
   // The run ends when the last job ends, or at the horizon, whichever comes first.
   sg4::Actor::create("horizon", anchor, [this] {
     sg4::this_actor::sleep_until(scenario_.horizon.value());
@@ -296,10 +305,8 @@ void Simulation::acquire_nodes(Job& job) {
   }
 }
 
-void Simulation::start_running(Job& job) {
-  job.energy_at_start_j = energy_of(job.hosts);
-  job.run_start_s = sg4::Engine::get_clock();
-  for (const auto& part : job.allocation.parts) {
+void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy) {
+  for (const auto& part : allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     for (int n : part.nodes) {
       sg4::Host* host = pod.hosts[std::size_t(n)];
@@ -308,14 +315,32 @@ void Simulation::start_running(Job& job) {
       } else {
         // No running pstate: an execution keeps the node busy until the job stops it.
         // (Host::exec_init would run it on the calling actor's host in SimGrid 3.32.)
-        job.busy.push_back(sg4::this_actor::exec_init(host->get_speed() * (scenario_.horizon.value() + 1.0)));
-        job.busy.back()->set_host(host)->start();
+        busy.push_back(sg4::this_actor::exec_init(host->get_speed() * (scenario_.horizon.value() + 1.0)));
+        busy.back()->set_host(host)->start();
       }
     }
+    running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
   }
+}
+
+void Simulation::power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy) {
+  for (const auto& part : allocation.parts) {
+    const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+    if (pod.running_pstate >= 0)
+      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(0);
+    running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+  }
+  for (auto& exec : busy) exec->cancel();
+  busy.clear();
+}
+
+void Simulation::start_running(Job& job) {
+  job.energy_at_start_j = energy_of(job.hosts);
+  job.run_start_s = sg4::Engine::get_clock();
+  power_up(job.allocation, job.busy);
   job.running = true;
+  job.held_accelerators += job.sched.accelerators;
   running_jobs_.insert(job.index);
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
   sample();  // a row at every change of state, so the series integrates exactly
   scheduler_.set_evictable(job.index, true);
 }
@@ -348,18 +373,14 @@ void Simulation::wake(Job& job) {
 
 void Simulation::leave_nodes(Job& job, bool record) {
   WorkloadResult& r = *job.result;
-  r.busy_s += sg4::Engine::get_clock() - job.run_start_s;
+  const double held_s = sg4::Engine::get_clock() - job.run_start_s;
+  r.busy_s += held_s;
+  r.accelerator_s += held_s * job.sched.accelerators;
   r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
-  for (const auto& part : job.allocation.parts) {
-    const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
-    if (pod.running_pstate >= 0)
-      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(0);
-  }
-  for (auto& exec : job.busy) exec->cancel();
-  job.busy.clear();
+  power_down(job.allocation, job.busy);
   job.running = false;
+  job.held_accelerators -= job.sched.accelerators;
   running_jobs_.erase(job.index);
-  for (const auto& part : job.allocation.parts) running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
   if (record) sample();
 }
 
@@ -373,11 +394,15 @@ void Simulation::sample() {
   // every change, and streams have tens of thousands of jobs.
   for (int index : running_jobs_) {
     const Job& job = jobs_[std::size_t(index)];
-    row.busy_accelerators += job.spec->gpus;
+    row.busy_accelerators += job.held_accelerators;
     row.running_workloads++;
     row.tokens_per_s[std::size_t(job.series)] += job.tokens_per_s;
   }
   row.queued_workloads = queued_;
+  row.replicas.assign(result_.replica_series.size(), 0);
+  for (int index : running_jobs_)
+    if (const Job& job = jobs_[std::size_t(index)]; job.replica_series >= 0)
+      row.replicas[std::size_t(job.replica_series)] = job.replicas_now;
   // Running nodes draw the busy wattage the energy plugin charges them (same host
   // property); every other node is idle (allocated ones too, until their job starts).
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
@@ -413,7 +438,12 @@ void Simulation::finish() {
     if (!job.running) continue;
     // Still running at the horizon: count whole steps done and the energy so far.
     r.busy_s += now - job.run_start_s;
+    r.accelerator_s += (now - job.run_start_s) * job.sched.accelerators;
     r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
+    if (job.spec->autoscale) {
+      finish_autoscaled_service(job, now);
+      continue;
+    }
     if (job.spec->is_video()) continue;  // videos done by the horizon, counted at the start
     if (job.spec->is_serving()) {
       // Requests done by the horizon, counted at the start; synthetic-data counts accepted tokens.
@@ -435,7 +465,7 @@ void Simulation::finish() {
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
-  for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.busy_s * r.spec->gpus;
+  for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.accelerator_s;
   sg_host_energy_update_all();
   for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
   result_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();

@@ -33,6 +33,23 @@ struct Job {
   std::vector<sg4::Host*> hosts;
   bool running = false;
   std::vector<sg4::ExecPtr> busy;  // keeping its nodes busy where they have no running pstate
+  int held_accelerators = 0;       // while it runs: its own, and an autoscaled service's added replicas
+  // An autoscaled service (autoscaled_service.cpp): the replicas it added beyond the ones
+  // it started with, each group queued at the scheduler as a job of its own.
+  struct ReplicaGroup {
+    SchedJob sched;  // replicas x (tp x pp) accelerators, the service's tenant and priority
+    int replicas = 0;
+    bool granted = false;  // set by the scheduler's callback; the service's actor starts it
+    bool running = false;
+    Allocation allocation;
+    std::vector<sg4::Host*> hosts;
+    std::vector<sg4::ExecPtr> busy;
+    double requested_s = 0, started_s = 0, energy_at_start_j = 0;
+  };
+  std::vector<std::unique_ptr<ReplicaGroup>> replica_groups;  // in request order
+  int replica_series = -1;  // its replicas column in the time series (autoscaled only)
+  int replicas_now = 0;     // replicas running (autoscaled only)
+  StepProfile replica_timeline;  // replicas running from each time on (autoscaled only)
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
   // A training job whose traffic leaves its pods runs in segments and counts its own
@@ -117,6 +134,14 @@ std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, do
 std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector<double>& arrivals, std::uint64_t seed,
                                         std::uint64_t stream);
 
+// A service's replica schedules, summed (serving_service.cpp).
+struct ReplicaTotals {
+  double last_completion = 0;
+  double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
+};
+void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
+                   double horizon, ServingResult& out, ReplicaTotals& totals);
+
 class Simulation {
  public:
   Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
@@ -153,6 +178,23 @@ class Simulation {
   // from the start to the last completion (or the horizon) so the energy plugin charges
   // them. No SimGrid event per request or denoising step.
   void run_video_service(Job& job);
+
+  // An inference or reasoning service with `autoscale`: it starts with min_replicas and
+  // every interval asks the scheduler for the replicas the next interval's peak load needs
+  // (groups queued beside batch jobs, under the same policy), or gives back the ones it
+  // does not; the requests are scheduled on representative replicas after the run, from
+  // the replica count as it was (finish_autoscaled_service).
+  void run_autoscaled_service(Job& job);
+  void resize_service(Job& job, int wanted, int per_replica, const std::vector<int>& pods);
+  void start_group(Job& job, Job::ReplicaGroup& group);
+  void stop_group(Job& job, Job::ReplicaGroup& group);
+  void record_replicas(Job& job, int delta);
+  void finish_autoscaled_service(Job& job, double now);
+
+  // Nodes of an allocation start or stop drawing their busy power (running pstate, or an
+  // execution per node where the platform has none) and count as running in the series.
+  void power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy);
+  void power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy);
 
   // The links a serving replica's TP group and PP hand-offs use on the job's placement.
   ServingFabric serving_fabric(const Job& job, const NodeType& node) const;
@@ -217,6 +259,7 @@ class Simulation {
   std::vector<int> running_nodes_;  // per pod, nodes of running jobs
   std::set<int> running_jobs_;      // indices of running jobs (in order, for sums)
   int queued_ = 0;                  // submitted and never started
+  int next_group_id_ = 0;           // scheduler ids of replica groups, after the workloads'
   // Per pod, the running jobs whose traffic leaves their pods (training_job.cpp), and the
   // lock their segments wait under.
   std::vector<std::set<int>> cross_pod_jobs_;

@@ -33,6 +33,10 @@ void Simulation::run_job(Job& job) {
     run_synthetic_data_job(job);
     return;
   }
+  if (job.spec->autoscale) {
+    run_autoscaled_service(job);
+    return;
+  }
   if (job.spec->is_serving()) {
     run_service(job);
     return;

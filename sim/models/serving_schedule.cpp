@@ -153,22 +153,25 @@ double mean_of(const std::vector<double>& hourly) {
 
 std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::optional<long long> count,
                                      double until_s, std::uint64_t seed, std::uint64_t stream,
-                                     const std::vector<double>* hourly) {
+                                     const std::vector<double>* hourly, const StepProfile* share) {
   assert(rate_per_s > 0 && "the rate is validated by the scenario layer");
   // seed_seq and mt19937_64 are specified exactly by the standard (unlike the
   // distributions), which keeps the draws identical across standard libraries.
   std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32)};
   std::mt19937_64 engine(seq);
   auto uniform = [&] { return double(engine() >> 11) * 0x1.0p-53; };  // in [0, 1)
-  const bool varying = hourly && !hourly->empty();
-  const double mean = varying ? mean_of(*hourly) : 1.0;
-  const double peak = varying ? *std::max_element(hourly->begin(), hourly->end()) / mean : 1.0;
+  const bool daily = hourly && !hourly->empty();
+  const bool varying = daily || share;
+  const double mean = daily ? mean_of(*hourly) : 1.0;
+  const double peak =
+      (daily ? *std::max_element(hourly->begin(), hourly->end()) / mean : 1.0) * (share ? share->max() : 1.0);
+  auto load = [&](double at) { return (daily ? load_at(*hourly, mean, at) : 1.0) * (share ? share->at(at) : 1.0); };
   std::vector<double> times;
   if (count) times.reserve(std::size_t(*count));
   double t = begin_s;
   while (true) {
     t += -std::log1p(-uniform()) / (rate_per_s * peak);
-    if (varying && uniform() * peak >= load_at(*hourly, mean, t)) {
+    if (varying && uniform() * peak >= load(t)) {
       if (!count && t >= until_s) break;
       continue;  // thinned out: this hour runs below the peak
     }
@@ -204,6 +207,45 @@ double expected_arrivals(double rate_per_s, double begin_s, double end_s, const 
     t = next;
   }
   return total;
+}
+
+double peak_rate(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly) {
+  if (!hourly || hourly->empty()) return rate_per_s;
+  const double mean = mean_of(*hourly);
+  double peak = 0;
+  for (double t = begin_s; t < end_s || t == begin_s;) {
+    peak = std::max(peak, rate_per_s * load_at(*hourly, mean, t));
+    if (t - begin_s >= 24 * kHour) break;  // every hour of the day seen
+    t = (std::floor(t / kHour) + 1) * kHour;
+  }
+  return peak;
+}
+
+double StepProfile::at(double t) const {
+  const auto after = std::upper_bound(times.begin(), times.end(), t);
+  return after == times.begin() ? values.front() : values[std::size_t(after - times.begin()) - 1];
+}
+
+double StepProfile::max() const { return *std::max_element(values.begin(), values.end()); }
+
+double saturated_requests_per_s(const ServingRequest& typical, int max_batch, double kv_capacity_tokens,
+                                const IterationCost& cost, const IterationCost* verifier) {
+  const double reserve = double(typical.input_tokens) + double(typical.samples) * typical.output_tokens;
+  const int at_once = std::max(1, std::min(max_batch / typical.samples, int(kv_capacity_tokens / reserve)));
+  const long long k = std::max<long long>(32, 4LL * at_once);
+  ServingRequest queued = typical;
+  queued.arrival_s = 0;
+  const ScheduleResult r =
+      schedule_replica(std::vector<ServingRequest>(std::size_t(3 * k), queued), max_batch, kv_capacity_tokens, cost, 0,
+                       verifier);
+  std::vector<double> done;
+  for (const auto& timing : r.requests) done.push_back(timing.completion_s);
+  std::sort(done.begin(), done.end());
+  const double t1 = done[std::size_t(k - 1)], t2 = done[std::size_t(2 * k - 1)];
+  // Completions come in waves of identical requests; count whole waves.
+  const auto n1 = std::upper_bound(done.begin(), done.end(), t1) - done.begin();
+  const auto n2 = std::upper_bound(done.begin(), done.end(), t2) - done.begin();
+  return t2 > t1 ? double(n2 - n1) / (t2 - t1) : double(3 * k) / done.back();
 }
 
 }  // namespace fleetsim

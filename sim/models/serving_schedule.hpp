@@ -83,9 +83,30 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
 // With `hourly` (24 relative loads, hour 0 starting at time 0, repeating daily) the
 // stream is non-homogeneous: its rate in hour h is rate_per_s x hourly[h] / mean(hourly),
 // drawn by thinning (Lewis & Shedler 1979) with a second uniform from the same engine.
+//
+// With `share` (a step function of time, e.g. 1 / replicas of an autoscaled service) the
+// rate is multiplied by it too, by the same thinning.
+struct StepProfile {
+  std::vector<double> times;   // increasing; values[i] holds from times[i] on
+  std::vector<double> values;  // values[0] also holds before times[0]
+  double at(double t) const;
+  double max() const;
+};
 std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::optional<long long> count,
                                      double until_s, std::uint64_t seed, std::uint64_t stream,
-                                     const std::vector<double>* hourly = nullptr);
+                                     const std::vector<double>* hourly = nullptr,
+                                     const StepProfile* share = nullptr);
+
+// The highest rate of such a stream (without `share`) at any time in [begin_s, end_s).
+double peak_rate(double rate_per_s, double begin_s, double end_s, const std::vector<double>* hourly = nullptr);
+
+// Requests per second one replica completes when it is never short of work: its steady
+// rate on an endless queue of `typical` requests (continuous batching as above, so
+// max_batch, the KV capacity and the verifier all bound it). Measured on the schedule:
+// the completions between the k-th and 2k-th request of a queue of 3k, k four times the
+// requests the replica holds at once (at least 32), so the ramp-up is excluded.
+double saturated_requests_per_s(const ServingRequest& typical, int max_batch, double kv_capacity_tokens,
+                                const IterationCost& cost, const IterationCost* verifier = nullptr);
 
 // Token lengths of requests: fixed, or lognormal with the given mean and shape sigma
 // (the log of the length has standard deviation sigma), truncated at `max` and at 1.

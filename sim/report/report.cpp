@@ -77,6 +77,25 @@ void add_common_keys(json& entry, const WorkloadResult& r) {
 void add_replica_keys(json& entry, const WorkloadResult& r) {
   const ServingResult& s = r.serving;
   const bool started = r.start_s.has_value();
+  if (const auto& as = r.spec->autoscale) {
+    const AutoscaleResult& a = r.autoscale;
+    json scaling = {{"min_replicas_allowed", as->min_replicas},
+                    {"max_replicas_allowed", r.spec->replicas()},
+                    {"target_utilization", as->target_utilization},
+                    {"interval_s", as->interval.value()}};
+    if (started) {
+      scaling["replica_capacity_requests_per_s"] = a.capacity_requests_per_s;
+      scaling["mean_replicas"] = a.mean_replicas;
+      scaling["min_replicas"] = a.min_replicas;
+      scaling["max_replicas"] = a.max_replicas;
+      scaling["scale_ups"] = a.scale_ups;
+      scaling["scale_downs"] = a.scale_downs;
+      scaling["mean_scale_up_wait_s"] = a.mean_scale_up_wait_s;
+      scaling["replicas_queued_at_end"] = a.replicas_queued;
+    }
+    entry["autoscale"] = std::move(scaling);
+  }
+  entry["gpu_hours"] = started ? json(r.accelerator_s / 3600.0) : json(nullptr);
   entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
   entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
   entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
@@ -174,7 +193,7 @@ void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
   entry["accepted_tokens_per_s"] = rate(s.accepted_tokens);
   entry["generated_tokens_per_s"] = rate(s.output_tokens);
   entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
-  entry["gpu_hours"] = started ? json(double(w.gpus) * r.busy_s / 3600.0) : json(nullptr);
+  entry["gpu_hours"] = started ? json(r.accelerator_s / 3600.0) : json(nullptr);
   entry["energy_j"] = r.energy_j;
   entry["joules_per_accepted_token"] = s.accepted_tokens > 0 ? json(r.energy_j / s.accepted_tokens) : json(nullptr);
   entry["accepted_tokens"] = s.accepted_tokens;
@@ -285,8 +304,8 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   for (const auto& r : run.workloads) {
     auto& [jobs, hours] = tenants[r.spec->tenant];
     jobs++;
-    hours += r.busy_s * r.spec->gpus / 3600.0;
-    held_total += r.busy_s * r.spec->gpus / 3600.0;
+    hours += r.accelerator_s / 3600.0;
+    held_total += r.accelerator_s / 3600.0;
   }
   json tenant_json = json::object();
   for (const auto& [name, usage] : tenants)
@@ -425,15 +444,29 @@ std::string timeseries_csv(const RunResult& run) {
   out << "time_s,busy_accelerators,allocated_accelerators,fragmentation,running_workloads,queued_workloads,"
          "it_power_w,facility_power_w";
   for (const auto& name : run.series) out << ",tokens_per_s:" << name;
+  for (const auto& name : run.replica_series) out << ",replicas:" << name;
   out << '\n';
   for (const auto& row : run.timeseries) {
     out << csv_number(row.time_s) << ',' << row.busy_accelerators << ',' << row.allocated_accelerators << ','
         << csv_number(row.fragmentation) << ',' << row.running_workloads << ','
         << row.queued_workloads << ',' << csv_number(row.it_power_w) << ',' << csv_number(row.facility_power_w);
     for (double v : row.tokens_per_s) out << ',' << csv_number(v);
+    for (int v : row.replicas) out << ',' << v;
     out << '\n';
   }
   return out.str();
+}
+
+// "16 replicas", or for an autoscaled service the range it ran over.
+std::string replicas_text(const json& w) {
+  char text[96];
+  const auto it = w.find("autoscale");
+  if (it != w.end() && it->contains("mean_replicas"))
+    std::snprintf(text, sizeof text, "autoscaled, %d to %d replicas (mean %.1f)", (*it)["min_replicas"].get<int>(),
+                  (*it)["max_replicas"].get<int>(), (*it)["mean_replicas"].get<double>());
+  else
+    std::snprintf(text, sizeof text, "%d replicas", w["replicas"].get<int>());
+  return text;
 }
 
 std::string human_summary(const Scenario& scenario, const RunResult& run) {
@@ -466,7 +499,7 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
     else if (r.start_s) l.running++;
     else l.queued++;
     if (auto w = wait_of(r)) l.wait_s += *w;
-    l.gpu_hours += r.busy_s * r.spec->gpus / 3600.0;
+    l.gpu_hours += r.accelerator_s / 3600.0;
   }
   for (const auto& name : stream_order) {
     const StreamLine& l = streams[name];
@@ -488,10 +521,10 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
         std::snprintf(progress, sizeof progress, "done after %.2f h", w["completion_s"].get<double>() / 3600);
       auto number = [](const json& v) { return v.is_null() ? 0.0 : v.get<double>(); };
       std::snprintf(line, sizeof line,
-                    "  %s (inference, %d x %s, %d replicas): %.4g output tokens/s, %.4g requests/s, TTFT p50 %.3f s "
+                    "  %s (inference, %d x %s, %s): %.4g output tokens/s, %.4g requests/s, TTFT p50 %.3f s "
                     "p99 %.3f s, TPOT p50 %.1f ms p99 %.1f ms, %.3g J per output token, %s\n",
                     w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
-                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), replicas_text(w).c_str(),
                     number(w["output_tokens_per_s"]), number(w["requests_per_s"]), number(w["ttft_p50_s"]),
                     number(w["ttft_p99_s"]), 1e3 * number(w["tpot_p50_s"]), 1e3 * number(w["tpot_p99_s"]),
                     number(w["joules_per_output_token"]), progress);
@@ -507,10 +540,10 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
       char progress[96];
       ending(progress, sizeof progress);
       std::snprintf(line, sizeof line,
-                    "  %s (reasoning, %d x %s, %d replicas, %d samples per query): %.4g queries/s, query latency "
+                    "  %s (reasoning, %d x %s, %s, %d samples per query): %.4g queries/s, query latency "
                     "p50 %.2f s p99 %.2f s, %.4g output tokens/s (%.4g thinking), %.4g J per query, %s\n",
                     w["name"].get<std::string>().c_str(), w["gpus"].get<int>(),
-                    w["accelerator"].get<std::string>().c_str(), w["replicas"].get<int>(), w["samples"].get<int>(),
+                    w["accelerator"].get<std::string>().c_str(), replicas_text(w).c_str(), w["samples"].get<int>(),
                     value(w["queries_per_s"]), value(w["query_latency_p50_s"]), value(w["query_latency_p99_s"]),
                     value(w["output_tokens_per_s"]), value(w["thinking_tokens_per_s"]), value(w["joules_per_query"]),
                     progress);

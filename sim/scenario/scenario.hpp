@@ -91,6 +91,17 @@ struct RequestStreamSpec {
   std::vector<double> diurnal;
 };
 
+// kinds inference and reasoning with an open Poisson stream: `autoscale` makes `gpus` the
+// most the service may hold; it starts with min_replicas and every `interval` asks the
+// scheduler for the replicas the coming interval's peak load needs (engine/autoscaler.cpp).
+struct AutoscaleSpec {
+  int min_replicas = 1;
+  // Load a replica is sized for, as a share of its saturated throughput (a policy the
+  // planner sets, as on a real autoscaler: lower buys latency with accelerators).
+  double target_utilization = 0.7;
+  Seconds interval{900};  // 15 min: how often replicas are re-sized
+};
+
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).
 struct VideoSpec {
   int width = 0, height = 0, frames = 0, steps = 0;
@@ -129,6 +140,7 @@ struct WorkloadSpec {
   // a model resident on the same replicas that scores every sample (a prefill of its
   // prompt + its tokens) after the sample is generated.
   std::optional<ModelSpec> scorer;
+  std::optional<AutoscaleSpec> autoscale;  // inference, reasoning: replicas follow the load
   double accept_rate = 1.0;    // synthetic-data: share of samples the filter keeps
   double target_tokens = 0;    // synthetic-data: accepted tokens after which the job ends
   // kind video-generation: parallelism.cp holds sp (the Ulysses sequence-parallel ranks

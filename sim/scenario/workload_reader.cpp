@@ -321,6 +321,44 @@ static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson
   return true;
 }
 
+// `autoscale: {min_replicas, target_utilization, interval}` (all optional): the replicas
+// follow the load of an open Poisson stream, between min_replicas and gpus / (tp x pp).
+static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
+  YamlReader a = w.child("autoscale");
+  if (a.node().IsNull()) {  // `autoscale:` alone: every default
+    spec.autoscale = AutoscaleSpec{};
+  } else if (!a.expect_map({"min_replicas", "target_utilization", "interval"})) {
+    return;
+  } else {
+    AutoscaleSpec as;
+    auto min_replicas = a.integer("min_replicas", 1, false);
+    auto target = a.number("target_utilization", 0, false);
+    auto interval = a.quantity("interval", Dimension::Duration, true, false);
+    if (min_replicas) as.min_replicas = int(*min_replicas);
+    if (target) as.target_utilization = *target;
+    if (interval) as.interval = Seconds(*interval);
+    bool ok = (min_replicas || !a.has("min_replicas")) && (target || !a.has("target_utilization")) &&
+              (interval || !a.has("interval"));
+    if (target && (*target <= 0 || *target > 1)) {
+      a.problem_at("target_utilization", "expected a share of a replica's throughput in (0, 1], got " +
+                                             describe_yaml(a.node()["target_utilization"]));
+      ok = false;
+    }
+    if (ok && as.min_replicas > spec.replicas()) {
+      a.problem_at("min_replicas", "expected at most the replicas gpus allows (" + std::to_string(spec.gpus) +
+                                       " / (tp x pp) = " + std::to_string(spec.replicas()) + "), got " +
+                                       std::to_string(as.min_replicas));
+      ok = false;
+    }
+    if (!ok) return;
+    spec.autoscale = as;
+  }
+  const RequestStreamSpec& q = spec.requests;
+  if (q.mode != ArrivalMode::Poisson || q.count)
+    a.problem("expected `autoscale` only on an open stream (requests: {mode: poisson} without a count): "
+              "replicas follow its rate");
+}
+
 // kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
@@ -328,6 +366,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                    "requests", "max_batch", "submit", "accelerator", "tenant", "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
+  else keys.push_back("autoscale");
   w.expect_map(keys);
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
@@ -461,6 +500,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
     w.problem_at("parallelism", "expected ep to divide both the replica's accelerators (tp x pp = " +
                                     std::to_string(per_replica) + ") and the experts (" +
                                     std::to_string(spec.model.experts) + "), got ep = " + std::to_string(p.ep));
+  if (w.has("autoscale")) read_autoscale(w, spec);
   if (spec.requests.samples > spec.max_batch)
     w.child("requests").problem_at("samples", "expected at most max_batch (" + std::to_string(spec.max_batch) +
                                                   ") samples: a query's samples decode in one batch, got " +

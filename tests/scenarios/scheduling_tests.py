@@ -402,7 +402,110 @@ def test_same_instant_races():
         invariants("race-end", out, s, 32)
 
 
-for test in [test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+def service(gpus, rate, diurnal=None, autoscale="{min_replicas: 1}", extra=""):
+    """A chat service of llama3-70b in FP8, replicas of tp 8, priority 2."""
+    profile = f", diurnal: {diurnal}" if diurnal else ""
+    scaling = f"    autoscale: {autoscale}\n" if autoscale else ""
+    return f"""\
+  - name: chat
+    kind: inference
+    model: llama3-70b
+    gpus: {gpus}
+    parallelism: {{tp: 8}}
+    precision: fp8
+    priority: 2
+    max_batch: 128
+    requests: {{mode: poisson, rate: {rate}/s, input_tokens: 1024, output_tokens: 512{profile}}}
+{scaling}{extra}"""
+
+
+def test_autoscaled_services():
+    """A service's replicas follow its load (hand-worked replica counts), compete with batch
+    jobs for accelerators (they wait without preemption and evict with it), and the
+    representative-replica request model agrees with the fixed service's."""
+    # A replica's saturated throughput, as the model sees it: the loads below are set from it.
+    s, _ = run_ok("autoscale-probe", write("autoscale-probe.yaml", scenario("autoscale-probe", (1, 8), [service(64, 1)],
+                                                                            horizon="1h")))
+    if not s:
+        return
+    c = s["workloads"][0]["autoscale"]["replica_capacity_requests_per_s"]
+    check("autoscale: a replica's saturated throughput is reported and plausible (1 to 100 requests/s)", 1 < c < 100, c)
+    # Hours 0-11 at 0.5 x (0.7 c), hours 12-23 at 2.5 x (0.7 c): 1 replica, then 3 (worked by
+    # hand: ceil(0.5) = 1, ceil(2.5) = 3), and 1 again from 24 h. Mean of the profile 1.5.
+    rate = 1.5 * 0.7 * c
+    diurnal = "[" + ", ".join(["0.5"] * 12 + ["2.5"] * 12) + "]"
+    alone = scenario("autoscale-alone", (1, 8), [service(64, rate, diurnal)], horizon="30h")
+    s, out = run_ok("autoscale-alone", write("autoscale-alone.yaml", alone))
+    if s:
+        chat = s["workloads"][0]
+        a = chat["autoscale"]
+        rows = read_csv(os.path.join(out, "timeseries.csv"))
+        at = lambda h: int([r for r in rows if float(r["time_s"]) <= h * H][-1]["replicas:chat"])
+        check("autoscale: 1 replica in the low hours, 3 in the high ones, 1 again the next day",
+              (at(6), at(11.9), at(12), at(18), at(23.9), at(24), at(29)) == (1, 1, 3, 3, 3, 1, 1),
+              [at(h) for h in (6, 11.9, 12, 18, 23.9, 24, 29)])
+        check("autoscale: 2 replicas added and given back, none waited (an idle cluster)",
+              (a["scale_ups"], a["scale_downs"], a["mean_scale_up_wait_s"], a["min_replicas"], a["max_replicas"])
+              == (2, 2, 0, 1, 3), a)
+        # GPU-hours by hand: 8 GPUs x (1 x 12 h + 3 x 12 h + 1 x 6 h).
+        check("autoscale: GPU-hours are those of the replicas that ran", abs(chat["gpu_hours"] - 8 * 54) < 1e-6,
+              chat["gpu_hours"])
+        check("autoscale: time-weighted mean replicas", abs(a["mean_replicas"] - 54 / 30) < 1e-9, a["mean_replicas"])
+        check("autoscale: the service keeps up with its load (TTFT p99 under 1 s, every request served)",
+              chat["ttft_p99_s"] < 1 and chat["completed_requests"] >= 0.99 * chat["requests"], chat)
+        invariants("autoscale-alone", out, s, 64)
+    # With a batch job of 48 GPUs from 3.6 s to 14 h later: at 12 h two groups of one replica
+    # are asked for and 8 GPUs are free, so one starts at 12 h and one when the batch job
+    # ends (mean wait about 1 h)
+    # without preemption; with it, the batch job is evicted at 12 h and both start at once.
+    batch = job("batch", 48, 0.001, 14, "    checkpoint: {interval: 1h}\n")
+    ttft = {}
+    for preemption in ("false", "true"):
+        text = scenario(f"autoscale-{preemption}", (1, 8), [service(64, rate, diurnal), batch],
+                        f"scheduler: {{policy: priority, preemption: {preemption}}}\n", horizon="30h")
+        s, out = run_ok(f"autoscale-{preemption}", write(f"autoscale-{preemption}.yaml", text))
+        if not s:
+            return
+        chat, b = s["workloads"]
+        a = chat["autoscale"]
+        ttft[preemption] = chat["ttft_p99_s"]
+        if preemption == "false":
+            check("autoscale without preemption: a scale-up waits 2 h for the batch job (mean 1 h over two groups)",
+                  abs(a["mean_scale_up_wait_s"] - (0.001 + 14 - 12) * H / 2) < 1e-6 and b["interruptions"] == 0
+                  and abs(b["end_s"] - (0.001 + 14) * H) < 1e-6, (a, b["interruptions"], b["end_s"]))
+        else:
+            check("autoscale with preemption: the batch job is evicted at 12 h, the scale-up does not wait",
+                  a["mean_scale_up_wait_s"] == 0 and b["interruptions"] == 1, (a, b["interruptions"]))
+        invariants(f"autoscale-{preemption}", out, s, 64)
+    if len(ttft) == 2:
+        check("autoscale: waiting for accelerators shows in the service's TTFT p99",
+              ttft["false"] > 10 * ttft["true"], ttft)
+    # The representative-replica model against the fixed service of the same replicas.
+    fixed = scenario("fixed", (1, 8), [service(16, 0.7 * 2 * c, autoscale=None)], horizon="6h")
+    pinned = scenario("pinned", (1, 8), [service(16, 0.7 * 2 * c, autoscale="{min_replicas: 2}")], horizon="6h")
+    f, _ = run_ok("autoscale-fixed", write("autoscale-fixed.yaml", fixed))
+    p, _ = run_ok("autoscale-pinned", write("autoscale-pinned.yaml", pinned))
+    if f and p:
+        f, p = f["workloads"][0], p["workloads"][0]
+        errors = {k: abs(p[k] / f[k] - 1) for k in ("requests_per_s", "output_tokens_per_s", "ttft_p50_s", "tpot_p50_s",
+                                                     "tpot_p99_s", "energy_j")}
+        check("autoscale at a fixed size agrees with the fixed service within 3% (throughput, TTFT, TPOT, energy)",
+              max(errors.values()) < 0.03, errors)
+    # Bad input: exit 2 with the key.
+    bad = {
+        "offline stream": service(16, 1).replace("{mode: poisson, rate: 1/s,", "{mode: offline, count: 100,"),
+        "min_replicas above gpus / tp": service(16, 1, autoscale="{min_replicas: 3}"),
+        "target_utilization above 1": service(16, 1, autoscale="{target_utilization: 1.5}"),
+        "interval without a unit": service(16, 1, autoscale="{interval: 600}"),
+        "unknown key": service(16, 1, autoscale="{max_replica: 2}"),
+    }
+    for label, text in bad.items():
+        p, cmd = fleetsim("check", write("autoscale-bad.yaml", scenario("bad", (1, 8), [text])))
+        check(f"autoscale, bad input ({label}): exit 2 naming workloads.0.autoscale",
+              p.returncode == 2 and "workloads.0.autoscale" in p.stderr, p.stderr.strip()[:300])
+
+
+for test in [test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 

@@ -1,6 +1,7 @@
 // Serving models (serving_step, serving_schedule) against algebra written out by hand.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -499,4 +500,38 @@ TEST_CASE("weight-only INT4 stores a quarter of BF16's weight bytes and frees th
   CHECK(b.weights.value() == Approx(a.weights.value() / 4));
   CHECK(b.kv_per_token == a.kv_per_token);  // the KV cache stays at the compute precision
   CHECK(b.kv_tokens > a.kv_tokens);
+}
+
+TEST_CASE("autoscaling: a replica's saturated throughput on its own schedule") {
+  const LinearCost cost;
+  // Requests of 100 prompt and 10 output tokens, max_batch 4, a KV cache that never binds:
+  // they run in waves of 4, each a prefill of 400 tokens (0.400 s) and 9 decode steps of
+  // batch 4 (10 + 4 ms each, the first in the prefill's iteration): 0.526 s per 4 requests.
+  CHECK(saturated_requests_per_s({0.0, 100, 10, 1}, 4, 1e9, cost) == Approx(4 / 0.526));
+  // A KV cache of 250 tokens holds two such requests (110 each): waves of 2, a prefill of
+  // 200 tokens and 9 decode steps of batch 2: 0.200 + 9 x 0.012 = 0.308 s per 2 requests.
+  CHECK(saturated_requests_per_s({0.0, 100, 10, 1}, 4, 250, cost) == Approx(2 / 0.308));
+}
+
+TEST_CASE("autoscaling: a stream shared by a changing number of replicas") {
+  // The replica count steps from 1 to 4 at day 5: each replica's stream runs at the full
+  // rate, then at a quarter of it.
+  const double day = 86400;
+  const StepProfile share{{0.0, 5 * day}, {1.0, 0.25}};
+  CHECK(share.at(-1) == 1.0);
+  CHECK(share.at(5 * day - 1) == 1.0);
+  CHECK(share.at(5 * day) == 0.25);
+  CHECK(share.max() == 1.0);
+  const auto arrivals = poisson_arrivals(2.0, 0, std::nullopt, 10 * day, 3, 0, nullptr, &share);
+  const auto early = std::count_if(arrivals.begin(), arrivals.end(), [&](double t) { return t < 5 * day; });
+  // Expected 5 days x 2/s = 864,000, then 5 days x 0.5/s = 216,000 (sd under 0.2%).
+  CHECK(double(early) == Approx(864000).epsilon(0.01));
+  CHECK(double(arrivals.size() - std::size_t(early)) == Approx(216000).epsilon(0.01));
+  // The highest rate a window sees, for sizing: hour 12 of this profile carries 3/s.
+  std::vector<double> profile(24, 1.0);
+  for (int h = 12; h < 24; ++h) profile[std::size_t(h)] = 3.0;
+  CHECK(peak_rate(2.0, 0, 3600, &profile) == Approx(1.0));
+  CHECK(peak_rate(2.0, 11.5 * 3600, 12.5 * 3600, &profile) == Approx(3.0));
+  CHECK(peak_rate(2.0, 11.5 * 3600, 12 * 3600, &profile) == Approx(1.0));  // the window ends as hour 12 begins
+  CHECK(peak_rate(2.0, 0, 3600, nullptr) == 2.0);
 }

@@ -1,0 +1,264 @@
+// An inference or reasoning service whose replicas follow its load (`autoscale`).
+//
+// In SimGrid: the service starts with min_replicas (its own gang, like any job) and every
+// `interval` sizes itself for the coming interval's peak arrival rate: replicas =
+// ceil(peak rate / (capacity x target_utilization)), between min_replicas and
+// gpus / (tp x pp), where capacity is one replica's saturated throughput on the serving
+// schedule (models/serving_schedule.hpp). It asks the scheduler for the difference as a
+// few replica groups, each a gang queued beside the batch jobs under the same policy,
+// tenant and priority (so a high-priority service evicts preemptible batch work under
+// `preemption: true`, and waits behind it otherwise); it withdraws queued groups and
+// gives back running ones when the load falls. Added nodes draw busy power from the
+// instant they start, so the energy plugin charges exactly the replicas that ran.
+//
+// Requests: after the run, from the replica count R(t) as it was. An open Poisson stream
+// split at random over R(t) replicas gives each a Poisson stream of rate(t) / R(t); K
+// representative replicas (requests.representative_replicas) are scheduled request by
+// request on such streams, and the counts scaled to the whole stream (ratio estimator, as
+// for fixed services). A replica short of capacity because its added replicas queue
+// shows it in its TTFT and latency. Not modelled: the drain of a replica given back (its
+// queue is taken to finish elsewhere) and the load time of a new replica's weights.
+#include "engine/simulation_impl.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "scenario/scenario_loader.hpp"
+
+namespace fleetsim::engine_detail {
+
+namespace {
+
+// A scale-up asks for its replicas in at most this many groups, each a gang of its own:
+// the scheduler can start part of it when the whole does not fit, and the queue holds a
+// few entries per service rather than one per replica.
+constexpr int kGroupsPerScaleUp = 4;
+
+// Representative replicas stop being added once this many requests were simulated: a
+// replica sized near its capacity takes millions of requests a week, and the 99th
+// percentile of 200,000 is already within a few percent (about 2,000 requests above it).
+constexpr double kEnoughSimulatedRequests = 200000;
+
+// Output tokens of one request (every sample's thinking and answer tokens).
+double tokens_per_request(const WorkloadSpec& w) { return double(w.tokens_per_sample()) * w.requests.samples; }
+
+}  // namespace
+
+void Simulation::run_autoscaled_service(Job& job) {
+  const WorkloadSpec& w = *job.spec;
+  const AutoscaleSpec& as = *w.autoscale;
+  const RequestStreamSpec& q = w.requests;
+  acquire_nodes(job);
+  const int home = job.allocation.parts.front().pod;
+  const FleetPod& pod = fleet_.pods[std::size_t(home)];
+  const NodeType& node = *node_type_of(pod, catalog_);
+  const ServingFabric fabric = serving_fabric(job, node);
+  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
+  std::optional<ServingStepModel> scorer;
+  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  AutoscaleResult& a = job.result->autoscale;
+  a.capacity_requests_per_s =
+      saturated_requests_per_s({0.0, q.input_tokens, w.tokens_per_sample(), q.samples}, w.max_batch,
+                               model.memory().kv_tokens, model, scorer ? &*scorer : nullptr);
+  // Added replicas run on pods of the same accelerator and node shape as its first ones.
+  std::vector<int> pods;
+  for (const PodGroup& g : job.sched.groups)
+    if (std::find(g.pods.begin(), g.pods.end(), home) != g.pods.end()) pods = g.pods;
+  const int per_replica = w.parallelism.tp * w.parallelism.pp;
+  const double horizon = scenario_.horizon.value();
+
+  job.replicas_now = as.min_replicas;
+  start_running(job);
+  job.replica_timeline = {{sg4::Engine::get_clock()}, {double(as.min_replicas)}};
+  logger_->info("{} starts on {} nodes of {}: {} of at most {} replicas, each serving {:.4g} requests/s saturated",
+                w.name, job.result->nodes, pod.accelerator->name, as.min_replicas, w.replicas(),
+                a.capacity_requests_per_s);
+  double next_decision = sg4::Engine::get_clock();
+  // Runs until the horizon actor stops it (an open stream has no end of its own).
+  while (true) {
+    const long epoch = job.epoch;
+    for (auto& group : job.replica_groups)
+      if (group->granted && !group->running) start_group(job, *group);
+    const double now = sg4::Engine::get_clock();
+    if (now >= next_decision) {
+      const double peak = peak_rate(q.rate.value(), now, std::min(now + as.interval.value(), horizon), &q.diurnal);
+      const int wanted = std::clamp(int(std::ceil(peak / (a.capacity_requests_per_s * as.target_utilization) - 1e-9)),
+                                    as.min_replicas, w.replicas());
+      resize_service(job, wanted, per_replica, pods);
+      record_replicas(job, 0);  // the offered load changes with the hour: a row for the series
+      next_decision = now + as.interval.value();
+    }
+    wait_on(job, std::min(next_decision, horizon + 1.0), epoch);
+  }
+}
+
+void Simulation::resize_service(Job& job, int wanted, int per_replica, const std::vector<int>& pods) {
+  const WorkloadSpec& w = *job.spec;
+  int queued = 0;
+  for (const auto& group : job.replica_groups)
+    if (!group->granted) queued += group->replicas;
+  if (wanted > job.replicas_now + queued) {
+    const int need = wanted - job.replicas_now - queued;
+    const int groups = std::min(need, kGroupsPerScaleUp);
+    const int per_node = fleet_.pods[std::size_t(pods.front())].accelerators_per_node;
+    for (int i = 0; i < groups; ++i) {
+      auto group = std::make_unique<Job::ReplicaGroup>();
+      group->replicas = need / groups + (i < need % groups ? 1 : 0);
+      group->requested_s = sg4::Engine::get_clock();
+      SchedJob& s = group->sched;
+      s.id = next_group_id_++;
+      s.submit_s = group->requested_s;
+      s.accelerators = group->replicas * per_replica;
+      s.groups = {PodGroup{pods, (s.accelerators + per_node - 1) / per_node}};
+      s.tenant = w.tenant;
+      s.priority = w.priority;
+      Job::ReplicaGroup* g = group.get();
+      job.replica_groups.push_back(std::move(group));
+      // Called by whichever actor's call lets it start: record, and wake the service.
+      scheduler_.submit(g->sched, [this, &job, g](Allocation allocation) {
+        g->allocation = std::move(allocation);
+        g->granted = true;
+        wake(job);
+      });
+    }
+    return;
+  }
+  // Fewer wanted: withdraw queued groups, then give back running ones, newest first, as
+  // long as what remains is at least what is wanted (the first replicas are never given back).
+  int excess = job.replicas_now + queued - wanted;
+  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend() && excess > 0; ++it) {
+    Job::ReplicaGroup& g = **it;
+    if (g.granted || g.replicas > excess) continue;
+    // Withdrawing one may let another of ours start at once: that one is granted now.
+    if (scheduler_.withdraw(g.sched.id)) {
+      excess -= g.replicas;
+      g.replicas = 0;  // gone; erased below
+    }
+  }
+  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend() && excess > 0; ++it) {
+    Job::ReplicaGroup& g = **it;
+    if (!g.running || g.replicas > excess) continue;
+    excess -= g.replicas;
+    stop_group(job, g);
+    g.replicas = 0;
+  }
+  auto& groups = job.replica_groups;
+  groups.erase(std::remove_if(groups.begin(), groups.end(), [](const auto& g) { return g->replicas == 0; }),
+               groups.end());
+}
+
+void Simulation::start_group(Job& job, Job::ReplicaGroup& group) {
+  for (const auto& part : group.allocation.parts)
+    for (int n : part.nodes) group.hosts.push_back(fleet_.pods[std::size_t(part.pod)].hosts[std::size_t(n)]);
+  group.started_s = sg4::Engine::get_clock();
+  group.energy_at_start_j = energy_of(group.hosts);
+  power_up(group.allocation, group.busy);
+  group.running = true;
+  job.held_accelerators += group.sched.accelerators;
+  AutoscaleResult& a = job.result->autoscale;
+  a.mean_scale_up_wait_s += group.started_s - group.requested_s;  // a sum until the end
+  a.scale_ups++;
+  record_replicas(job, group.replicas);
+}
+
+void Simulation::stop_group(Job& job, Job::ReplicaGroup& group) {
+  WorkloadResult& r = *job.result;
+  const double now = sg4::Engine::get_clock();
+  r.energy_j += energy_of(group.hosts) - group.energy_at_start_j;
+  r.accelerator_s += (now - group.started_s) * group.sched.accelerators;
+  power_down(group.allocation, group.busy);
+  group.running = false;
+  job.held_accelerators -= group.sched.accelerators;
+  r.autoscale.scale_downs++;
+  scheduler_.release(group.sched.id);
+  record_replicas(job, -group.replicas);  // after the release: the row's allocation is right
+}
+
+void Simulation::record_replicas(Job& job, int delta) {
+  const WorkloadSpec& w = *job.spec;
+  const double now = sg4::Engine::get_clock();
+  job.replicas_now += delta;
+  StepProfile& timeline = job.replica_timeline;
+  if (timeline.times.back() == now) timeline.values.back() = job.replicas_now;
+  else {
+    timeline.times.push_back(now);
+    timeline.values.push_back(job.replicas_now);
+  }
+  // The series' throughput: the load offered now, up to what the running replicas serve
+  // (the requests themselves are scheduled after the run).
+  const double offered = peak_rate(w.requests.rate.value(), now, now, &w.requests.diurnal);
+  job.tokens_per_s =
+      std::min(offered, job.replicas_now * job.result->autoscale.capacity_requests_per_s) * tokens_per_request(w);
+  sample();
+}
+
+void Simulation::finish_autoscaled_service(Job& job, double now) {
+  const WorkloadSpec& w = *job.spec;
+  const RequestStreamSpec& q = w.requests;
+  WorkloadResult& r = *job.result;
+  AutoscaleResult& a = r.autoscale;
+  for (auto& group : job.replica_groups) {
+    if (group->running) {
+      r.energy_j += energy_of(group->hosts) - group->energy_at_start_j;
+      r.accelerator_s += (now - group->started_s) * group->sched.accelerators;
+    } else {
+      a.replicas_queued += group->replicas;  // still queued (or granted at the last instant)
+    }
+  }
+  a.mean_scale_up_wait_s = a.scale_ups > 0 ? a.mean_scale_up_wait_s / a.scale_ups : 0;
+  const StepProfile& timeline = job.replica_timeline;
+  const double start = *r.start_s;
+  double replica_s = 0;
+  for (std::size_t i = 0; i < timeline.times.size(); ++i) {
+    const double until = i + 1 < timeline.times.size() ? timeline.times[i + 1] : now;
+    replica_s += timeline.values[i] * (until - timeline.times[i]);
+  }
+  a.mean_replicas = now > start ? replica_s / (now - start) : timeline.values.front();
+  a.min_replicas = int(*std::min_element(timeline.values.begin(), timeline.values.end()));
+  a.max_replicas = int(timeline.max());
+
+  // Each representative replica's stream: rate(t) / R(t).
+  StepProfile share = timeline;
+  for (double& v : share.values) v = 1.0 / v;
+  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+  const NodeType& node = *node_type_of(pod, catalog_);
+  const ServingFabric fabric = serving_fabric(job, node);
+  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
+  std::optional<ServingStepModel> scorer;
+  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  ServingResult& out = r.serving;
+  out.replicas = w.replicas();
+  out.kv_tokens_per_replica = model.memory().kv_tokens;
+  out.weights_per_gpu_bytes = model.memory().weights.value();
+  const int most = q.representative_replicas > 0 ? std::min(w.replicas(), q.representative_replicas) : w.replicas();
+  int simulated = 0;
+  ReplicaTotals totals;
+  std::size_t arrivals_count = 0;
+  for (int k = 0; k < most && double(arrivals_count) < kEnoughSimulatedRequests; ++k, ++simulated) {
+    const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(k);
+    const auto arrivals = poisson_arrivals(q.rate.value(), w.submit.value(), std::nullopt, now, scenario_.seed, stream,
+                                           &q.diurnal, &share);
+    arrivals_count += arrivals.size();
+    const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
+    const ScheduleResult schedule = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start,
+                                                     scorer ? &*scorer : nullptr);
+    tally_replica(w, requests, schedule, now, out, totals);
+  }
+  out.simulated_replicas = simulated;
+  // Scale to the whole stream by its expected arrivals over the simulated ones.
+  const double expected = expected_arrivals(q.rate.value(), w.submit.value(), now, &q.diurnal);
+  const double scale = arrivals_count > 0 ? expected / double(arrivals_count) : 0;
+  out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
+  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
+  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+  out.output_tokens *= scale;
+  out.thinking_tokens *= scale;
+  out.answer_tokens *= scale;
+  out.verify_s = out.verify_s / simulated * out.replicas;  // so that verify_share is a replica's share
+  out.service_s = std::max(0.0, now - start);
+  // Each representative replica stands for a replica that is up the whole time.
+  out.busy_fraction = out.service_s > 0 ? totals.busy_replica_s / (out.service_s * simulated) : 0;
+  r.tokens_done = out.output_tokens;
+}
+
+}  // namespace fleetsim::engine_detail
