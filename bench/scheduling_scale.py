@@ -6,8 +6,9 @@ Each point is a scenario written here: DGX H100 pods (128 nodes below 100k GPUs,
 nodes at 1M), a 2:1 tapered interconnect, EASY backfill with topology-aware placement, a
 stream of `jobs` Llama-3-8B-shaped training jobs over 30 days (sizes from 8 GPUs to a
 quarter of the fleet, lognormal durations whose mean offers half the fleet's
-GPU-hours; --load sets another share), plus a chat service and a reasoning service on 1/128 of the fleet each
-(representative replicas). Every job is simulated: the summary's jobs_submitted is
+GPU-hours; --load sets another share), plus a chat service that autoscales with a daily
+load profile (at most 1/128 of the fleet, from a tenth of that at night) and a reasoning
+service on 1/128 of the fleet (both with representative replicas). Every job is simulated: the summary's jobs_submitted is
 checked against the stream.
 
 A benchmark run by hand, not a test (nothing registers it with CTest). Build first
@@ -32,6 +33,12 @@ BIN = os.path.join(ROOT, "build", "fleetsim")
 # GPUs -> (pods, nodes per pod)
 DESIGNS = {10_240: (10, 128), 102_400: (100, 128), 1_048_576: (128, 1024)}
 TARGET = (1_048_576, 2000, 60.0, 4096.0)  # GPUs, jobs, wall s, peak MiB (the issue's)
+
+
+# A chat service's daily profile (relative load per hour): it autoscales between a tenth
+# of its replicas at night and most of them at the afternoon peak.
+DIURNAL = [0.3, 0.25, 0.2, 0.2, 0.25, 0.3, 0.5, 0.8, 1.1, 1.3, 1.4, 1.5, 1.5, 1.5, 1.4, 1.4, 1.3, 1.3, 1.2, 1.1, 1.0,
+           0.8, 0.6, 0.4]
 
 
 def scenario(gpus, jobs, load):
@@ -67,8 +74,9 @@ workloads:
     gpus: {service}
     parallelism: {{tp: 8}}
     precision: fp8
-    requests: {{mode: poisson, rate: {10 * service / 8192:g}/s, input_tokens: 1024, output_tokens: 512}}
+    requests: {{mode: poisson, rate: {0.5 * service:g}/s, input_tokens: 1024, output_tokens: 512, diurnal: {DIURNAL}}}
     max_batch: 128
+    autoscale: {{min_replicas: {max(1, service // 80)}}}
   - name: think
     kind: reasoning
     model: llama3-70b

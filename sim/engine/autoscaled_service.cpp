@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "scenario/scenario_loader.hpp"
 
@@ -38,6 +39,34 @@ constexpr int kGroupsPerScaleUp = 4;
 // replica sized near its capacity takes millions of requests a week, and the 99th
 // percentile of 200,000 is already within a few percent (about 2,000 requests above it).
 constexpr double kEnoughSimulatedRequests = 200000;
+
+// Past this many requests for one replica over the run (a replica near its capacity for
+// weeks: tens of millions), its stream is sampled by window instead: about
+// kSampledRequests requests' worth of `interval`-long windows, drawn at random from the
+// seed, each simulated after a warm-up of the window before it, so that a backlog built
+// up before the window is there when it starts.
+constexpr double kFullReplicaRequests = 1e6;
+constexpr double kSampledRequests = 4e5;
+
+// Expected arrivals of a stream of rate x hourly profile x share(t) over [begin, end).
+double expected_shared(double rate, double begin, double end, const std::vector<double>* hourly,
+                       const StepProfile& share) {
+  double total = 0;
+  for (std::size_t i = 0; i <= share.times.size(); ++i) {
+    const double from = std::max(begin, i == 0 ? -1e300 : share.times[i - 1]);
+    const double to = std::min(end, i < share.times.size() ? share.times[i] : 1e300);
+    if (to > from) total += expected_arrivals(rate, from, to, hourly) * share.values[i == 0 ? 0 : i - 1];
+  }
+  return total;
+}
+
+// A uniform draw in [0, 1) per (seed, stream, index), for choosing windows.
+double window_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
+  std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32),
+                    std::uint32_t(index), std::uint32_t(index >> 32), 0x5a3du};
+  std::mt19937_64 engine(seq);
+  return double(engine() >> 11) * 0x1.0p-53;
+}
 
 // Output tokens of one request (every sample's thinking and answer tokens).
 double tokens_per_request(const WorkloadSpec& w) { return double(w.tokens_per_sample()) * w.requests.samples; }
@@ -230,19 +259,53 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   out.replicas = w.replicas();
   out.kv_tokens_per_replica = model.memory().kv_tokens;
   out.weights_per_gpu_bytes = model.memory().weights.value();
-  const int most = q.representative_replicas > 0 ? std::min(w.replicas(), q.representative_replicas) : w.replicas();
-  int simulated = 0;
+  const IterationCost* verifier = scorer ? &*scorer : nullptr;
+  const double submit = w.submit.value();
   ReplicaTotals totals;
   std::size_t arrivals_count = 0;
-  for (int k = 0; k < most && double(arrivals_count) < kEnoughSimulatedRequests; ++k, ++simulated) {
-    const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(k);
-    const auto arrivals = poisson_arrivals(q.rate.value(), w.submit.value(), std::nullopt, now, scenario_.seed, stream,
-                                           &q.diurnal, &share);
-    arrivals_count += arrivals.size();
-    const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
-    const ScheduleResult schedule = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start,
-                                                     scorer ? &*scorer : nullptr);
-    tally_replica(w, requests, schedule, now, out, totals);
+  double counted_s = 0, simulated_s = 0;  // replica time counted in the figures, and simulated
+  int simulated = 0;
+  if (expected_shared(q.rate.value(), submit, now, &q.diurnal, share) <= kFullReplicaRequests) {
+    // Whole replicas over the whole run, until enough requests were seen.
+    const int most =
+        q.representative_replicas > 0 ? std::min(w.replicas(), q.representative_replicas) : w.replicas();
+    for (int k = 0; k < most && double(arrivals_count) < kEnoughSimulatedRequests; ++k, ++simulated) {
+      const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(k);
+      const auto arrivals =
+          poisson_arrivals(q.rate.value(), submit, std::nullopt, now, scenario_.seed, stream, &q.diurnal, &share);
+      arrivals_count += arrivals.size();
+      const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
+      const ScheduleResult schedule =
+          schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+      tally_replica(w, requests, schedule, now, out, totals);
+      counted_s += now - start;
+      simulated_s += now - start;
+    }
+  } else {
+    // One replica's stream, sampled by window.
+    const double window = w.autoscale->interval.value();
+    const auto windows = static_cast<std::uint64_t>(std::ceil((now - submit) / window));
+    const double per_window = expected_shared(q.rate.value(), submit, now, &q.diurnal, share) / double(windows);
+    const double keep = std::min(1.0, kSampledRequests / (per_window * double(windows)));
+    const std::uint64_t tag = (std::uint64_t(job.index) << 32) | (std::uint64_t(1) << 31);
+    simulated = 1;
+    a.sampled_share = 0;
+    for (std::uint64_t i = 0; i < windows; ++i) {
+      if (window_draw(scenario_.seed, tag, i) >= keep && !(arrivals_count == 0 && i + 1 == windows)) continue;
+      const double from = submit + double(i) * window, to = std::min(now, from + window);
+      const double warm = std::max(submit, from - window);
+      const std::uint64_t stream = tag + i;
+      const auto arrivals =
+          poisson_arrivals(q.rate.value(), warm, std::nullopt, to, scenario_.seed, stream, &q.diurnal, &share);
+      arrivals_count += std::size_t(std::count_if(arrivals.begin(), arrivals.end(), [&](double t) { return t >= from; }));
+      const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
+      const ScheduleResult schedule =
+          schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+      tally_replica(w, requests, schedule, now, out, totals, from, to);
+      counted_s += std::max(0.0, to - std::max(from, start));
+      simulated_s += std::max(0.0, to - std::max(warm, start));
+    }
+    a.sampled_share = now > submit ? counted_s / std::max(1e-300, now - std::max(submit, start)) : 1;
   }
   out.simulated_replicas = simulated;
   // Scale to the whole stream by its expected arrivals over the simulated ones.
@@ -254,10 +317,11 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   out.output_tokens *= scale;
   out.thinking_tokens *= scale;
   out.answer_tokens *= scale;
-  out.verify_s = out.verify_s / simulated * out.replicas;  // so that verify_share is a replica's share
   out.service_s = std::max(0.0, now - start);
+  // So that verify_share is a replica's share of time spent verifying.
+  out.verify_s = simulated_s > 0 ? out.verify_s / simulated_s * out.service_s * out.replicas : 0;
   // Each representative replica stands for a replica that is up the whole time.
-  out.busy_fraction = out.service_s > 0 ? totals.busy_replica_s / (out.service_s * simulated) : 0;
+  out.busy_fraction = counted_s > 0 ? totals.busy_replica_s / counted_s : 0;
   r.tokens_done = out.output_tokens;
 }
 

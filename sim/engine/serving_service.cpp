@@ -21,10 +21,12 @@ namespace fleetsim::engine_detail {
 // Adds one replica's schedule to the service's figures: requests that arrived before the
 // horizon, those done by it (tokens, TTFT, TPOT, latency), and the replica's busy time.
 void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
-                   double horizon, ServingResult& out, ReplicaTotals& totals) {
+                   double horizon, ServingResult& out, ReplicaTotals& totals, double counted_from,
+                   double counted_until) {
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ServingRequest& request = requests[i];
     const RequestTiming& timing = schedule.requests[i];
+    if (request.arrival_s < counted_from) continue;
     if (request.arrival_s < horizon) out.requests++;
     if (timing.completion_s > horizon) continue;  // unfinished when the run stops
     out.completed++;
@@ -39,8 +41,9 @@ void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& req
       out.tpot_s.push_back((timing.decode_end_s - timing.first_token_s) / (request.output_tokens - 1));
   }
   out.verify_s += schedule.verify_s;
+  const double until = std::min(horizon, counted_until);
   for (const auto& busy : schedule.busy)
-    totals.busy_replica_s += std::max(0.0, std::min(busy.end_s, horizon) - std::min(busy.start_s, horizon));
+    totals.busy_replica_s += std::max(0.0, std::min(busy.end_s, until) - std::clamp(busy.start_s, counted_from, until));
   totals.batch_sum += schedule.batch_sum;
   totals.decode_steps += double(schedule.decode_steps);
 }

@@ -139,8 +139,11 @@ struct ReplicaTotals {
   double last_completion = 0;
   double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
 };
+// Only requests arriving from `counted_from` on count, and busy time between it and
+// `counted_until` (a sampled window, after its warm-up).
 void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
-                   double horizon, ServingResult& out, ReplicaTotals& totals);
+                   double horizon, ServingResult& out, ReplicaTotals& totals, double counted_from = -1e300,
+                   double counted_until = 1e300);
 
 class Simulation {
  public:

@@ -491,6 +491,21 @@ def test_autoscaled_services():
                                                      "tpot_p99_s", "energy_j")}
         check("autoscale at a fixed size agrees with the fixed service within 3% (throughput, TTFT, TPOT, energy)",
               max(errors.values()) < 0.03, errors)
+    # Past a million requests per replica the autoscaled service samples its stream by
+    # window: against the fixed service's whole stream (one representative replica).
+    rate = 0.7 * 2 * c  # 2 replicas at 70%: about 1.16 million requests each in 36 h
+    fixed = scenario("fixed-long", (1, 8), [service(16, rate, autoscale=None)], horizon="36h").replace(
+        "output_tokens: 512}", "output_tokens: 512, representative_replicas: 1}")
+    pinned = scenario("pinned-long", (1, 8), [service(16, rate, autoscale="{min_replicas: 2}")], horizon="36h")
+    f, _ = run_ok("autoscale-fixed-long", write("autoscale-fixed-long.yaml", fixed))
+    p, _ = run_ok("autoscale-pinned-long", write("autoscale-pinned-long.yaml", pinned))
+    if f and p:
+        f, p = f["workloads"][0], p["workloads"][0]
+        errors = {k: abs(p[k] / f[k] - 1) for k in ("requests_per_s", "output_tokens_per_s", "ttft_p50_s", "ttft_p99_s",
+                                                     "tpot_p50_s", "tpot_p99_s", "energy_j")}
+        check("autoscale sampled by window agrees with the whole stream within 3% (throughput, TTFT, TPOT, energy)",
+              p["autoscale"]["request_sample_share"] < 0.5 and max(errors.values()) < 0.03,
+              (p["autoscale"]["request_sample_share"], errors))
     # Bad input: exit 2 with the key.
     bad = {
         "offline stream": service(16, 1).replace("{mode: poisson, rate: 1/s,", "{mode: offline, count: 100,"),
@@ -498,11 +513,13 @@ def test_autoscaled_services():
         "target_utilization above 1": service(16, 1, autoscale="{target_utilization: 1.5}"),
         "interval without a unit": service(16, 1, autoscale="{interval: 600}"),
         "unknown key": service(16, 1, autoscale="{max_replica: 2}"),
+        "a rate no replica could take": service(16, 1e6, autoscale="{interval: 1h}"),
     }
     for label, text in bad.items():
         p, cmd = fleetsim("check", write("autoscale-bad.yaml", scenario("bad", (1, 8), [text])))
-        check(f"autoscale, bad input ({label}): exit 2 naming workloads.0.autoscale",
-              p.returncode == 2 and "workloads.0.autoscale" in p.stderr, p.stderr.strip()[:300])
+        key = "workloads.0.requests.rate" if "rate" in label else "workloads.0.autoscale"
+        check(f"autoscale, bad input ({label}): exit 2 naming {key}",
+              p.returncode == 2 and key in p.stderr, p.stderr.strip()[:300])
 
 
 for test in [test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
