@@ -36,7 +36,11 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
   // sends off the node at once, so each has its own NIC share.
   if (traffic == Traffic::AllToAll) return level;
   const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
-  level.bandwidth = min(level.bandwidth * double(per_node), fabric.scale_up.bandwidth);
+  level.bandwidth = level.bandwidth * double(per_node);
+  if (level.bandwidth.value() * level.efficiency > fabric.scale_up.bandwidth.value() * fabric.scale_up.efficiency) {
+    level.bandwidth = fabric.scale_up.bandwidth;
+    level.efficiency = fabric.scale_up.efficiency;
+  }
   return level;
 }
 
@@ -307,7 +311,14 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const Seconds ep_exposed = opt.overlap_ep_comm ? max(Seconds(0), out.ep_comm - out.compute) : out.ep_comm;
   out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + ep_exposed + dp_exposed;
   assert(out.exposed_comm <= out.total_comm && "exposed communication cannot exceed the total");
-  out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer;
+  // The pipeline's fill and drain run whole micro-batches, their exposed TP, CP and EP
+  // communication included.
+  out.bubble = out.bubble + (tp_exposed + cp_exposed + ep_exposed) * (double(p.pp - 1) / v / m_batches);
+  // Hidden communication is not free: its kernels hold SMs the GEMMs then lack.
+  if (acc.streaming_multiprocessors > 0)
+    out.comm_interference = (out.total_comm - out.exposed_comm) *
+                            std::min(1.0, kCommunicationSms / acc.streaming_multiprocessors);
+  out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer + out.comm_interference;
   return out;
 }
 

@@ -57,6 +57,10 @@
 //   behind the first micro-batch's forward, the excess exposed; without, all exposed.
 // - Optimizer: Adam on the local shard (params / dp with the distributed optimizer),
 //   30 bytes of HBM traffic per parameter, at kElementwiseHbmEfficiency.
+// - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
+//   EP communication).
+// - Interference: hidden communication holds kCommunicationSms SMs while it runs, so
+//   the step pays hidden_comm x kCommunicationSms / SMs more (GPUs only).
 // - Exposed communication never exceeds total communication (asserted in tests).
 // Known error: docs/models/training.md (scripts/validate regenerates it).
 #pragma once
@@ -120,6 +124,7 @@ struct StepBreakdown {
   Seconds bubble;        // pipeline fill and drain
   Seconds optimizer;     // optimizer step on the local shard
   Seconds exposed_comm;  // communication not hidden behind compute
+  Seconds comm_interference;  // compute slowed by the SMs hidden communication holds
   Seconds total_comm;    // every collective and send, hidden or not
   Seconds tp_comm, cp_comm, pp_comm, dp_comm, ep_comm;  // totals per dimension
   int micro_batches = 0;
@@ -152,6 +157,13 @@ inline constexpr double kMoeLoadImbalance = 1.25;
 // HBM's peak on H100 (3.09 of 3.35 TB/s, a published CUDA triad run: "measured_peak_gbs
 // 3089.3"); we use 0.9 for every accelerator.
 inline constexpr double kElementwiseHbmEfficiency = 0.9;
+
+// Communication kernels overlapped with compute occupy SMs: DeepSeek-V3 reports that 20
+// of the H800's 132 SMs are what it takes to saturate both InfiniBand and NVLink with its
+// all-to-all kernels (DeepSeek-AI 2024, arXiv 2412.19437, sec. 3.2.2). While hidden
+// communication runs, the model charges compute the share kCommunicationSms / SMs of
+// its time (for GPUs with an SM count in the catalog).
+inline constexpr double kCommunicationSms = 20;
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);
