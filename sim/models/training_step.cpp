@@ -211,19 +211,20 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
-  // rank h/tp and s/cp of the keys.
+  // rank h/tp. Under context parallelism a rank holds s/cp of the queries (tokens_mb),
+  // and each of them still meets all s keys: ring attention passes every K/V block by.
   const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
   const double attention_flops_stage =
-      4.0 * m.hidden * double(s.seq_len) / p.cp * layers_per_stage * tokens_mb / p.tp * attention_passes;
+      4.0 * m.hidden * double(s.seq_len) * layers_per_stage * tokens_mb / p.tp * attention_passes;
   const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
   Seconds attention_time;
   if (opt.attention == AttentionKernel::Flash) {
     attention_time = Flops(attention_flops_stage) / (acc.peak_bf16 * acc.attention_efficiency);
   } else {
-    // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s x
-    // s/cp scores per sequence, i.e. heads/tp x s/cp per token, 13 bytes forward and 26
-    // backward, forward again under recompute.
-    const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len) / p.cp;
+    // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s
+    // scores per query token, 13 bytes forward and 26 backward, forward again under
+    // recompute.
+    const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len);
     const double score_bytes =
         scores_per_token * tokens_mb * layers_per_stage * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
     attention_time = Flops(attention_flops_stage) / matmul_rate + Bytes(score_bytes) / elementwise_rate;

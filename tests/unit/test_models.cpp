@@ -133,6 +133,20 @@ TEST_CASE("GEMM tile-and-wave model, by hand") {
         Approx(2.0 * 256 * 128 * k / 5e12 + tile_store));
 }
 
+TEST_CASE("context parallelism splits the queries, not the keys each query meets") {
+  // Same 1024 query tokens per rank and micro-batch: seq 1024 without CP, seq 2048 over
+  // cp = 2. Each query meets s keys, so the attention core costs twice as much per rank
+  // (the first model divided the keys by cp too, and undercounted it cp times).
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup plain{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  TrainingSetup context{&model, &gpu, {1, 1, 4, 2, 1}, 2048, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+  const StepBreakdown a = training_step(plain, test_fabric()), b = training_step(context, test_fabric());
+  REQUIRE(a.micro_batches == b.micro_batches);
+  CHECK(b.compute_attention.value() == Approx(2 * a.compute_attention.value()));
+  CHECK(b.compute_matmul.value() == Approx(a.compute_matmul.value()));
+}
+
 TEST_CASE("step time of a data-parallel job, by hand") {
   // tiny_gpt (L 4, h 1024, F 4096 GeLU, V 1000), 8 GPUs dp=8, seq 1024, global batch 64,
   // micro batch 1 -> m = 8 micro-batches of 1024 tokens. No recompute: 3 passes.
