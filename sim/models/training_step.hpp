@@ -1,13 +1,17 @@
 // Time of one pretraining step and memory per accelerator, for a dense or MoE
 // transformer under TP/PP/DP/CP/EP on a placement. Pure functions: no SimGrid.
 //
-// Model card (second version)
+// Model card (third version: GEMM shapes, communication SMs, network efficiency)
 // Units: seconds, bytes, FLOP. One step = global_batch sequences of seq_len tokens,
 // m = global_batch / (dp x micro_batch) micro-batches per pipeline.
 // - Compute of one pipeline stage, per micro-batch, forward (1 pass), backward (2 passes)
 //   and recomputed forward (full: 1 more pass; selective: the attention core again):
-//   * matrix multiplies (6 x active parameters per token, and the LM head on the last
-//     stage) at peak(precision) x matmul_efficiency (measured large-GEMM rate, catalog);
+//   * matrix multiplies: per weight of the layer (QKV, projection, MLP in and out,
+//     routed and shared experts, router; the LM head on the last stage), a forward GEMM
+//     (again under full recompute), an input-gradient and a weight-gradient GEMM at the
+//     TP shard's shape and the micro-batch's tokens, each timed by gemm.hpp (tile and
+//     wave quantization on the GPU's SMs at the measured large-GEMM rate, plus the
+//     output write-back; 8 bytes per weight for the fp32 main-gradient accumulation);
 //   * the attention core (12 x layers x hidden x seq_len per token): with fused (flash)
 //     attention at peak(BF16) x attention_efficiency (FlashAttention-2/3 papers,
 //     catalog); with standard attention (Megatron-LM 2021) as batched GEMMs at the GEMM
@@ -19,7 +23,8 @@
 //     bandwidth: per token and layer, forward 8h (two norms: read h, write h, 16-bit) +
 //     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask) + 4F (GeLU:
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
-//     the loss reads and writes fp32 logits three times (12 x vocab bytes per token).
+//     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
+//     training_step.cpp).
 // - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
 //   the loss on the last one.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
