@@ -439,6 +439,7 @@ std::map<std::string, Accelerator> parse_accelerators(const std::string& text, P
                                         describe_node(r.node_of("matmul_efficiency.fp8")));
                    }
                    if (auto v = r.ratio("attention_efficiency", true)) a.attention_efficiency = *v;
+                   if (auto v = r.count("streaming_multiprocessors", false, 1)) a.streaming_multiprocessors = *v;
                    if (tdp && idle && *idle >= *tdp)
                      r.problem_at(r.node_of("idle"), "idle",
                                   "expected idle power below the TDP (" + format_quantity(*tdp, Dimension::Power) +

@@ -31,6 +31,10 @@ struct Accelerator {
   // Fraction of dense BF16 peak a fused (flash) attention kernel reaches, forward and
   // backward together, on long sequences.
   double attention_efficiency = 0;
+  // Streaming multiprocessors (NVIDIA): how many GEMM output tiles run at once, i.e. the
+  // wave size of a tiled GEMM. 0 where the catalog does not model GEMM tiling (TPU,
+  // Trainium): their GEMMs run at matmul_efficiency whatever their shape.
+  int streaming_multiprocessors = 0;
   std::map<std::string, std::string> sources;  // key -> citation
 
   FlopRate peak(Precision p) const { return p == Precision::BF16 ? peak_bf16 : peak_fp8; }

@@ -41,7 +41,7 @@ FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const N
   const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);
   // Past one leaf, leaf uplinks are shared in the oversubscription ratio.
   const bool spans_leaves = first.nodes_per_leaf == 0 || allocation.node_count() > first.nodes_per_leaf;
-  view.scale_out = {spans_leaves ? nic_share / first.oversubscription : nic_share, Seconds(kScaleOutStepLatencyS)};
+  view.scale_out = {spans_leaves ? nic_share / first.oversubscription : nic_share, Seconds(kScaleOutStepLatencyS), kNetworkBandwidthEfficiency};
   int smallest_share = gpus;
   ByteRate inter_pod = view.scale_out.bandwidth;
   for (const auto& part : allocation.parts) {
@@ -52,7 +52,7 @@ FabricView fabric_view(const Fleet& fleet, const Allocation& allocation, const N
       inter_pod = min(inter_pod, ByteRate(pod.pod_uplink_bytes_per_s / accelerators));
   }
   view.accelerators_in_pod = allocation.parts.size() == 1 ? gpus : smallest_share;
-  view.inter_pod = {inter_pod, Seconds(kScaleOutStepLatencyS)};
+  view.inter_pod = {inter_pod, Seconds(kScaleOutStepLatencyS), kNetworkBandwidthEfficiency};
   return view;
 }
 

@@ -3,7 +3,7 @@
 namespace fleetsim {
 namespace {
 
-ByteRate effective(const LinkLevel& level) { return level.bandwidth * kCollectiveBandwidthEfficiency; }
+ByteRate effective(const LinkLevel& level) { return level.bandwidth * level.efficiency; }
 
 }  // namespace
 

@@ -25,7 +25,7 @@ FabricView nominal_fabric(const NodeType& node, int accelerators_in_pod, double 
   f.scale_up = {node.scale_up_bandwidth, Seconds(kScaleUpStepLatencyS)};
   f.accelerators_in_pod = accelerators_in_pod;
   const ByteRate nic_share = node.nic_bandwidth * (double(node.nics) / node.accelerators);
-  f.scale_out = {nic_share / oversubscription, Seconds(kScaleOutStepLatencyS)};
+  f.scale_out = {nic_share / oversubscription, Seconds(kScaleOutStepLatencyS), kNetworkBandwidthEfficiency};
   f.inter_pod = f.scale_out;
   return f;
 }

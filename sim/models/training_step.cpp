@@ -1,5 +1,7 @@
 #include "models/training_step.hpp"
 
+#include "models/gemm.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -34,7 +36,11 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
   // sends off the node at once, so each has its own NIC share.
   if (traffic == Traffic::AllToAll) return level;
   const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
-  level.bandwidth = min(level.bandwidth * double(per_node), fabric.scale_up.bandwidth);
+  level.bandwidth = level.bandwidth * double(per_node);
+  if (level.bandwidth.value() * level.efficiency > fabric.scale_up.bandwidth.value() * fabric.scale_up.efficiency) {
+    level.bandwidth = fabric.scale_up.bandwidth;
+    level.efficiency = fabric.scale_up.efficiency;
+  }
   return level;
 }
 
@@ -134,6 +140,15 @@ double elementwise_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
 // Bytes moved per attention score (s x s per head) by standard attention, forward.
 constexpr double kStandardAttentionBytesPerScore = 13.0;
 
+// HBM bytes per logit (per token and vocabulary entry of the TP shard) of Megatron-LM's
+// vocabulary-parallel cross entropy, which runs on the logits cast to fp32
+// (megatron/core/tensor_parallel/cross_entropy.py, called on output.float()), one
+// kernel per step: forward cast bf16 -> fp32 (read 2, write 4), max (read 4), subtract
+// the max (read 4, write 4), exp (read 4, write 4), sum (read 4), divide by the sum to
+// keep the softmax for backward (read 4, write 4): 38; backward scale the softmax by
+// the loss gradient (read 4, write 4) and cast back to bf16 (read 4, write 2): 14.
+constexpr double kLossBytesPerLogit = 52.0;
+
 }  // namespace
 
 StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
@@ -151,7 +166,6 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   out.hardware_flops_per_step = hardware_flops_per_token(m, s.seq_len, s.recompute) * out.tokens_per_step;
 
   // ---- compute of the slowest stage, per micro-batch ------------------------------
-  const ParameterCount count = count_parameters(m);
   const double tokens_mb = double(s.micro_batch) * s.seq_len / p.cp;  // per micro-batch per rank
   const double layers_per_stage = double(m.layers) / p.pp;
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
@@ -160,31 +174,57 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const double forward_passes = full ? 2.0 : 1.0;  // the recomputed forward
   const double passes = 2.0 + forward_passes;       // backward counts twice
 
-  // Matrix multiplies: 2 FLOPs per active parameter per token per pass; TP splits them.
-  // The most loaded expert rank sets the pace of an MoE layer: routed-expert work is
-  // counted kMoeLoadImbalance times its mean.
-  const double routed_active = m.is_moe() ? double(moe_layers) * m.top_k * (m.mlp == MlpKind::SwiGLU ? 3.0 : 2.0) *
-                                                m.hidden * m.expert_ffn_hidden
-                                          : 0.0;
-  const double layer_params = (count.non_embedding_active + (kMoeLoadImbalance - 1.0) * routed_active) / m.layers;
-  const double matmul_flops_stage = 2.0 * layer_params * layers_per_stage * tokens_mb / p.tp * passes;
-  const double lm_head_flops = 6.0 * double(m.vocab) * m.hidden * tokens_mb / p.tp;  // last stage, no recompute
+  // Matrix multiplies: each weight (d_in x d_out per TP shard) runs three GEMMs per
+  // micro-batch of T tokens: forward (T x d_out x d_in, once more under full recompute),
+  // input gradient (T x d_in x d_out) and weight gradient (d_in x d_out x T, accumulated
+  // into the fp32 main gradient), each timed by the tile-and-wave model (gemm.hpp).
+  const Precision prec = s.precision;
+  auto weight_time = [&](double d_in, double d_out, double tokens) {
+    if (tokens <= 0) return Seconds(0);
+    return gemm_time({tokens, d_out, d_in}, acc, prec) * forward_passes + gemm_time({tokens, d_in, d_out}, acc, prec) +
+           gemm_time({d_in, d_out, tokens, kFp32Bytes * 2.0}, acc, prec);
+  };
+  const double h = m.hidden;
+  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
+  const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;  // gate and up fused
+  const Seconds attention_gemms = weight_time(h, (h + 2.0 * kv_width) / p.tp, tokens_mb) +
+                                  weight_time(h / p.tp, h, tokens_mb);
+  auto mlp_time = [&](double width, double tokens) {
+    return weight_time(h, mlp_in * width / p.tp, tokens) + weight_time(width / p.tp, h, tokens);
+  };
+  const Seconds dense_layer = attention_gemms + mlp_time(m.ffn_hidden, tokens_mb);
+  Seconds moe_layer(0);
+  if (m.is_moe()) {
+    // Each rank holds experts / ep routed experts; balanced, each gets tokens x top_k x
+    // ep / experts tokens; the busiest rank kMoeLoadImbalance times that.
+    const double local_experts = std::max(1.0, double(m.experts) / p.ep);
+    const double tokens_per_expert = tokens_mb * m.top_k * p.ep / m.experts * kMoeLoadImbalance;
+    moe_layer = attention_gemms + mlp_time(m.expert_ffn_hidden, tokens_per_expert) * local_experts +
+                weight_time(h, m.experts, tokens_mb);  // router
+    if (m.shared_experts > 0) moe_layer = moe_layer + mlp_time(double(m.expert_ffn_hidden) * m.shared_experts, tokens_mb);
+  }
+  const Seconds layers_matmul = dense_layer * ((1 - moe_share) * layers_per_stage) + moe_layer * (moe_share * layers_per_stage);
+  // LM head on the last stage (not recomputed): vocab / tp columns.
+  const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
+                               gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
+                               gemm_time({h, double(m.vocab) / p.tp, tokens_mb, kFp32Bytes * 2.0}, acc, prec);
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
-  // rank h/tp and s/cp of the keys.
+  // rank h/tp. Under context parallelism a rank holds s/cp of the queries (tokens_mb),
+  // and each of them still meets all s keys: ring attention passes every K/V block by.
   const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
   const double attention_flops_stage =
-      4.0 * m.hidden * double(s.seq_len) / p.cp * layers_per_stage * tokens_mb / p.tp * attention_passes;
+      4.0 * m.hidden * double(s.seq_len) * layers_per_stage * tokens_mb / p.tp * attention_passes;
   const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
   Seconds attention_time;
   if (opt.attention == AttentionKernel::Flash) {
     attention_time = Flops(attention_flops_stage) / (acc.peak_bf16 * acc.attention_efficiency);
   } else {
-    // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s x
-    // s/cp scores per sequence, i.e. heads/tp x s/cp per token, 13 bytes forward and 26
-    // backward, forward again under recompute.
-    const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len) / p.cp;
+    // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s
+    // scores per query token, 13 bytes forward and 26 backward, forward again under
+    // recompute.
+    const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len);
     const double score_bytes =
         scores_per_token * tokens_mb * layers_per_stage * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
     attention_time = Flops(attention_flops_stage) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
@@ -197,9 +237,9 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const double replicated = opt.sequence_parallel ? 0.0 : 22.0 * m.hidden * (p.tp - 1) / p.tp;
   const double elementwise_bytes_stage =
       (elementwise_per_token + replicated) * layers_per_stage * tokens_mb / p.tp * passes;
-  const double loss_bytes = 12.0 * double(m.vocab) * tokens_mb / p.tp;  // last stage
+  const double loss_bytes = kLossBytesPerLogit * double(m.vocab) * tokens_mb / p.tp;  // last stage
 
-  const Seconds matmul_mb = Flops(matmul_flops_stage + lm_head_flops) / matmul_rate;
+  const Seconds matmul_mb = layers_matmul + lm_head_time;
   const Seconds elementwise_mb = Bytes(elementwise_bytes_stage + loss_bytes) / elementwise_rate;
   const Seconds per_micro_batch = matmul_mb + attention_time + elementwise_mb;
   out.compute_matmul = matmul_mb * m_batches;
@@ -272,7 +312,14 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const Seconds ep_exposed = opt.overlap_ep_comm ? max(Seconds(0), out.ep_comm - out.compute) : out.ep_comm;
   out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + ep_exposed + dp_exposed;
   assert(out.exposed_comm <= out.total_comm && "exposed communication cannot exceed the total");
-  out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer;
+  // The pipeline's fill and drain run whole micro-batches, their exposed TP, CP and EP
+  // communication included.
+  out.bubble = out.bubble + (tp_exposed + cp_exposed + ep_exposed) * (double(p.pp - 1) / v / m_batches);
+  // Hidden communication is not free: its kernels hold SMs the GEMMs then lack.
+  if (acc.streaming_multiprocessors > 0)
+    out.comm_interference = (out.total_comm - out.exposed_comm) *
+                            std::min(1.0, kCommunicationSms / acc.streaming_multiprocessors);
+  out.step_time = out.compute + out.bubble + out.exposed_comm + out.optimizer + out.comm_interference;
   return out;
 }
 

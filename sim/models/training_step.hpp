@@ -1,13 +1,17 @@
 // Time of one pretraining step and memory per accelerator, for a dense or MoE
 // transformer under TP/PP/DP/CP/EP on a placement. Pure functions: no SimGrid.
 //
-// Model card (second version)
+// Model card (third version: GEMM shapes, communication SMs, network efficiency)
 // Units: seconds, bytes, FLOP. One step = global_batch sequences of seq_len tokens,
 // m = global_batch / (dp x micro_batch) micro-batches per pipeline.
 // - Compute of one pipeline stage, per micro-batch, forward (1 pass), backward (2 passes)
 //   and recomputed forward (full: 1 more pass; selective: the attention core again):
-//   * matrix multiplies (6 x active parameters per token, and the LM head on the last
-//     stage) at peak(precision) x matmul_efficiency (measured large-GEMM rate, catalog);
+//   * matrix multiplies: per weight of the layer (QKV, projection, MLP in and out,
+//     routed and shared experts, router; the LM head on the last stage), a forward GEMM
+//     (again under full recompute), an input-gradient and a weight-gradient GEMM at the
+//     TP shard's shape and the micro-batch's tokens, each timed by gemm.hpp (tile and
+//     wave quantization on the GPU's SMs at the measured large-GEMM rate, plus the
+//     output write-back; 8 bytes per weight for the fp32 main-gradient accumulation);
 //   * the attention core (12 x layers x hidden x seq_len per token): with fused (flash)
 //     attention at peak(BF16) x attention_efficiency (FlashAttention-2/3 papers,
 //     catalog); with standard attention (Megatron-LM 2021) as batched GEMMs at the GEMM
@@ -19,7 +23,8 @@
 //     bandwidth: per token and layer, forward 8h (two norms: read h, write h, 16-bit) +
 //     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask) + 4F (GeLU:
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
-//     the loss reads and writes fp32 logits three times (12 x vocab bytes per token).
+//     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
+//     training_step.cpp).
 // - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
 //   the loss on the last one.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
@@ -57,6 +62,10 @@
 //   behind the first micro-batch's forward, the excess exposed; without, all exposed.
 // - Optimizer: Adam on the local shard (params / dp with the distributed optimizer),
 //   30 bytes of HBM traffic per parameter, at kElementwiseHbmEfficiency.
+// - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
+//   EP communication).
+// - Interference: hidden communication holds kCommunicationSms SMs while it runs, so
+//   the step pays hidden_comm x kCommunicationSms / SMs more (GPUs only).
 // - Exposed communication never exceeds total communication (asserted in tests).
 // Known error: docs/models/training.md (scripts/validate regenerates it).
 #pragma once
@@ -120,6 +129,7 @@ struct StepBreakdown {
   Seconds bubble;        // pipeline fill and drain
   Seconds optimizer;     // optimizer step on the local shard
   Seconds exposed_comm;  // communication not hidden behind compute
+  Seconds comm_interference;  // compute slowed by the SMs hidden communication holds
   Seconds total_comm;    // every collective and send, hidden or not
   Seconds tp_comm, cp_comm, pp_comm, dp_comm, ep_comm;  // totals per dimension
   int micro_batches = 0;
@@ -152,6 +162,13 @@ inline constexpr double kMoeLoadImbalance = 1.25;
 // HBM's peak on H100 (3.09 of 3.35 TB/s, a published CUDA triad run: "measured_peak_gbs
 // 3089.3"); we use 0.9 for every accelerator.
 inline constexpr double kElementwiseHbmEfficiency = 0.9;
+
+// Communication kernels overlapped with compute occupy SMs: DeepSeek-V3 reports that 20
+// of the H800's 132 SMs are what it takes to saturate both InfiniBand and NVLink with its
+// all-to-all kernels (DeepSeek-AI 2024, arXiv 2412.19437, sec. 3.2.2). While hidden
+// communication runs, the model charges compute the share kCommunicationSms / SMs of
+// its time (for GPUs with an SM count in the catalog).
+inline constexpr double kCommunicationSms = 20;
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);

@@ -373,6 +373,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
                                    {"compute_attention", s.compute_attention.value()},
                                    {"compute_elementwise", s.compute_elementwise.value()},
                                    {"exposed_comm", s.exposed_comm.value()},
+                                   {"comm_interference", s.comm_interference.value()},
                                    {"bubble", s.bubble.value()},
                                    {"optimizer", s.optimizer.value()},
                                    {"total_comm", s.total_comm.value()},

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/collectives.hpp"
+#include "models/gemm.hpp"
 #include "models/parallelism_search.hpp"
 #include "models/serving_step.hpp"
 #include "models/training_step.hpp"
@@ -110,6 +111,42 @@ TEST_CASE("ring collectives: bandwidth and latency terms") {
   CHECK(ring_all_reduce(Bytes(1e9), 1, nvlink).value() == 0);
 }
 
+TEST_CASE("GEMM tile-and-wave model, by hand") {
+  Accelerator gpu = test_gpu();  // 1000 TFLOP/s x 0.5, 3 TB/s
+  // Without an SM count every shape runs at the measured rate.
+  CHECK(gemm_time({4096, 4096, 4096}, gpu, Precision::BF16).value() == Approx(2.0 * 4096 * 4096 * 4096 / 500e12));
+  gpu.streaming_multiprocessors = 100;
+  // 4096 x 4096 output: 16 x 32 = 512 tiles of 256 x 128 -> 6 waves of 100 (5.12 rounded
+  // up). Per tile: main loop 2 x 256 x 128 x 4096 / (500e12 / 100) = 53.7 us, write-back
+  // 256 x 128 x 2 bytes / (3e12 / 100) = 2.18 us.
+  const double tile_main = 2.0 * 256 * 128 * 4096 / 5e12, tile_store = 256.0 * 128 * 2 / 3e10;
+  CHECK(gemm_time({4096, 4096, 4096}, gpu, Precision::BF16).value() == Approx(6 * (tile_main + tile_store)));
+  // One row more costs a seventeenth row of tiles: 17 x 32 = 544 tiles, still 6 waves.
+  CHECK(gemm_time({4097, 4096, 4096}, gpu, Precision::BF16).value() == Approx(6 * (tile_main + tile_store)));
+  // A weight-gradient GEMM writes fp32 read-modify-write: 8 bytes per output element.
+  CHECK(gemm_time({4096, 4096, 4096, 8.0}, gpu, Precision::BF16).value() ==
+        Approx(6 * (tile_main + 4 * tile_store)));
+  // 128 x 256 tiles where they need fewer waves: m = 128, n = 25600 -> 100 tiles of
+  // 128 x 256 (1 wave) against 1 x 200 of 256 x 128 (2 waves).
+  const double k = 1024;
+  CHECK(gemm_time({128, 25600, k}, gpu, Precision::BF16).value() ==
+        Approx(2.0 * 256 * 128 * k / 5e12 + tile_store));
+}
+
+TEST_CASE("context parallelism splits the queries, not the keys each query meets") {
+  // Same 1024 query tokens per rank and micro-batch: seq 1024 without CP, seq 2048 over
+  // cp = 2. Each query meets s keys, so the attention core costs twice as much per rank
+  // (the first model divided the keys by cp too, and undercounted it cp times).
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup plain{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  TrainingSetup context{&model, &gpu, {1, 1, 4, 2, 1}, 2048, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+  const StepBreakdown a = training_step(plain, test_fabric()), b = training_step(context, test_fabric());
+  REQUIRE(a.micro_batches == b.micro_batches);
+  CHECK(b.compute_attention.value() == Approx(2 * a.compute_attention.value()));
+  CHECK(b.compute_matmul.value() == Approx(a.compute_matmul.value()));
+}
+
 TEST_CASE("step time of a data-parallel job, by hand") {
   // tiny_gpt (L 4, h 1024, F 4096 GeLU, V 1000), 8 GPUs dp=8, seq 1024, global batch 64,
   // micro batch 1 -> m = 8 micro-batches of 1024 tokens. No recompute: 3 passes.
@@ -124,9 +161,9 @@ TEST_CASE("step time of a data-parallel job, by hand") {
   const double matmul = (2 * p.non_embedding_active * tokens * 3 + 6 * V * h * tokens) / 500e12;
   // Attention core: 4 h s per token and layer and pass, at 1000 TFLOP/s x 0.25.
   const double attention = 4 * h * 1024 * L * tokens * 3 / 250e12;
-  // Element-wise: (22 h + 4 F) bytes per token, layer and pass, plus 12 V per token for
-  // the loss, at 3 TB/s x 0.9.
-  const double elementwise = ((22 * h + 4 * F) * L * tokens * 3 + 12 * V * tokens) / 2.7e12;
+  // Element-wise: (22 h + 4 F) bytes per token, layer and pass, plus 52 V per token for
+  // the fp32 cross entropy (its kernels, counted in training_step.cpp), at 3 TB/s x 0.9.
+  const double elementwise = ((22 * h + 4 * F) * L * tokens * 3 + 52 * V * tokens) / 2.7e12;
   const double per_micro_batch = matmul + attention + elementwise;
   CHECK(b.micro_batches == 8);
   CHECK(b.compute_matmul.value() == Approx(8 * matmul));
