@@ -102,6 +102,7 @@ class CrossProduct(Scratch):
                   "--link", "workloads.0.parallelism.dp=32,16,8",
                   "--out", out, "--jobs", "2", check_code=0)
         self.assertIn("6 points, 6 ok", p.stdout)
+        self.assertNotIn("\r", p.stderr)  # no progress bar when stderr is not a terminal
         header, rows = read_csv(os.path.join(out, "results.csv"))
         # Swept keys first, in the order given, then the point's identity, then the summary.
         self.assertEqual(header[:6], ["cluster.facility.pue", "workloads.0.parallelism.tp",
@@ -150,6 +151,34 @@ class CrossProduct(Scratch):
         sweep(*args, "--out", a, "--jobs", "2", check_code=0)
         sweep(*args, "--out", b, "--jobs", "1", check_code=0)
         self.assertEqual(read_bytes(os.path.join(a, "results.csv")), read_bytes(os.path.join(b, "results.csv")))
+
+
+class Progress(Scratch):
+    def test_bar_on_a_terminal(self):
+        import pty
+        leader, follower = pty.openpty()
+        try:
+            p = subprocess.run([sys.executable, SWEEP, BASE, "--grid", "cluster.facility.pue=1.1,1.2",
+                                "--out", os.path.join(self.tmp, "s")], stdout=subprocess.PIPE,
+                               stderr=follower, timeout=TIMEOUT_S)
+            os.close(follower)
+            follower = None
+            seen = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # EIO: the terminal has no writer left
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            if follower is not None:
+                os.close(follower)
+            os.close(leader)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"\r[", seen)
+        self.assertIn(b"2/2 points, 0 failed, 0 running", seen)
 
 
 class Sampling(Scratch):
