@@ -94,6 +94,9 @@ void Simulation::run_autoscaled_service(Job& job) {
   for (const PodGroup& g : job.sched.groups)
     if (std::find(g.pods.begin(), g.pods.end(), home) != g.pods.end()) pods = g.pods;
   const int per_replica = w.parallelism.tp * w.parallelism.pp;
+  // Replicas come in steps that fill whole nodes (plan_job checks that they can).
+  const int per_node = fleet_.pods[std::size_t(home)].accelerators_per_node;
+  const int step = per_replica < per_node ? per_node / per_replica : 1;
   const double horizon = scenario_.horizon.value();
 
   job.replicas_now = as.min_replicas;
@@ -111,28 +114,35 @@ void Simulation::run_autoscaled_service(Job& job) {
     const double now = sg4::Engine::get_clock();
     if (now >= next_decision) {
       const double peak = peak_rate(q.rate.value(), now, std::min(now + as.interval.value(), horizon), &q.diurnal);
-      const int wanted = std::clamp(int(std::ceil(peak / (a.capacity_requests_per_s * as.target_utilization) - 1e-9)),
-                                    as.min_replicas, w.replicas());
-      resize_service(job, wanted, per_replica, pods);
-      record_replicas(job, 0);  // the offered load changes with the hour: a row for the series
+      // Clamped as a double: a tiny target utilisation must not overflow the int.
+      const double need = std::ceil(peak / (a.capacity_requests_per_s * as.target_utilization) - 1e-9);
+      int wanted = int(std::clamp(need, double(as.min_replicas), double(w.replicas())));
+      wanted = std::min(w.replicas(), (wanted + step - 1) / step * step);  // whole nodes
+      resize_service(job, wanted, per_replica, step, pods);
+      record_replicas(job, 0);  // the offered load changes with the hour (a row only if it did)
       next_decision = now + as.interval.value();
     }
     wait_on(job, std::min(next_decision, horizon + 1.0), epoch);
   }
 }
 
-void Simulation::resize_service(Job& job, int wanted, int per_replica, const std::vector<int>& pods) {
+void Simulation::resize_service(Job& job, int wanted, int per_replica, int step, const std::vector<int>& pods) {
   const WorkloadSpec& w = *job.spec;
-  int queued = 0;
-  for (const auto& group : job.replica_groups)
+  // Running, about to (granted at this instant, started at the next look), and queued.
+  int starting = 0, queued = 0;
+  for (const auto& group : job.replica_groups) {
+    if (group->granted && !group->running) starting += group->replicas;
     if (!group->granted) queued += group->replicas;
-  if (wanted > job.replicas_now + queued) {
-    const int need = wanted - job.replicas_now - queued;
-    const int groups = std::min(need, kGroupsPerScaleUp);
+  }
+  const int have = job.replicas_now + starting;
+  if (wanted > have + queued) {
+    // In steps of whole nodes, at most kGroupsPerScaleUp groups.
+    const int steps = (wanted - have - queued + step - 1) / step;
+    const int groups = std::min(steps, kGroupsPerScaleUp);
     const int per_node = fleet_.pods[std::size_t(pods.front())].accelerators_per_node;
     for (int i = 0; i < groups; ++i) {
       auto group = std::make_unique<Job::ReplicaGroup>();
-      group->replicas = need / groups + (i < need % groups ? 1 : 0);
+      group->replicas = (steps / groups + (i < steps % groups ? 1 : 0)) * step;
       group->requested_s = sg4::Engine::get_clock();
       SchedJob& s = group->sched;
       s.id = next_group_id_++;
@@ -152,22 +162,23 @@ void Simulation::resize_service(Job& job, int wanted, int per_replica, const std
     }
     return;
   }
-  // Fewer wanted: withdraw queued groups, then give back running ones, newest first, as
-  // long as what remains is at least what is wanted (the first replicas are never given back).
-  int excess = job.replicas_now + queued - wanted;
-  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend() && excess > 0; ++it) {
+  // Fewer wanted: withdraw queued groups, newest first, while the rest still covers what is
+  // wanted (all of them if the running replicas do); then give back running ones, newest
+  // first, while the running rest covers it (the first replicas are never given back).
+  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend(); ++it) {
     Job::ReplicaGroup& g = **it;
-    if (g.granted || g.replicas > excess) continue;
+    if (g.granted || have + queued - g.replicas < wanted) continue;
     // Withdrawing one may let another of ours start at once: that one is granted now.
     if (scheduler_.withdraw(g.sched.id)) {
-      excess -= g.replicas;
+      queued -= g.replicas;
       g.replicas = 0;  // gone; erased below
     }
   }
-  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend() && excess > 0; ++it) {
+  int running = have;
+  for (auto it = job.replica_groups.rbegin(); it != job.replica_groups.rend(); ++it) {
     Job::ReplicaGroup& g = **it;
-    if (!g.running || g.replicas > excess) continue;
-    excess -= g.replicas;
+    if (!g.running || running - g.replicas < wanted) continue;
+    running -= g.replicas;
     stop_group(job, g);
     g.replicas = 0;
   }
@@ -193,11 +204,14 @@ void Simulation::start_group(Job& job, Job::ReplicaGroup& group) {
 void Simulation::stop_group(Job& job, Job::ReplicaGroup& group) {
   WorkloadResult& r = *job.result;
   const double now = sg4::Engine::get_clock();
-  r.energy_j += energy_of(group.hosts) - group.energy_at_start_j;
-  r.accelerator_s += (now - group.started_s) * group.sched.accelerators;
-  power_down(group.allocation, group.busy);
+  const double energy = energy_of(group.hosts);
+  // Its account is closed before the calls into SimGrid below (a kill at the horizon may
+  // come in any of them), so the end of the run does not count it again.
   group.running = false;
   job.held_accelerators -= group.sched.accelerators;
+  r.energy_j += energy - group.energy_at_start_j;
+  r.accelerator_s += (now - group.started_s) * group.sched.accelerators;
+  power_down(group.allocation, group.busy);
   r.autoscale.scale_downs++;
   scheduler_.release(group.sched.id);
   record_replicas(job, -group.replicas);  // after the release: the row's allocation is right
@@ -208,16 +222,19 @@ void Simulation::record_replicas(Job& job, int delta) {
   const double now = sg4::Engine::get_clock();
   job.replicas_now += delta;
   StepProfile& timeline = job.replica_timeline;
-  if (timeline.times.back() == now) timeline.values.back() = job.replicas_now;
-  else {
+  if (delta != 0 && timeline.times.back() == now) {
+    timeline.values.back() = job.replicas_now;
+  } else if (delta != 0) {
     timeline.times.push_back(now);
     timeline.values.push_back(job.replicas_now);
   }
   // The series' throughput: the load offered now, up to what the running replicas serve
   // (the requests themselves are scheduled after the run).
   const double offered = peak_rate(w.requests.rate.value(), now, now, &w.requests.diurnal);
-  job.tokens_per_s =
+  const double tokens_per_s =
       std::min(offered, job.replicas_now * job.result->autoscale.capacity_requests_per_s) * tokens_per_request(w);
+  if (delta == 0 && tokens_per_s == job.tokens_per_s) return;  // nothing to record
+  job.tokens_per_s = tokens_per_s;
   sample();
 }
 
@@ -246,9 +263,11 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   a.min_replicas = int(*std::min_element(timeline.values.begin(), timeline.values.end()));
   a.max_replicas = int(timeline.max());
 
-  // Each representative replica's stream: rate(t) / R(t).
-  StepProfile share = timeline;
+  // Each representative replica's stream: rate(t) / R(t); its requests count with
+  // probability R(t) / max R (and its busy time so weighted), as the service's do.
+  StepProfile share = timeline, weight = timeline;
   for (double& v : share.values) v = 1.0 / v;
+  for (double& v : weight.values) v /= timeline.max();
   const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
   const NodeType& node = *node_type_of(pod, catalog_);
   const ServingFabric fabric = serving_fabric(job, node);
@@ -263,7 +282,8 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   const double submit = w.submit.value();
   ReplicaTotals totals;
   std::size_t arrivals_count = 0;
-  double counted_s = 0, simulated_s = 0;  // replica time counted in the figures, and simulated
+  // Replica time counted in the figures (weighted), sampled, and simulated (warm-ups too).
+  double counted_s = 0, sampled_s = 0, simulated_s = 0;
   int simulated = 0;
   if (expected_shared(q.rate.value(), submit, now, &q.diurnal, share) <= kFullReplicaRequests) {
     // Whole replicas over the whole run, until enough requests were seen.
@@ -273,12 +293,12 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
       const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(k);
       const auto arrivals =
           poisson_arrivals(q.rate.value(), submit, std::nullopt, now, scenario_.seed, stream, &q.diurnal, &share);
-      arrivals_count += arrivals.size();
       const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
       const ScheduleResult schedule =
           schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
-      tally_replica(w, requests, schedule, now, out, totals);
-      counted_s += now - start;
+      const RequestWeight counts{&weight, scenario_.seed, stream};
+      arrivals_count += tally_replica(w, requests, schedule, now, out, totals, -1e300, 1e300, &counts);
+      counted_s += weight.integral(start, now);
       simulated_s += now - start;
     }
   } else {
@@ -297,15 +317,16 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
       const std::uint64_t stream = tag + i;
       const auto arrivals =
           poisson_arrivals(q.rate.value(), warm, std::nullopt, to, scenario_.seed, stream, &q.diurnal, &share);
-      arrivals_count += std::size_t(std::count_if(arrivals.begin(), arrivals.end(), [&](double t) { return t >= from; }));
       const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
       const ScheduleResult schedule =
           schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
-      tally_replica(w, requests, schedule, now, out, totals, from, to);
-      counted_s += std::max(0.0, to - std::max(from, start));
+      const RequestWeight counts{&weight, scenario_.seed, stream};
+      arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &counts);
+      sampled_s += std::max(0.0, to - std::max(from, start));
+      counted_s += weight.integral(std::max(from, start), std::max(to, start));
       simulated_s += std::max(0.0, to - std::max(warm, start));
     }
-    a.sampled_share = now > submit ? counted_s / std::max(1e-300, now - std::max(submit, start)) : 1;
+    a.sampled_share = now > submit ? sampled_s / std::max(1e-300, now - std::max(submit, start)) : 1;
   }
   out.simulated_replicas = simulated;
   // Scale to the whole stream by its expected arrivals over the simulated ones.

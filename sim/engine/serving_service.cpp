@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <random>
 
 #include <simgrid/plugins/energy.h>
 
@@ -20,13 +21,23 @@ namespace fleetsim::engine_detail {
 
 // Adds one replica's schedule to the service's figures: requests that arrived before the
 // horizon, those done by it (tokens, TTFT, TPOT, latency), and the replica's busy time.
-void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
+std::size_t tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
                    double horizon, ServingResult& out, ReplicaTotals& totals, double counted_from,
-                   double counted_until) {
+                   double counted_until, const RequestWeight* weight) {
+  std::optional<std::mt19937_64> engine;
+  if (weight) {
+    std::seed_seq seq{std::uint32_t(weight->seed), std::uint32_t(weight->seed >> 32), std::uint32_t(weight->stream),
+                      std::uint32_t(weight->stream >> 32), 0x3e16u};
+    engine.emplace(seq);
+  }
+  std::size_t counted = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ServingRequest& request = requests[i];
     const RequestTiming& timing = schedule.requests[i];
     if (request.arrival_s < counted_from) continue;
+    // Kept with probability weight(arrival): one draw per request, in arrival order.
+    if (engine && double((*engine)() >> 11) * 0x1.0p-53 >= weight->profile->at(request.arrival_s)) continue;
+    counted++;
     if (request.arrival_s < horizon) out.requests++;
     if (timing.completion_s > horizon) continue;  // unfinished when the run stops
     out.completed++;
@@ -42,10 +53,13 @@ void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& req
   }
   out.verify_s += schedule.verify_s;
   const double until = std::min(horizon, counted_until);
-  for (const auto& busy : schedule.busy)
-    totals.busy_replica_s += std::max(0.0, std::min(busy.end_s, until) - std::clamp(busy.start_s, counted_from, until));
+  for (const auto& busy : schedule.busy) {
+    const double from = std::clamp(busy.start_s, counted_from, until), to = std::min(busy.end_s, until);
+    if (to > from) totals.busy_replica_s += weight ? weight->profile->integral(from, to) : to - from;
+  }
   totals.batch_sum += schedule.batch_sum;
   totals.decode_steps += double(schedule.decode_steps);
+  return counted;
 }
 
 // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)

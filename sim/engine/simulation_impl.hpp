@@ -139,11 +139,20 @@ struct ReplicaTotals {
   double last_completion = 0;
   double busy_replica_s = 0, batch_sum = 0, decode_steps = 0;
 };
+// A representative replica of an autoscaled service sees its hours of few replicas more
+// often than the service's requests do (its stream runs at rate(t) / R(t)): each request
+// counts with probability `profile` (R(t) / the most replicas), drawn from (seed, stream),
+// and busy time is weighted by it, so the figures stand for the service's requests.
+struct RequestWeight {
+  const StepProfile* profile = nullptr;
+  std::uint64_t seed = 0, stream = 0;
+};
 // Only requests arriving from `counted_from` on count, and busy time between it and
-// `counted_until` (a sampled window, after its warm-up).
-void tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests, const ScheduleResult& schedule,
-                   double horizon, ServingResult& out, ReplicaTotals& totals, double counted_from = -1e300,
-                   double counted_until = 1e300);
+// `counted_until` (a sampled window, after its warm-up). Returns the requests counted.
+std::size_t tally_replica(const WorkloadSpec& w, const std::vector<ServingRequest>& requests,
+                          const ScheduleResult& schedule, double horizon, ServingResult& out, ReplicaTotals& totals,
+                          double counted_from = -1e300, double counted_until = 1e300,
+                          const RequestWeight* weight = nullptr);
 
 class Simulation {
  public:
@@ -188,7 +197,7 @@ class Simulation {
   // does not; the requests are scheduled on representative replicas after the run, from
   // the replica count as it was (finish_autoscaled_service).
   void run_autoscaled_service(Job& job);
-  void resize_service(Job& job, int wanted, int per_replica, const std::vector<int>& pods);
+  void resize_service(Job& job, int wanted, int per_replica, int step, const std::vector<int>& pods);
   void start_group(Job& job, Job::ReplicaGroup& group);
   void stop_group(Job& job, Job::ReplicaGroup& group);
   void record_replicas(Job& job, int delta);

@@ -228,6 +228,18 @@ double StepProfile::at(double t) const {
 
 double StepProfile::max() const { return *std::max_element(values.begin(), values.end()); }
 
+double StepProfile::integral(double from, double to) const {
+  double total = 0;
+  for (std::size_t i = 0; i <= times.size() && from < to; ++i) {
+    const double end = i < times.size() ? std::min(to, times[i]) : to;
+    if (end > from) {
+      total += (end - from) * values[i == 0 ? 0 : i - 1];
+      from = end;
+    }
+  }
+  return total;
+}
+
 double saturated_requests_per_s(const ServingRequest& typical, int max_batch, double kv_capacity_tokens,
                                 const IterationCost& cost, const IterationCost* verifier) {
   const double reserve = double(typical.input_tokens) + double(typical.samples) * typical.output_tokens;

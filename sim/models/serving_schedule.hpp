@@ -91,6 +91,7 @@ struct StepProfile {
   std::vector<double> values;  // values[0] also holds before times[0]
   double at(double t) const;
   double max() const;
+  double integral(double from, double to) const;  // of the step function over [from, to]
 };
 std::vector<double> poisson_arrivals(double rate_per_s, double begin_s, std::optional<long long> count,
                                      double until_s, std::uint64_t seed, std::uint64_t stream,

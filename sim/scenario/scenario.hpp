@@ -93,7 +93,7 @@ struct RequestStreamSpec {
 
 // kinds inference and reasoning with an open Poisson stream: `autoscale` makes `gpus` the
 // most the service may hold; it starts with min_replicas and every `interval` asks the
-// scheduler for the replicas the coming interval's peak load needs (engine/autoscaler.cpp).
+// scheduler for the replicas the coming interval's peak load needs (engine/autoscaled_service.cpp).
 struct AutoscaleSpec {
   int min_replicas = 1;
   // Load a replica is sized for, as a share of its saturated throughput (a policy the

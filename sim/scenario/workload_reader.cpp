@@ -337,10 +337,15 @@ static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
     if (min_replicas) as.min_replicas = int(*min_replicas);
     if (target) as.target_utilization = *target;
     if (interval) as.interval = Seconds(*interval);
+    if (interval && *interval < 1) {
+      // Each decision is an event and may be a time-series row.
+      a.problem_at("interval", "expected an interval of at least 1 s, got " + describe_yaml(a.node()["interval"]));
+      interval.reset();
+    }
     bool ok = (min_replicas || !a.has("min_replicas")) && (target || !a.has("target_utilization")) &&
               (interval || !a.has("interval"));
-    if (target && (*target <= 0 || *target > 1)) {
-      a.problem_at("target_utilization", "expected a share of a replica's throughput in (0, 1], got " +
+    if (target && (*target < 0.01 || *target > 1)) {
+      a.problem_at("target_utilization", "expected a share of a replica's throughput in [0.01, 1], got " +
                                              describe_yaml(a.node()["target_utilization"]));
       ok = false;
     }
