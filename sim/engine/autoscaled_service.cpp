@@ -60,7 +60,7 @@ double expected_shared(double rate, double begin, double end, const std::vector<
   return total;
 }
 
-// A uniform draw in [0, 1) per (seed, stream, index), for choosing windows.
+// A uniform draw in [0, 1) per (seed, stream, index): where the windows drawn start.
 double window_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
   std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32),
                     std::uint32_t(index), std::uint32_t(index >> 32), 0x5a3du};
@@ -118,6 +118,8 @@ void Simulation::run_autoscaled_service(Job& job) {
       const double need = std::ceil(peak / (a.capacity_requests_per_s * as.target_utilization) - 1e-9);
       int wanted = int(std::clamp(need, double(as.min_replicas), double(w.replicas())));
       wanted = std::min(w.replicas(), (wanted + step - 1) / step * step);  // whole nodes
+      job.wanted_timeline.times.push_back(now);
+      job.wanted_timeline.values.push_back(wanted);
       resize_service(job, wanted, per_replica, step, pods);
       record_replicas(job, 0);  // the offered load changes with the hour (a row only if it did)
       next_decision = now + as.interval.value();
@@ -238,6 +240,18 @@ void Simulation::record_replicas(Job& job, int delta) {
   sample();
 }
 
+bool Simulation::short_of_wanted(const Job& job, double from, double to) const {
+  const StepProfile& running = job.replica_timeline;
+  const StepProfile& wanted = job.wanted_timeline;
+  if (wanted.times.empty()) return false;
+  // Both are step functions: compare them at `from` and at every step inside the window.
+  std::vector<double> at = {from};
+  for (const StepProfile* p : {&running, &wanted})
+    for (auto it = std::upper_bound(p->times.begin(), p->times.end(), from); it != p->times.end() && *it < to; ++it)
+      at.push_back(*it);
+  return std::any_of(at.begin(), at.end(), [&](double t) { return t >= wanted.times.front() && wanted.at(t) > running.at(t); });
+}
+
 void Simulation::finish_autoscaled_service(Job& job, double now) {
   const WorkloadSpec& w = *job.spec;
   const RequestStreamSpec& q = w.requests;
@@ -310,9 +324,44 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
     const std::uint64_t tag = (std::uint64_t(job.index) << 32) | (std::uint64_t(1) << 31);
     simulated = 1;
     a.sampled_share = 0;
+    // Which windows: drawn with probability `keep`, except that windows in which the
+    // service ran short of what it wanted (its added replicas queued), and the window
+    // after each (its backlog drains), are rare and decide its worst latencies: always
+    // simulated, their requests counted with probability `keep` too so that they weigh
+    // as much as the drawn ones.
+    // The drawn ones systematically: one every 1 / keep windows from a random offset, so
+    // that the share drawn is `keep` exactly (a tail percentile moves with the share of
+    // short windows in the sample) and the hours of the day are all visited.
+    std::vector<double> factor(windows, 0.0);  // 0: not simulated
+    const double offset = window_draw(scenario_.seed, tag, 0);
     for (std::uint64_t i = 0; i < windows; ++i) {
-      if (window_draw(scenario_.seed, tag, i) >= keep && !(arrivals_count == 0 && i + 1 == windows)) continue;
       const double from = submit + double(i) * window, to = std::min(now, from + window);
+      if (short_of_wanted(job, std::max(submit, from - window), to)) factor[i] = keep;
+      else if (std::floor(double(i + 1) * keep + offset) > std::floor(double(i) * keep + offset)) factor[i] = 1;
+    }
+    if (std::all_of(factor.begin(), factor.end(), [](double f) { return f == 0; })) factor.back() = 1;
+    // Consecutive windows run as one stretch (a backlog longer than a window carries
+    // over), after a warm-up of the window before it.
+    for (std::uint64_t i = 0; i < windows;) {
+      if (factor[i] == 0) {
+        ++i;
+        continue;
+      }
+      std::uint64_t last = i;
+      while (last + 1 < windows && factor[last + 1] > 0) ++last;
+      const double from = submit + double(i) * window, to = std::min(now, submit + double(last + 1) * window);
+      // Each window's requests weighted by its factor.
+      StepProfile scaled;
+      for (std::uint64_t k = i; k <= last; ++k) {
+        const double begin = submit + double(k) * window, end = std::min(now, begin + window);
+        scaled.times.push_back(begin);
+        scaled.values.push_back(weight.at(begin) * factor[k]);
+        for (auto t = std::upper_bound(weight.times.begin(), weight.times.end(), begin);
+             t != weight.times.end() && *t < end; ++t) {
+          scaled.times.push_back(*t);
+          scaled.values.push_back(weight.at(*t) * factor[k]);
+        }
+      }
       const double warm = std::max(submit, from - window);
       const std::uint64_t stream = tag + i;
       const auto arrivals =
@@ -320,11 +369,12 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
       const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
       const ScheduleResult schedule =
           schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
-      const RequestWeight counts{&weight, scenario_.seed, stream};
+      const RequestWeight counts{&scaled, scenario_.seed, stream};
       arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &counts);
       sampled_s += std::max(0.0, to - std::max(from, start));
-      counted_s += weight.integral(std::max(from, start), std::max(to, start));
+      counted_s += scaled.integral(std::max(from, start), std::max(to, start));
       simulated_s += std::max(0.0, to - std::max(warm, start));
+      i = last + 1;
     }
     a.sampled_share = now > submit ? sampled_s / std::max(1e-300, now - std::max(submit, start)) : 1;
   }

@@ -50,6 +50,7 @@ struct Job {
   int replica_series = -1;  // its replicas column in the time series (autoscaled only)
   int replicas_now = 0;     // replicas running (autoscaled only)
   StepProfile replica_timeline;  // replicas running from each time on (autoscaled only)
+  StepProfile wanted_timeline;   // replicas wanted from each decision on (autoscaled only)
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
   // A training job whose traffic leaves its pods runs in segments and counts its own
@@ -202,6 +203,8 @@ class Simulation {
   void stop_group(Job& job, Job::ReplicaGroup& group);
   void record_replicas(Job& job, int delta);
   void finish_autoscaled_service(Job& job, double now);
+  // Did the service run fewer replicas than it wanted at some time in [from, to)?
+  bool short_of_wanted(const Job& job, double from, double to) const;
 
   // Nodes of an allocation start or stop drawing their busy power (running pstate, or an
   // execution per node where the platform has none) and count as running in the series.
