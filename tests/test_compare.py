@@ -93,7 +93,7 @@ class Compare(unittest.TestCase):
                           b["workloads"][1]["completion_s"])
         self.assertEqual(rows["llama3-70b: completion (h)"][1], "—")
         # Training runs have no latencies, and no cost keys exist: none is invented.
-        self.assertFalse(any("TTFT" in k or "cost" in k.lower() for k in rows))
+        self.assertFalse(any("TTFT" in k for k in rows))
         with open(md) as f:
             lines = f.read().splitlines()
         self.assertEqual(lines[0], "| figure | h100 | h20 | change |")
@@ -118,12 +118,19 @@ class Compare(unittest.TestCase):
         d = os.path.join(self._tmp.name, "with-cost")
         os.makedirs(d, exist_ok=True)
         s = json.loads(json.dumps(self.summary[self.h100]))
+        real = self.summary[self.h100]
         s["cluster"]["capex_usd"] = 4.2e9
+        s["cluster"]["tco_usd"] = 4.2e9
         s["workloads"][0]["cost_per_token_usd"] = 1.5e-7
         with open(os.path.join(d, "summary.json"), "w") as f:
             json.dump(s, f)
         _, rows = table(compare(self.h100, d).stdout)
-        self.assertEqual(rows["cluster: capex_usd"][:2], ["—", "4,200,000,000"])
+        # fleetsim's own cost keys under their labels, scaled; any other cost key as it is.
+        shown = float(rows["cluster: capex ($M)"][0].replace(",", ""))
+        self.assertAlmostEqual(shown / (real["cluster"]["capex_usd"] / 1e6), 1, delta=0.01)
+        self.assertEqual(rows["cluster: capex ($M)"][1], "4,200")
+        self.assertIn("llama3-8b: cost per million tokens ($)", rows)
+        self.assertEqual(rows["cluster: tco_usd"][:2], ["—", "4,200,000,000"])
         self.assertEqual(rows["llama3-8b: cost_per_token_usd"][:2], ["—", "1.50e-07"])
 
     def test_sweep_points_as_columns(self):

@@ -1,4 +1,5 @@
 #include "report/report.hpp"
+#include "report/cost.hpp"
 
 #include <algorithm>
 #include <map>
@@ -404,6 +405,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   summary["seed"] = scenario.seed;
   summary["simulated_s"] = run.simulated_s;
   summary["wall_s"] = run.wall_s;
+  add_cost_keys(scenario, run, PriceBook::builtin(), cluster, workloads);
   summary["cluster"] = std::move(cluster);
   summary["workloads"] = std::move(workloads);
   return summary;
@@ -484,6 +486,22 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
                 c["peak_it_power_w"].get<double>() / 1e6, c["avg_facility_power_w"].get<double>() / 1e6,
                 c["facility_energy_j"].get<double>() / 3.6e9);
   out << line;
+  if (c.contains("cost_usd")) {
+    auto money = [](const json& v) {
+      char text[32];
+      const double x = v.is_null() ? 0.0 : v.get<double>();
+      if (x >= 1e9) std::snprintf(text, sizeof text, "$%.3gB", x / 1e9);
+      else if (x >= 1e6) std::snprintf(text, sizeof text, "$%.3gM", x / 1e6);
+      else if (x >= 1e3) std::snprintf(text, sizeof text, "$%.3gk", x / 1e3);
+      else std::snprintf(text, sizeof text, "$%.3g", x);
+      return std::string(text);
+    };
+    std::snprintf(line, sizeof line,
+                  "  cost (estimates): capex %s, this run %s (%s amortised capex + %s energy), %s per accelerator-hour\n",
+                  money(c["capex_usd"]).c_str(), money(c["cost_usd"]).c_str(), money(c["amortised_capex_usd"]).c_str(),
+                  money(c["energy_opex_usd"]).c_str(), money(c["cost_per_gpu_hour_usd"]).c_str());
+    out << line;
+  }
   // Jobs of a trace or stream: one line per stream.
   struct StreamLine {
     int jobs = 0, completed = 0, running = 0, queued = 0;

@@ -166,6 +166,17 @@ struct WorkloadSpec {
   }
 };
 
+// `cost:`: overrides of the price catalog (catalog/prices.hpp); unset fields take the
+// catalog's figure. US dollars, the unit in each key's name.
+struct CostSpec {
+  std::optional<double> energy_usd_per_kwh;
+  std::optional<double> facility_usd_per_w;
+  std::optional<double> network_usd_per_port;
+  std::optional<double> hardware_years;
+  std::optional<double> facility_years;
+  std::map<std::string, double> node_usd;  // node type -> USD per node
+};
+
 struct Scenario {
   std::string name;
   std::uint64_t seed = 1;
@@ -174,6 +185,7 @@ struct Scenario {
   SchedulerSpec scheduler;
   bool failures_enabled = false;
   std::vector<WorkloadSpec> workloads;
+  CostSpec cost;
   std::string source_file;    // the YAML path as given
   std::string resolved_yaml;  // the scenario after --set overrides, for replay
   Seconds timeseries_interval;  // `output.timeseries_interval`, default chosen from the horizon

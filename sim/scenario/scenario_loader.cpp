@@ -315,7 +315,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 
   YamlReader top(root, "", &context);
   top.expect_map({"name", "seed", "horizon", "cluster", "scheduler", "failures", "workloads", "trace", "streams",
-                  "output"});
+                  "output", "cost"});
   scenario.name = top.string("name", true).value_or("");
   if (!scenario.name.empty() && scenario.name.find_first_of("/\\") != std::string::npos)
     top.problem_at("name", "expected a name without slashes (it names the results folder), got '" + scenario.name + "'");
@@ -362,6 +362,34 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
           facility.problem_at("power_cap", "a facility power cap is not yet enforced (it comes with the power and "
                                            "failures issue); remove power_cap for now");
         }
+      }
+    }
+  }
+
+  // cost: overrides of the price catalog
+  if (top.has("cost")) {
+    YamlReader c = top.child("cost");
+    if (c.expect_map({"energy_usd_per_kwh", "facility_usd_per_w", "network_usd_per_port", "hardware_years",
+                      "facility_years", "nodes"})) {
+      scenario.cost.energy_usd_per_kwh = c.number("energy_usd_per_kwh", 0, false);
+      scenario.cost.facility_usd_per_w = c.number("facility_usd_per_w", 0, false);
+      scenario.cost.network_usd_per_port = c.number("network_usd_per_port", 0, false);
+      for (const char* key : {"hardware_years", "facility_years"}) {
+        auto years = c.number(key, 0, false);
+        if (years && *years <= 0) {
+          c.problem_at(key, "expected a number of years above 0, got 0");
+          years.reset();
+        }
+        (std::string(key) == "hardware_years" ? scenario.cost.hardware_years : scenario.cost.facility_years) = years;
+      }
+      if (c.has("nodes")) {
+        YamlReader nodes = c.child("nodes");
+        if (nodes.expect_map(catalog.node_type_names()))
+          for (const auto& entry : nodes.node()) {
+            const std::string name = entry.first.Scalar();
+            if (!catalog.node_type(name)) continue;  // reported by expect_map
+            if (auto usd = nodes.number(name, 0, false)) scenario.cost.node_usd[name] = *usd;
+          }
       }
     }
   }

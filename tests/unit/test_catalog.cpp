@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "catalog/prices.hpp"
 #include "core/error.hpp"
 
 using namespace fleetsim;
@@ -398,4 +400,46 @@ TEST_CASE("every problem is reported at once") {
   const Problem* kind = find_problem(problems, "models.tiny.kind");
   REQUIRE(kind != nullptr);
   CHECK(contains(kind->message, "did you mean 'llm'"));
+}
+
+TEST_CASE("Every catalog node type has a price, and every price a dated source") {
+  const Catalog& c = Catalog::builtin();
+  const PriceBook& p = PriceBook::builtin();
+  const std::regex year("(19|20)[0-9][0-9]");
+  for (const auto& name : c.node_type_names()) {
+    INFO(name);
+    auto it = p.node_usd.find(name);
+    REQUIRE(it != p.node_usd.end());
+    CHECK(it->second.value > 0);
+    CHECK(std::regex_search(it->second.source, year));
+  }
+  for (const PricedValue* v : {&p.energy_usd_per_kwh, &p.facility_usd_per_w, &p.network_usd_per_port,
+                               &p.hardware_years, &p.facility_years}) {
+    CHECK(v->value > 0);
+    CHECK(!v->source.empty());
+  }
+}
+
+TEST_CASE("A price without a source, or an unknown price key, is refused with its line") {
+  const std::string base =
+      "defaults:\n"
+      "  energy_usd_per_kwh: {value: 0.1, source: s 2024}\n"
+      "  facility_usd_per_w: {value: 10, source: s 2024}\n"
+      "  network_usd_per_port: {value: 1000, source: s 2024}\n"
+      "  hardware_years: {value: 5, source: s 2024}\n"
+      "  facility_years: {value: 15, source: s 2024}\n";
+  REQUIRE_NOTHROW(PriceBook::from_yaml(base + "nodes:\n  n1: {value: 100, source: s 2024}\n"));
+  try {
+    PriceBook::from_yaml(base + "nodes:\n  n1: {value: 100}\n");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    CHECK(e.problems().at(0).to_string() == "catalog/prices.yaml:8:7: nodes.n1.source: expected the figure's source and date, got nothing");
+  }
+  try {
+    PriceBook::from_yaml(base + "  energy_usd_per_kWh: {value: 1, source: s}\nnodes: {}\n");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    CHECK(e.problems().at(0).to_string() ==
+          "catalog/prices.yaml:7:3: defaults.energy_usd_per_kWh: expected one of the default prices, got 'energy_usd_per_kWh' (did you mean 'energy_usd_per_kwh'?)");
+  }
 }
