@@ -299,19 +299,24 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   // Replica time counted in the figures (weighted), sampled, and simulated (warm-ups too).
   double counted_s = 0, sampled_s = 0, simulated_s = 0;
   int simulated = 0;
+  // One representative replica's stream from `begin` to `end`, its requests counted from
+  // `from` to `to` with probability `counts` (R(t) / max R, times a window's factor).
+  auto simulate = [&](double begin, double end, std::uint64_t stream, const StepProfile& counts, double from,
+                      double to) {
+    const auto arrivals =
+        poisson_arrivals(q.rate.value(), begin, std::nullopt, end, scenario_.seed, stream, &q.diurnal, &share);
+    const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
+    const ScheduleResult schedule =
+        schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+    const RequestWeight weighting{&counts, scenario_.seed, stream};
+    arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &weighting);
+  };
   if (expected_shared(q.rate.value(), submit, now, &q.diurnal, share) <= kFullReplicaRequests) {
     // Whole replicas over the whole run, until enough requests were seen.
     const int most =
         q.representative_replicas > 0 ? std::min(w.replicas(), q.representative_replicas) : w.replicas();
     for (int k = 0; k < most && double(arrivals_count) < kEnoughSimulatedRequests; ++k, ++simulated) {
-      const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(k);
-      const auto arrivals =
-          poisson_arrivals(q.rate.value(), submit, std::nullopt, now, scenario_.seed, stream, &q.diurnal, &share);
-      const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
-      const ScheduleResult schedule =
-          schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
-      const RequestWeight counts{&weight, scenario_.seed, stream};
-      arrivals_count += tally_replica(w, requests, schedule, now, out, totals, -1e300, 1e300, &counts);
+      simulate(submit, now, (std::uint64_t(job.index) << 32) + std::uint64_t(k), weight, -1e300, 1e300);
       counted_s += weight.integral(start, now);
       simulated_s += now - start;
     }
@@ -363,14 +368,7 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
         }
       }
       const double warm = std::max(submit, from - window);
-      const std::uint64_t stream = tag + i;
-      const auto arrivals =
-          poisson_arrivals(q.rate.value(), warm, std::nullopt, to, scenario_.seed, stream, &q.diurnal, &share);
-      const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
-      const ScheduleResult schedule =
-          schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
-      const RequestWeight counts{&scaled, scenario_.seed, stream};
-      arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &counts);
+      simulate(warm, to, tag + i, scaled, from, to);
       sampled_s += std::max(0.0, to - std::max(from, start));
       counted_s += scaled.integral(std::max(from, start), std::max(to, start));
       simulated_s += std::max(0.0, to - std::max(warm, start));
@@ -382,12 +380,7 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   // Scale to the whole stream by its expected arrivals over the simulated ones.
   const double expected = expected_arrivals(q.rate.value(), w.submit.value(), now, &q.diurnal);
   const double scale = arrivals_count > 0 ? expected / double(arrivals_count) : 0;
-  out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
-  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
-  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
-  out.output_tokens *= scale;
-  out.thinking_tokens *= scale;
-  out.answer_tokens *= scale;
+  scale_to_stream(out, totals, scale);
   out.service_s = std::max(0.0, now - start);
   // So that verify_share is a replica's share of time spent verifying.
   out.verify_s = simulated_s > 0 ? out.verify_s / simulated_s * out.service_s * out.replicas : 0;

@@ -62,6 +62,15 @@ std::size_t tally_replica(const WorkloadSpec& w, const std::vector<ServingReques
   return counted;
 }
 
+void scale_to_stream(ServingResult& out, const ReplicaTotals& totals, double scale) {
+  out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
+  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
+  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+  out.output_tokens *= scale;
+  out.thinking_tokens *= scale;
+  out.answer_tokens *= scale;
+}
+
 // An inference service: its requests go round-robin (by arrival) to gpus / (tp x pp)
 // replicas; each replica's continuous batching runs in C++ (serving_schedule.hpp) and
 // the nodes stay busy in SimGrid from the start to the last completion (or to the
@@ -151,12 +160,7 @@ void Simulation::run_service(Job& job) {
   }
   const double last_completion = totals.last_completion;
   double busy_replica_s = totals.busy_replica_s;
-  out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
-  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
-  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
-  out.output_tokens *= scale;
-  out.thinking_tokens *= scale;
-  out.answer_tokens *= scale;
+  scale_to_stream(out, totals, scale);
   out.verify_s *= scale;
   busy_replica_s *= scale;
   // The service lasts until its last request is done; with an open-ended stream, until the horizon.

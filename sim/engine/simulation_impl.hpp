@@ -155,6 +155,9 @@ std::size_t tally_replica(const WorkloadSpec& w, const std::vector<ServingReques
                           double counted_from = -1e300, double counted_until = 1e300,
                           const RequestWeight* weight = nullptr);
 
+// The simulated replicas' counts and tokens, scaled to the whole stream; the mean batch.
+void scale_to_stream(ServingResult& out, const ReplicaTotals& totals, double scale);
+
 class Simulation {
  public:
   Simulation(const Scenario& scenario, const Catalog& catalog, Fleet fleet, const SimulationOptions& options)
