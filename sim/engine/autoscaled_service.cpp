@@ -97,7 +97,9 @@ void Simulation::run_autoscaled_service(Job& job) {
   // Replicas come in steps that fill whole nodes (plan_job checks that they can).
   const int per_node = fleet_.pods[std::size_t(home)].accelerators_per_node;
   const int step = per_replica < per_node ? per_node / per_replica : 1;
+  // It serves until the run's horizon, or for its `duration`.
   const double horizon = scenario_.horizon.value();
+  const double until = w.duration ? std::min(horizon, sg4::Engine::get_clock() + w.duration->value()) : horizon;
 
   job.replicas_now = as.min_replicas;
   start_running(job);
@@ -106,14 +108,16 @@ void Simulation::run_autoscaled_service(Job& job) {
                 w.name, job.result->nodes, pod.accelerator->name, as.min_replicas, w.replicas(),
                 a.capacity_requests_per_s);
   double next_decision = sg4::Engine::get_clock();
-  // Runs until the horizon actor stops it (an open stream has no end of its own).
+  // Runs until the horizon actor stops it (an open stream has no end of its own), or to
+  // the end of its duration.
   while (true) {
     const long epoch = job.epoch;
     for (auto& group : job.replica_groups)
       if (group->granted && !group->running) start_group(job, *group);
     const double now = sg4::Engine::get_clock();
+    if (until < horizon && now >= until) break;
     if (now >= next_decision) {
-      const double peak = peak_rate(q.rate.value(), now, std::min(now + as.interval.value(), horizon), &q.diurnal);
+      const double peak = peak_rate(q.rate.value(), now, std::min(now + as.interval.value(), until), &q.diurnal);
       // Clamped as a double: a tiny target utilisation must not overflow the int.
       const double need = std::ceil(peak / (a.capacity_requests_per_s * as.target_utilization) - 1e-9);
       int wanted = int(std::clamp(need, double(as.min_replicas), double(w.replicas())));
@@ -124,8 +128,17 @@ void Simulation::run_autoscaled_service(Job& job) {
       record_replicas(job, 0);  // the offered load changes with the hour (a row only if it did)
       next_decision = now + as.interval.value();
     }
-    wait_on(job, std::min(next_decision, horizon + 1.0), epoch);
+    wait_on(job, std::min(next_decision, until < horizon ? until : horizon + 1.0), epoch);
   }
+  // Its duration is over: everything it added goes back, then its first replicas.
+  for (auto& group : job.replica_groups) {
+    if (group->running) stop_group(job, *group);
+    else if (!group->granted) scheduler_.withdraw(group->sched.id);
+    else scheduler_.release(group->sched.id);  // granted at this instant, never started
+  }
+  job.replica_groups.clear();
+  finish_autoscaled_service(job, until);
+  stop_running(job);
 }
 
 void Simulation::resize_service(Job& job, int wanted, int per_replica, int step, const std::vector<int>& pods) {

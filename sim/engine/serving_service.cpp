@@ -82,7 +82,10 @@ void Simulation::run_service(Job& job) {
   const NodeType& node = *node_type_of(pod, catalog_);
   WorkloadResult& r = *job.result;
   const double start = *r.start_s;
-  const double horizon = scenario_.horizon.value();
+  // A service with a `duration` ends then, before the run does: its nodes go back and
+  // what is unfinished stays so. `horizon` below is the service's own end.
+  const double run_end = scenario_.horizon.value();
+  const double horizon = w.duration ? std::min(run_end, start + w.duration->value()) : run_end;
 
   const ServingFabric fabric = serving_fabric(job, node);
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;
@@ -174,8 +177,10 @@ void Simulation::run_service(Job& job) {
   logger_->info("{} starts on {} nodes of {}: {} replicas of tp {} pp {}, {} requests, KV {:.4g} tokens per replica",
                 w.name, r.nodes, pod.accelerator->name, out.replicas, tp, pp, arrivals_count,
                 out.kv_tokens_per_replica);
-  // An unfinished stream runs past the horizon, where the horizon actor stops it.
-  sg4::this_actor::sleep_for(open_ended || last_completion > horizon ? horizon - start + 1.0 : end - start);
+  // An unfinished stream runs past the horizon, where the horizon actor stops it, unless
+  // its duration ends it first.
+  const double until = horizon < run_end ? horizon : run_end + 1.0;
+  sg4::this_actor::sleep_for(open_ended || last_completion > horizon ? until - start : end - start);
 
   r.tokens_done = out.output_tokens;
   stop_running(job);

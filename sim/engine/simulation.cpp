@@ -141,6 +141,7 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
         why = "a replica " + problem;
         continue;
       }
+      if (w.duration) runtime = w.duration->value();  // a service that ends: backfill may count on it
     } else {
       // The estimate the scheduler may use: the step on one pod's nominal fabric.
       const int in_pod = int(pod.hosts.size()) * pod.accelerators_per_node;

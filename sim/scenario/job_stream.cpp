@@ -27,8 +27,12 @@ struct JobRow {
   std::optional<long long> priority;
   std::string accelerator;  // empty: the template's
   std::string model;        // empty: the template's
+  std::string kind = "pretrain";  // trace rows may be services (their `kind` column)
   SourceLocation where;     // the row (trace) or the stream (generator)
 };
+
+// Kinds a trace row may have: training jobs, and services that run for their duration.
+const std::vector<std::string> kTraceKinds = {"pretrain", "inference", "reasoning"};
 
 bool is_name(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -42,15 +46,9 @@ std::string seconds_text(double s) {
   return text;
 }
 
-// Checks the template once, where it is written: a mapping of pretrain keys without the
-// ones each job sets.
-bool check_template(const YamlReader& owner) {
-  if (!owner.has("template")) {
-    owner.problem_at("template", "expected a workload template (kind pretrain: model, seq_len, global_batch, ...), "
-                                 "got nothing");
-    return false;
-  }
-  YamlReader t = owner.child("template");
+// Checks a template once, where it is written: a mapping of the keys of its kind without
+// the ones each job sets.
+bool check_template_keys(const YamlReader& t, const std::string& kind) {
   if (!t.node().IsMap()) {
     t.problem("expected a mapping of workload keys, got " + describe_yaml(t.node()));
     return false;
@@ -61,23 +59,35 @@ bool check_template(const YamlReader& owner) {
       t.problem_at(key, std::string("expected no `") + key + "` in a template (each job sets its own)");
       ok = false;
     }
-  if (t.has("kind") && !(t.node()["kind"].IsScalar() && t.node()["kind"].Scalar() == "pretrain")) {
-    t.problem_at("kind", "expected kind pretrain (jobs of a trace or stream are training jobs so far), got " +
+  if (t.has("kind") && !(t.node()["kind"].IsScalar() && t.node()["kind"].Scalar() == kind)) {
+    t.problem_at("kind", "expected kind " + kind + " (or no kind) in this template, got " +
                              describe_yaml(t.node()["kind"]));
     ok = false;
   }
   return ok;
 }
 
+// The `template` (pretrain keys) an owner must have.
+bool check_template(const YamlReader& owner, bool required) {
+  if (!owner.has("template")) {
+    if (required)
+      owner.problem_at("template", "expected a workload template (kind pretrain: model, seq_len, global_batch, ...), "
+                                   "got nothing");
+    return !required;
+  }
+  return check_template_keys(owner.child("template"), "pretrain");
+}
+
 // Turns the rows into workloads through the template; stops at the first row with a
 // problem (a template that fails one row usually fails them all).
 void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std::string& label,
             const Catalog& catalog, const AddWorkload& add) {
-  const YAML::Node& templ = owner.node()["template"];
   ProblemList& problems = owner.problems();
   for (const JobRow& row : rows) {
-    YAML::Node node = YAML::Clone(templ);
-    node["kind"] = "pretrain";
+    // A service row: its kind's template from `templates`, read as a workload of that kind.
+    const bool service = row.kind != "pretrain";
+    YAML::Node node = YAML::Clone(service ? owner.node()["templates"][row.kind] : owner.node()["template"]);
+    node["kind"] = row.kind;
     node["name"] = row.name;
     node["gpus"] = row.gpus;
     node["submit"] = seconds_text(row.submit_s);
@@ -87,10 +97,10 @@ void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std:
     if (row.priority) node["priority"] = *row.priority;
     if (!row.accelerator.empty()) node["accelerator"] = row.accelerator;
     if (!row.model.empty()) node["model"] = row.model;
-    if (!node["parallelism"]) node["parallelism"] = "auto";
+    if (!service && !node["parallelism"]) node["parallelism"] = "auto";
     // A template split without dp: data parallel over whatever the job's size leaves.
     YAML::Node par = node["parallelism"];
-    if (par.IsMap() && !par["dp"]) {
+    if (!service && par.IsMap() && !par["dp"]) {
       long long per_replica = 1;
       for (const char* k : {"tp", "pp", "cp"})
         if (par[k] && par[k].IsScalar()) {
@@ -106,10 +116,11 @@ void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std:
     WorkloadSpec spec;
     spec.name = row.name;
     spec.stream = label == "trace" ? "trace" : owner.node()["name"].Scalar();
-    spec.kind = "pretrain";
+    spec.kind = row.kind;
     spec.where = row.where;
     const std::size_t before = problems.size();
-    read_pretrain(reader, spec, catalog);
+    if (service) read_inference(reader, spec, catalog);
+    else read_pretrain(reader, spec, catalog);
     if (problems.size() != before) return;
     add(reader, std::move(spec));
     if (problems.size() != before) return;
@@ -119,7 +130,7 @@ void expand(const std::vector<JobRow>& rows, const YamlReader& owner, const std:
 // ---- trace files --------------------------------------------------------------------
 
 const std::vector<std::string> kTraceColumns = {"name",   "submit_s", "gpus",        "duration_s", "tokens",
-                                                "tenant", "priority", "accelerator", "model"};
+                                                "tenant", "priority", "accelerator", "model",      "kind"};
 
 struct Cell {
   std::string text;
@@ -177,7 +188,7 @@ std::vector<JobRow> read_trace_file(const std::string& path, const Catalog& cata
           std::string message = "unknown column '" + cell.text + "'";
           const std::string close = closest_match(cell.text, kTraceColumns);
           message += close.empty() ? "; expected columns among name, submit_s, gpus, duration_s, tokens, tenant, "
-                                     "priority, accelerator, model"
+                                     "priority, accelerator, model, kind"
                                    : "; did you mean '" + close + "'?";
           problems.add({shown, line_no, cell.column}, "", message);
         }
@@ -242,6 +253,10 @@ std::vector<JobRow> read_trace_file(const std::string& path, const Catalog& cata
           bad(cell, column, "an accelerator from the catalog" + (close.empty() ? "" : " (did you mean '" + close + "'?)"));
         }
         row.accelerator = text;
+      } else if (column == "kind") {
+        if (!text.empty() && std::find(kTraceKinds.begin(), kTraceKinds.end(), text) == kTraceKinds.end())
+          bad(cell, column, "pretrain, inference or reasoning (or an empty cell: pretrain)");
+        else if (!text.empty()) row.kind = text;
       } else if (column == "model") {
         if (!text.empty() && !catalog.model(text)) {
           const std::string close = closest_match(text, catalog.model_names());
@@ -270,9 +285,17 @@ std::vector<JobRow> read_trace_file(const std::string& path, const Catalog& cata
 
 void read_trace(const YamlReader& trace, const std::string& scenario_file, const Catalog& catalog,
                 const AddWorkload& add) {
-  if (!trace.expect_map({"file", "template"})) return;
+  if (!trace.expect_map({"file", "template", "templates"})) return;
   auto file = trace.string("file", true);
-  const bool template_ok = check_template(trace);
+  // `templates`: one per service kind the trace's rows have.
+  bool templates_ok = true;
+  if (trace.has("templates")) {
+    YamlReader templates = trace.child("templates");
+    if (!templates.expect_map({"inference", "reasoning"})) templates_ok = false;
+    else
+      for (const char* kind : {"inference", "reasoning"})
+        if (templates.has(kind)) templates_ok = check_template_keys(templates.child(kind), kind) && templates_ok;
+  }
   if (!file) return;
   std::filesystem::path p(*file);
   if (p.is_relative()) p = std::filesystem::path(scenario_file).parent_path() / p;
@@ -283,15 +306,33 @@ void read_trace(const YamlReader& trace, const std::string& scenario_file, const
   ProblemList& problems = trace.problems();
   const std::size_t before = problems.size();
   const std::vector<JobRow> rows = read_trace_file(p.string(), catalog, problems);
-  if (problems.size() != before || !template_ok) return;
-  // Every row needs a duration or a token target, from the row or the template.
+  const bool any_training = std::any_of(rows.begin(), rows.end(), [](const JobRow& r) { return r.kind == "pretrain"; });
+  const bool template_ok = check_template(trace, any_training || rows.empty());
+  if (problems.size() != before || !template_ok || !templates_ok) return;
   const YAML::Node& templ = trace.node()["template"];
-  for (const JobRow& row : rows)
+  for (const JobRow& row : rows) {
+    if (row.kind != "pretrain") {
+      // A service row: its kind's template, and no token target (it serves for its duration).
+      if (!trace.node()["templates"] || !trace.node()["templates"][row.kind]) {
+        problems.add(row.where, "kind", "expected a template for kind " + row.kind + " in the trace's `templates`, "
+                                        "got none");
+        return;
+      }
+      if (row.tokens) {
+        problems.add(row.where, "tokens", "expected no tokens on a service row (kind " + row.kind +
+                                          ": it serves for its duration_s, or to the horizon), got " +
+                                          std::to_string(static_cast<long long>(*row.tokens)));
+        return;
+      }
+      continue;
+    }
+    // Every training row needs a duration or a token target, from the row or the template.
     if (!row.duration_s && !row.tokens && !templ["duration"] && !templ["tokens"]) {
       problems.add(row.where, "duration_s", "expected a duration_s or tokens for this job (or a duration or "
                                              "tokens in the template), got neither");
       return;
     }
+  }
   expand(rows, trace, "trace", catalog, add);
 }
 
@@ -313,7 +354,7 @@ void read_streams(const YamlReader& streams, std::uint64_t seed, Seconds horizon
     auto tenant = s.string("tenant", false);
     if (tenant && !is_name(*tenant)) s.problem_at("tenant", "expected a tenant name of letters, digits, '_', '-' or '.'");
     auto priority = s.integer("priority", 0, false);
-    const bool template_ok = check_template(s);
+    const bool template_ok = check_template(s, true);
 
     // Sizes: one count, or {values, weights}.
     std::vector<long long> sizes;

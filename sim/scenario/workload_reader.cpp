@@ -371,7 +371,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                    "requests", "max_batch", "submit", "accelerator", "tenant", "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
-  else keys.push_back("autoscale");
+  else keys.insert(keys.end(), {"autoscale", "duration"});
   w.expect_map(keys);
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
@@ -397,6 +397,8 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                   std::string(spec.precision == Precision::FP8 ? "fp8" : "bf16") + "), got " + *weights);
   }
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
+  // A service may end before the horizon: it holds its nodes this long once started.
+  if (auto duration = w.quantity("duration", Dimension::Duration, true, false)) spec.duration = Seconds(*duration);
   read_scheduling_keys(w, spec, catalog);
 
   // parallelism: {tp, pp} of one replica, and ep: how many of its accelerators the

@@ -194,6 +194,77 @@ def test_trace_errors():
               f"exit {p.returncode}: {lines}\n      expected a line with {expected}")
 
 
+KIND_TRACE = """\
+name,submit_s,gpus,duration_s,tokens,tenant,priority,kind
+t1,0,32,7200,,research,0,
+chat1,600,16,3600,,serving,2,inference
+t2,1200,16,,2e9,research,0,pretrain
+think1,1800,16,,,serving,2,reasoning
+"""
+
+KIND_SCENARIO = """\
+name: kinds
+seed: 1
+horizon: 6h
+cluster:
+  design:
+    pods:
+      - {name: p, count: 1, nodes: 8, node: dgx-h100}
+scheduler: {policy: priority}
+trace:
+  file: jobs.csv
+  template: {model: llama3-8b, seq_len: 4096, global_batch: 256}
+  templates:
+    inference: {model: llama3-70b, parallelism: {tp: 8}, precision: fp8, max_batch: 128,
+                requests: {mode: poisson, rate: 5/s, input_tokens: 1024, output_tokens: 256}}
+    reasoning: {model: llama3-70b, parallelism: {tp: 8}, precision: fp8,
+                requests: {mode: poisson, rate: 0.2/s, input_tokens: 500, thinking_tokens: 2000,
+                           output_tokens: 200, samples: 4}}
+"""
+
+
+def test_trace_kinds():
+    """Trace rows of every kind: services run for their duration_s through their kind's template.
+    By hand, on 64 GPUs: t1 (32) at 0 until 2 h; chat1 (16) at 600 s for 1 h; t2 (16) at
+    1,200 s; think1 (16) finds the cluster full and starts when chat1 ends (4,200 s), then
+    serves to the horizon (no duration)."""
+    folder = os.path.join(TMP, "trace-kinds")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "jobs.csv"), "w") as f:
+        f.write(KIND_TRACE)
+    with open(os.path.join(folder, "kinds.yaml"), "w") as f:
+        f.write(KIND_SCENARIO)
+    s, out = run_ok("trace-kinds", os.path.join(folder, "kinds.yaml"))
+    if s:
+        w = {x["name"]: x for x in s["workloads"]}
+        got = {n: (w[n]["kind"], w[n]["start_s"], w[n]["end_s"], w[n]["state"]) for n in w}
+        check("trace kinds: each row runs as its kind, services for their duration_s (hand-worked)",
+              got["t1"] == ("pretrain", 0, 7200, "completed") and got["chat1"] == ("inference", 600, 4200, "completed")
+              and got["t2"][:2] == ("pretrain", 1200) and got["think1"] == ("reasoning", 4200, None, "running"), got)
+        check("trace kinds: the service row served its stream while it ran (5 requests/s for 1 h)",
+              abs(w["chat1"]["requests_per_s"] / 5 - 1) < 0.05, w["chat1"]["requests_per_s"])
+        invariants("trace-kinds", out, s, 64)
+    bad = {
+        "unknown kind": (KIND_TRACE.replace(",inference", ",serving"), "jobs.csv:3:", "kind: expected pretrain, inference or reasoning"),
+        "no template for the kind": (KIND_TRACE, "jobs.csv:5:1: kind: expected a template for kind reasoning", None),
+        "tokens on a service row": (KIND_TRACE.replace("chat1,600,16,3600,,", "chat1,600,16,3600,5e6,"),
+                                    "jobs.csv:3:1: tokens: expected no tokens on a service row (kind inference", None),
+    }
+    for i, (label, (csv_text, expected, more)) in enumerate(bad.items()):
+        sub = os.path.join(TMP, f"trace-kinds-bad{i}")
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "jobs.csv"), "w") as f:
+            f.write(csv_text)
+        text = KIND_SCENARIO if label != "no template for the kind" else KIND_SCENARIO.split("    reasoning:")[0]
+        with open(os.path.join(sub, "bad.yaml"), "w") as f:
+            f.write(text)
+        p = subprocess.run([BIN, "run", "bad.yaml", "--out", "out", "--quiet"], capture_output=True, text=True, cwd=sub)
+        lines = p.stderr.strip().splitlines()
+        ok = p.returncode == 2 and any(expected in line and (more is None or more in line) for line in lines)
+        check(f"bad trace kinds ({label}): exit 2 with the row and column", ok and not os.path.exists(os.path.join(sub, "out")),
+              f"exit {p.returncode}: {lines}")
+
+
 STREAMS = """\
 name: streams
 seed: 3
@@ -454,6 +525,16 @@ def test_autoscaled_services():
         check("autoscale: the service keeps up with its load (TTFT p99 under 1 s, every request served)",
               chat["ttft_p99_s"] < 1 and chat["completed_requests"] >= 0.99 * chat["requests"], chat)
         invariants("autoscale-alone", out, s, 64)
+    # With a duration of 20 h it ends then, giving everything back: 1 replica for 12 h,
+    # 3 for 8 h (288 GPU-hours), state completed.
+    s2, out2 = run_ok("autoscale-duration", write("autoscale-duration.yaml", scenario(
+        "autoscale-duration", (1, 8), [service(64, rate, diurnal, extra="    duration: 20h\n")], horizon="30h")))
+    if s2:
+        d = s2["workloads"][0]
+        check("autoscale with a duration: ends at 20 h with its replicas given back (hand-worked GPU-hours)",
+              d["state"] == "completed" and d["end_s"] == 20 * H and abs(d["gpu_hours"] - 8 * 36) < 1e-6
+              and int(read_csv(os.path.join(out2, "timeseries.csv"))[-1]["allocated_accelerators"]) == 0,
+              (d["state"], d["end_s"], d["gpu_hours"]))
     # Its latency figures stand for the service's requests, not the representative replica's
     # (whose stream over-represents the hours of few replicas): the means are those of the
     # two regimes, 1 replica for 18 h and 3 for 12 h, weighted by their requests (fixed
@@ -543,7 +624,7 @@ def test_autoscaled_services():
               p.stderr.strip()[:300])
 
 
-for test in [test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+for test in [test_trace_kinds, test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 
