@@ -118,22 +118,11 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
       continue;
     }
     double runtime = kUnbounded;
-    if (w.autoscale) {
-      // Replicas are added and given back in whole nodes: they must fill them.
-      const int per_replica = w.parallelism.tp * w.parallelism.pp, per_node = shape.second;
-      const int step = per_replica < per_node ? per_node / per_replica : 1;
-      const bool packs = per_replica < per_node ? per_node % per_replica == 0 : per_replica % per_node == 0;
-      if (!packs || w.autoscale->min_replicas % step != 0 || w.replicas() % step != 0) {
-        problems.add(w.where, key + ".autoscale",
-                     "expected replicas that fill whole nodes of " + pod.accelerator->name + " (" +
-                         std::to_string(per_node) + " per node): tp x pp (" + std::to_string(per_replica) +
-                         ") dividing or divided by " + std::to_string(per_node) +
-                         (packs ? ", and min_replicas and gpus / (tp x pp) multiples of " + std::to_string(step)
-                                : std::string()) +
-                         ", got min_replicas " + std::to_string(w.autoscale->min_replicas) + " of at most " +
-                         std::to_string(w.replicas()));
-        continue;
-      }
+    // Replicas of an autoscaled service are added and given back in whole nodes (the
+    // scenario layer checks designs; this, hand-written platforms).
+    if (const std::string packing = autoscale_fit_problem(w, pod.accelerator->name, shape.second); !packing.empty()) {
+      problems.add(w.where, key + ".autoscale", packing);
+      continue;
     }
     if (w.is_serving() || w.is_video()) {
       const std::string problem = inference_fit_problem(w, *pod.accelerator);

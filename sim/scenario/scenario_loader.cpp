@@ -191,6 +191,17 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     return;
   }
   if (spec.is_serving()) {
+    // An autoscaled service: on a pod whose nodes its replicas fill.
+    std::string packing;
+    for (const auto& pod : design.pods) {
+      if (std::find(candidates.begin(), candidates.end(), pod.node->accelerator) == candidates.end()) continue;
+      packing = autoscale_fit_problem(spec, pod.node->accelerator, pod.node->accelerators);
+      if (packing.empty()) break;
+    }
+    if (!packing.empty()) {
+      w.problem_at("autoscale", packing);
+      return;
+    }
     for (const auto& name : candidates) {
       why = serving_fit_problem(spec, *catalog.accelerator(name));
       if (why.empty()) return;
@@ -225,6 +236,20 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
 }
 
 }  // namespace
+
+std::string autoscale_fit_problem(const WorkloadSpec& w, const std::string& accelerator, int per_node) {
+  if (!w.autoscale) return "";
+  const int per_replica = w.parallelism.tp * w.parallelism.pp;
+  const int step = per_replica < per_node ? per_node / per_replica : 1;
+  const bool packs = per_replica < per_node ? per_node % per_replica == 0 : per_replica % per_node == 0;
+  if (packs && w.autoscale->min_replicas % step == 0 && w.replicas() % step == 0) return "";
+  return "expected replicas that fill whole nodes of " + accelerator + " (" + std::to_string(per_node) +
+         " per node): tp x pp (" + std::to_string(per_replica) + ") dividing or divided by " +
+         std::to_string(per_node) +
+         (packs ? ", and min_replicas and gpus / (tp x pp) multiples of " + std::to_string(step) : std::string()) +
+         ", got min_replicas " + std::to_string(w.autoscale->min_replicas) + " of at most " +
+         std::to_string(w.replicas());
+}
 
 ServingSetup serving_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
   ServingSetup s;

@@ -29,6 +29,11 @@ ServingSetup serving_setup(const WorkloadSpec& workload, const Accelerator& acce
 ServingSetup scorer_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 // For a video-generation workload, the DiT's weights on each of its accelerators.
 std::string inference_fit_problem(const WorkloadSpec& workload, const Accelerator& accelerator);
+
+// An autoscaled service adds and gives back replicas in whole nodes: "" if its replicas
+// fill nodes of `per_node` accelerators (tp x pp divides it or is a multiple of it, and
+// min_replicas and the most replicas come in whole nodes), else what is expected.
+std::string autoscale_fit_problem(const WorkloadSpec& workload, const std::string& accelerator, int per_node);
 // One video-generation replica (sp accelerators) on `accelerator`.
 VideoSetup video_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 
