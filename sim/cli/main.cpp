@@ -45,6 +45,7 @@ void write_outputs(const fs::path& dir, const Scenario& scenario, const RunResul
   fs::create_directories(staging);
   write_file(staging / "jobs.csv", jobs_csv(run));
   write_file(staging / "timeseries.csv", timeseries_csv(run));
+  if (run.failures_enabled) write_file(staging / "failures.csv", failures_csv(run));
   write_file(staging / "scenario.yaml", scenario.resolved_yaml);
   if (topology) {
     std::ofstream xml(staging / "platform.xml");
@@ -56,6 +57,8 @@ void write_outputs(const fs::path& dir, const Scenario& scenario, const RunResul
   fs::create_directories(dir);
   for (const char* name : {"jobs.csv", "timeseries.csv", "scenario.yaml", "platform.xml", "summary.json"})
     fs::rename(staging / name, dir / name);
+  if (run.failures_enabled) fs::rename(staging / "failures.csv", dir / "failures.csv");
+  else fs::remove(dir / "failures.csv");  // from an earlier run of the same folder
   fs::remove_all(staging);
 }
 

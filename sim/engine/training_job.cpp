@@ -67,8 +67,20 @@ void Simulation::run_job(Job& job) {
     r.step = training_step(r.setup, fabric);
     r.contention_applied = false;
     r.contention_slowdown = 1;
-    job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
+    job.tokens_per_s = job.restart_pending ? 0.0 : r.step.tokens_per_step / r.step.step_time.value();
     start_running(job);
+    if (job.restart_pending) {
+      // After a node failure: detection and restart (loading the checkpoint) on these
+      // nodes before the steps resume. Another failure meanwhile loses nothing more.
+      if (!hold_until(job, sg4::Engine::get_clock() + scenario_.failures.restart_time.value())) {
+        job.preempted = job.failed = false;
+        continue;
+      }
+      job.restart_pending = false;
+      job.steps_from_s = sg4::Engine::get_clock();
+      job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
+      sample();
+    }
 
     const double step_s = r.step.step_time.value();
     r.step_alone_s = step_s;
@@ -115,14 +127,17 @@ void Simulation::run_job(Job& job) {
     r.steps_done = job.kept_steps;
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
     job.preempted = false;
+    const bool failed = job.failed;
+    job.restart_pending = job.restart_pending || failed;
+    job.failed = false;
     // What is left, for the scheduler's estimate: the steps still to do at this run's step
     // (or the duration still to run).
     if (w.tokens) job.sched.estimated_runtime_s = (std::ceil(*w.tokens / r.step.tokens_per_step) - job.kept_steps) * step_s;
     if (w.duration)
       job.sched.estimated_runtime_s = std::min(w.tokens ? job.sched.estimated_runtime_s : kUnbounded,
                                                w.duration->value() - job.kept_s);
-    logger_->log(level, "{} evicted after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
-                 w.name, ran_s, saved_steps, (ran_s - saved_s) * w.gpus / 3600.0);
+    logger_->log(level, "{} {} after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
+                 w.name, failed ? "stopped by a node failure" : "evicted", ran_s, saved_steps, (ran_s - saved_s) * w.gpus / 3600.0);
   }
   stop_running(job);
   logger_->log(level, "{} done: {:.4g} tokens", w.name, r.tokens_done);

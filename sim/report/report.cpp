@@ -277,7 +277,19 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   cluster["mean_wait_s"] = waits.empty() ? json(nullptr) : json(mean(waits));
   cluster["p99_wait_s"] = waits.empty() ? json(nullptr) : json(percentile(waits, 99));
   cluster["mean_jct_s"] = jcts.empty() ? json(nullptr) : json(mean(jcts));
-  cluster["failures"] = 0;
+  cluster["failures"] = int(run.failure_events.size());
+  if (run.failures_enabled) {
+    // By component category, and what they did (failures.csv lists each one).
+    json by_component = json::object();
+    for (const auto& name : run.failure_components) by_component[name] = 0;
+    int interrupting = 0;
+    for (const auto& e : run.failure_events) {
+      by_component[e.component] = by_component[e.component].get<int>() + 1;
+      interrupting += e.effect == "interrupted" ? 1 : 0;
+    }
+    cluster["failures_by_component"] = std::move(by_component);
+    cluster["failures_interrupting"] = interrupting;
+  }
   std::vector<double> slowdowns;
   for (const auto& r : run.workloads)
     if (auto sd = slowdown_of(r)) slowdowns.push_back(*sd);
@@ -440,6 +452,15 @@ std::string jobs_csv(const RunResult& run) {
         << ',' << csv_number(r.energy_j) << ',' << r.spec->tenant << ',' << r.spec->priority << ','
         << csv_number(slowdown_of(r)) << '\n';
   }
+  return out.str();
+}
+
+std::string failures_csv(const RunResult& run) {
+  std::ostringstream out;
+  out << "time_s,pod,node,component,job,effect\n";
+  for (const auto& e : run.failure_events)
+    out << csv_number(e.time_s) << ',' << e.pod << ',' << e.node << ',' << e.component << ',' << e.job << ','
+        << e.effect << '\n';
   return out.str();
 }
 

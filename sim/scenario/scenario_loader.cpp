@@ -427,11 +427,12 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   // failures
   if (top.has("failures")) {
     YamlReader f = top.child("failures");
-    if (f.expect_map({"enabled"})) {
-      scenario.failures_enabled = f.boolean("enabled", false).value_or(false);
-      if (scenario.failures_enabled)
-        f.problem_at("enabled", "failures are not yet supported (they come with the power and failures issue); "
-                                "set enabled: false");
+    if (f.expect_map({"enabled", "rate_scale", "restart_time", "repair_time"})) {
+      FailuresSpec& spec = scenario.failures;
+      spec.enabled = f.boolean("enabled", false).value_or(false);
+      spec.rate_scale = f.number("rate_scale", 0, false).value_or(1.0);
+      if (auto t = f.quantity("restart_time", Dimension::Duration, false, false)) spec.restart_time = Seconds(*t);
+      if (auto t = f.quantity("repair_time", Dimension::Duration, false, false)) spec.repair_time = Seconds(*t);
     }
   }
 
