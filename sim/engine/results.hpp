@@ -81,6 +81,10 @@ struct WorkloadResult {
   double accelerator_s = 0;  // accelerator-seconds held (an autoscaled service's replicas as they came and went)
   int interruptions = 0;      // times it was evicted or stopped by a node failure
   double lost_gpu_hours = 0;  // work since the last checkpoint lost to them
+  // Checkpoints of its last run (training): interval of step time, and the time a write
+  // takes; reported when writes cost time (a storage bandwidth, or failures on).
+  bool checkpoint_costed = false;
+  double checkpoint_interval_s = 0, checkpoint_write_s = 0;
   ServingResult serving;  // kind: inference only
   VideoResult video;      // kind: video-generation only
   AutoscaleResult autoscale;  // inference and reasoning with `autoscale` only

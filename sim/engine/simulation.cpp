@@ -494,10 +494,12 @@ void Simulation::finish() {
       const double steps = job.cross_done + job.segment.done_by(now, job.flows);
       r.steps_done = job.kept_steps + std::floor(steps + 1e-9);
       if (steps > 0)
-        r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s));
+        r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s * job.stretch));
     }
     if (job.segmented) apply_contention(r);
-    else r.steps_done = job.kept_steps + std::floor(std::max(0.0, now - job.steps_from_s) / r.step.step_time.value());
+    else
+      r.steps_done = job.kept_steps + std::floor(std::max(0.0, now - job.steps_from_s) /
+                                                 (r.step.step_time.value() * job.stretch));
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();

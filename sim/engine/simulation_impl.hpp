@@ -68,6 +68,10 @@ struct Job {
   // first spends failures.restart_time (detection + restart) before steps resume.
   bool failed = false, restart_pending = false;
   double steps_from_s = 0;  // when the current run's steps began (after any restart)
+  // This run's checkpoints (plan_checkpoints): every `checkpoint_interval_s` of step time
+  // a write of `checkpoint_write_s`, spread over the steps: each takes `stretch` times
+  // its step time of wall time (1 without checkpoints or when writes are free).
+  double checkpoint_interval_s = 0, checkpoint_write_s = 0, stretch = 1;
   double run_start_s = 0;  // when its current run on nodes began
   // Its progress so far, and the segment in progress (since, steps per second, at most
   // how many steps), for the end of the run if the horizon interrupts it.
@@ -265,6 +269,10 @@ class Simulation {
   void announce_cross_pod(Job& job, bool joining);
 
   void sample();
+
+  // The job's checkpoint interval (given, or Young's optimum for `interval: auto`) and
+  // write time on this run's placement (training_job.cpp).
+  void plan_checkpoints(Job& job, const FleetPod& pod);
 
   // Node failures (failures.cpp): one actor draws them over the whole fleet and repairs
   // the failed nodes; fail_node returns true if the node went down (to be repaired).

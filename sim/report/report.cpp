@@ -407,6 +407,10 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     entry["tokens"] = r.tokens_done;
     entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
     entry["goodput"] = r.busy_s > 0 ? json(r.steps_done * r.step.step_time.value() / r.busy_s) : json(nullptr);
+    if (r.checkpoint_costed) {
+      entry["checkpoint_interval_s"] = r.checkpoint_interval_s > 0 ? json(r.checkpoint_interval_s) : json(nullptr);
+      entry["checkpoint_write_s"] = r.checkpoint_write_s;
+    }
     entry["energy_j"] = r.energy_j;
     add_common_keys(entry, r);
     workloads.push_back(std::move(entry));

@@ -126,6 +126,8 @@ struct WorkloadSpec {
   // pretrain: `checkpoint: {interval}`; an evicted job resumes from its last checkpoint
   // (none: from the start). `preemptible: false` keeps it from being evicted.
   std::optional<Seconds> checkpoint_interval;
+  bool checkpoint_auto = false;  // `interval: auto`: Young's optimum from the failure rates
+  std::optional<double> checkpoint_bandwidth;  // bytes/s of checkpoint storage (`checkpoint.bandwidth`)
   bool preemptible = true;
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement

@@ -488,6 +488,13 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   if (problems.empty() && scenario.workloads.empty())
     top.problem_at("workloads", "expected at least one job, got none (the streams drew no arrival before the horizon)");
 
+  // `checkpoint: {interval: auto}` takes the job's MTBF from the failure rates.
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i)
+    if (scenario.workloads[i].checkpoint_auto && !scenario.failures.enabled)
+      problems.add(scenario.workloads[i].where, "workloads." + std::to_string(i) + ".checkpoint.interval",
+                   "expected a duration (for example 30min), or auto with failures: {enabled: true} (auto takes "
+                   "the job's mean time between failures from the failure rates), got auto without failures");
+
   // A job larger than its tenant's quota could never start.
   for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
     const WorkloadSpec& w = scenario.workloads[i];

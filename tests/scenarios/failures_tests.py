@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, ROOT, TMP, check, invariants, read_csv, run_ok, write, finish  # noqa: E402
+from harness import BIN, ROOT, TMP, check, fleetsim, invariants, read_csv, run_ok, write, finish  # noqa: E402
 
 H, D = 3600.0, 86400.0
 LLAMA3_UNEXPECTED, LLAMA3_DAYS, LLAMA3_NODES = 419, 54, 2048  # Llama 3 Table 5 (calibration.yaml)
@@ -90,7 +90,7 @@ def test_same_seed_same_failures():
 def test_restart_by_hand():
     # One 8-GPU job on a pod with spare nodes, failures 2,000 times the catalog rate
     # (about 8 a day on its node) so that a few hit it: its end time follows from the
-    # failures it reports, the checkpoint interval and the restart time.
+    # failures it reports, the checkpoint interval, the write time and the restart time.
     interval, restart = 1800.0, 600.0
     work = 20 * H
     text = scenario("restart", 3, 1, 16, "5d", small_job("job", f"{work / H:g}h", "    checkpoint: {interval: 30min}"),
@@ -99,10 +99,18 @@ def test_restart_by_hand():
     if not s:
         return
     w = s["workloads"][0]
+    # A checkpoint of Llama 3 8B: 14 bytes per parameter (bf16 weights, fp32 master
+    # weights, Adam m and v) at Tectonic's 2 TB/s.
+    params = 8.03e9
+    write_s = w["checkpoint_write_s"]
+    check(f"checkpoint write {write_s:.4f} s = 14 B x {w['checkpoint_write_s'] * 2e12 / 14 / 1e9:.3f}e9 parameters / 2 TB/s",
+          abs(write_s * 2e12 / 14 / params - 1) < 0.01 and w["checkpoint_interval_s"] == interval)
+    cycle, stretch = interval + write_s, 1 + write_s / interval
     hits = [float(r["time_s"]) for r in read_csv(os.path.join(out, "failures.csv"))
             if r["job"] == "job" and r["effect"] == "interrupted"]
-    # `duration` is time on nodes with steps running: the run ends when the steps' time
-    # kept (whole checkpoints) plus the last run's reaches it.
+    # `duration` is step time: the run ends when the step time kept (whole checkpoint
+    # cycles: interval of steps + a write) plus the last run's reaches it; writes spread
+    # over the steps (each step takes `stretch` times as long).
     t, kept, lost_s, restarting = 0.0, 0.0, 0.0, False
     derivation = []
     for f in hits:
@@ -111,18 +119,18 @@ def test_restart_by_hand():
             derivation.append(f"  failure at {f:.0f} s during the restart: restart again")
             t, restarting = f, True
             continue
-        if begin + (work - kept) <= f:
+        if begin + (work - kept) * stretch <= f:
             break
         ran = f - begin
-        saved = math.floor(ran / interval) * interval
-        derivation.append(f"  run from {begin:.0f} s, failure at {f:.0f} s: ran {ran:.0f} s, keeps {saved:.0f} s, "
-                          f"loses {ran - saved:.0f} s")
-        kept += saved
-        lost_s += ran - saved
+        cycles = math.floor(ran / cycle)
+        derivation.append(f"  run from {begin:.0f} s, failure at {f:.0f} s: ran {ran:.0f} s, keeps {cycles} checkpoints "
+                          f"({cycles * interval:.0f} s of steps), loses {ran - cycles * cycle:.0f} s")
+        kept += cycles * interval
+        lost_s += ran - cycles * cycle
         t, restarting = f, True
     begin = t + (restart if restarting else 0.0)
-    end = begin + (work - kept)
-    derivation.append(f"  last run from {begin:.0f} s for the {work - kept:.0f} s left: ends at {end:.0f} s")
+    end = begin + (work - kept) * stretch
+    derivation.append(f"  last run from {begin:.0f} s for the {work - kept:.0f} s of steps left: ends at {end:.1f} s")
     print("      by hand:\n" + "\n".join("      " + d for d in derivation))
     check(f"restart by hand: {len(hits)} interruptions reported", w["interruptions"] == len(hits) > 0,
           f"{w['interruptions']} vs {len(hits)}")
@@ -174,6 +182,45 @@ def test_big_job():
     invariants("big", out, s, 17 * 128 * 8)
 
 
+def test_young_daly():
+    # Issue 6: the Young/Daly interval gives better goodput than half and twice it. Llama 3
+    # 405B on 2,048 nodes (+ 128 spares) for 20 days, the same failures in every run (same
+    # seed: failure times do not depend on the job). Young: tau = sqrt(2 x write x MTBF).
+    base = open(os.path.join(ROOT, "scenarios/failures-16k.yaml")).read().replace("horizon: 54d", "horizon: 20d")
+    path = write("yd.yaml", base.replace("checkpoint: {interval: 30min}", "checkpoint: {interval: auto}"))
+    s, _ = run_ok("yd-auto", path)
+    if not s:
+        return
+    w = s["workloads"][0]
+    tau, write_s = w["checkpoint_interval_s"], w["checkpoint_write_s"]
+    mtbf = 86400 / (LLAMA3_UNEXPECTED / (LLAMA3_DAYS * LLAMA3_NODES) * 2048)
+    print(f"      write {write_s:.2f} s (405B x 14 B / 2 TB/s), job MTBF {mtbf:.0f} s, "
+          f"tau = sqrt(2 x {write_s:.2f} x {mtbf:.0f}) = {math.sqrt(2 * write_s * mtbf):.1f} s")
+    check(f"auto interval {tau:.1f} s is Young's optimum", abs(tau / math.sqrt(2 * write_s * mtbf) - 1) < 1e-9)
+    goodputs = {}
+    for label, t in (("half", tau / 2), ("twice", tau * 2)):
+        p = write(f"yd-{label}.yaml", base.replace("checkpoint: {interval: 30min}", f"checkpoint: {{interval: {t:.6f}s}}"))
+        o, _ = run_ok(f"yd-{label}", p)
+        if o:
+            goodputs[label] = o["workloads"][0]["goodput"]
+    print(f"      goodput: auto {w['goodput']:.4f}, half {goodputs.get('half')}, twice {goodputs.get('twice')}")
+    check("Young/Daly interval: better goodput than half and twice it",
+          len(goodputs) == 2 and w["goodput"] > max(goodputs.values()))
+
+
+def test_bad_input():
+    p, _ = fleetsim("run", write("bad-auto.yaml", scenario("bad", 1, 1, 16, "1d",
+                                                          small_job("job", "1h", "    checkpoint: {interval: auto}"),
+                                                          "{enabled: false}")), "--out", os.path.join(TMP, "bad"))
+    check("interval: auto without failures is refused with its line",
+          p.returncode == 2 and "bad-auto.yaml:" in p.stderr and "workloads.0.checkpoint.interval: expected a duration"
+          in p.stderr, p.stderr)
+    p, _ = fleetsim("run", write("bad-scale.yaml", scenario("bad", 1, 1, 16, "1d", small_job("job", "1h"),
+                                                            "{enabled: true, rate_scale: -1}")))
+    check("a negative rate_scale is refused with its line",
+          p.returncode == 2 and "bad-scale.yaml:" in p.stderr and "failures.rate_scale" in p.stderr, p.stderr)
+
+
 def test_disabled():
     s, out = run_ok("off", write("off.yaml", scenario("off", 1, 1, 16, "1d", small_job("probe", "1d"), "{enabled: false}")))
     if s:
@@ -186,5 +233,7 @@ test_llama3_count()
 test_same_seed_same_failures()
 test_restart_by_hand()
 test_big_job()
+test_young_daly()
+test_bad_input()
 test_disabled()
 sys.exit(finish())
