@@ -13,7 +13,7 @@ checked against the stream.
 
 A benchmark run by hand, not a test (nothing registers it with CTest). Build first
 (scripts/build), then:
-  bench/scheduling_scale.py [--points gpus:jobs,...] [--repeat 1]
+  bench/scheduling_scale.py [--points gpus:jobs,...] [--repeat 1] [--failures]
 The default points are the issue's cost curve: 10k/100k/1M GPUs at 2,000 jobs, and 1M GPUs
 at 200 and 20,000 jobs. Medians over --repeat runs; the machine is shared and noisy.
 """
@@ -41,7 +41,7 @@ DIURNAL = [0.3, 0.25, 0.2, 0.2, 0.25, 0.3, 0.5, 0.8, 1.1, 1.3, 1.4, 1.5, 1.5, 1.
            0.8, 0.6, 0.4]
 
 
-def scenario(gpus, jobs, load):
+def scenario(gpus, jobs, load, failures=False):
     pods, nodes = DESIGNS[gpus]
     uplink_tbps = nodes * 8 * 400 / 2 / 1000  # 400 Gb/s per GPU into the pod, 2:1 above it
     sizes = [s for s in (8, 64, 512, 4096, 32768, 262144) if s <= gpus // 4]
@@ -50,6 +50,7 @@ def scenario(gpus, jobs, load):
     # Mean duration for the offered load: jobs x mean size x duration = load x GPUs x 30 days.
     mean_size = sum(s * w for s, w in zip(sizes, weights)) / sum(weights)
     mean_h = load * gpus * 720 / (jobs * mean_size)
+    checkpoint = ", checkpoint: {interval: auto}" if failures else ""
     return f"""# Written by bench/scheduling_scale.py
 name: sched-{gpus}-{jobs}
 seed: 1
@@ -60,13 +61,14 @@ cluster:
       - {{name: hopper, count: {pods}, nodes: {nodes}, node: dgx-h100}}
     interconnect: {{bandwidth_per_pod: {uplink_tbps:g}Tbps, latency: 5us}}
 scheduler: {{policy: easy-backfill, placement: topology-aware}}
+failures: {{enabled: {"true" if failures else "false"}}}
 streams:
   - name: batch
     rate: {jobs / 28:.6g}/d
     jobs: {jobs}
     gpus: {{values: {sizes}, weights: {weights}}}
     duration: {{mean: {mean_h:.6g}h, sigma: 1.0, max: 30d}}
-    template: {{model: llama3-8b, seq_len: 4096, global_batch: 65536, parallelism: {{tp: 8}}}}
+    template: {{model: llama3-8b, seq_len: 4096, global_batch: 65536, parallelism: {{tp: 8}}{checkpoint}}}
 workloads:
   - name: chat
     kind: inference
@@ -105,6 +107,8 @@ def main():
     parser.add_argument("--points", default="10240:2000,102400:2000,1048576:200,1048576:2000,1048576:20000")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--load", type=float, default=0.5, help="offered GPU-hours / the fleet's, over 30 days")
+    parser.add_argument("--failures", action="store_true",
+                        help="node failures on (catalog rates), training jobs checkpoint at Young's interval")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="fleetsim-sched-bench-")
     print(f"{'GPUs':>10} {'jobs':>6} {'wall s':>8} {'peak MiB':>9} {'completed':>9} {'utilisation':>11} {'mean wait h':>11}")
@@ -113,7 +117,7 @@ def main():
             gpus, jobs = (int(x) for x in point.split(":"))
             path = os.path.join(tmp, f"s-{gpus}-{jobs}.yaml")
             with open(path, "w") as f:
-                f.write(scenario(gpus, jobs, args.load))
+                f.write(scenario(gpus, jobs, args.load, args.failures))
             walls, rss = [], []
             for _ in range(args.repeat):
                 out = os.path.join(tmp, "out")
@@ -123,6 +127,8 @@ def main():
                 rss.append(r)
             with open(os.path.join(out, "summary.json")) as f:
                 c = json.load(f)["cluster"]
+            if args.failures:
+                print(f"{'':>10} failures {c['failures']:,}, of which {c['failures_interrupting']:,} stopped a job", flush=True)
             if c["jobs_submitted"] != jobs + 2:
                 sys.exit(f"expected {jobs} jobs and 2 services, the run had {c['jobs_submitted']}")
             wait = c["mean_wait_s"] / 3600 if c["mean_wait_s"] is not None else float("nan")

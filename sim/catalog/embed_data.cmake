@@ -1,7 +1,7 @@
 # Writes OUTPUT: a C++ file holding each catalog YAML file of DATA_DIR as a string.
 set(content "// Generated from sim/catalog/data/*.yaml by embed_data.cmake. Do not edit.\n")
 string(APPEND content "#include <string>\nnamespace fleetsim::catalog_data {\n")
-foreach(name accelerators nodes models prices)
+foreach(name accelerators nodes models prices failures)
   file(READ ${DATA_DIR}/${name}.yaml text)
   string(APPEND content "extern const std::string ${name};\n")
   string(APPEND content "const std::string ${name} = R\"FLEETSIM_CATALOG(${text})FLEETSIM_CATALOG\";\n")

@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "catalog/failure_rates.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "engine/simulation.hpp"
@@ -45,6 +46,7 @@ void write_outputs(const fs::path& dir, const Scenario& scenario, const RunResul
   fs::create_directories(staging);
   write_file(staging / "jobs.csv", jobs_csv(run));
   write_file(staging / "timeseries.csv", timeseries_csv(run));
+  if (run.failures_enabled) write_file(staging / "failures.csv", failures_csv(run));
   write_file(staging / "scenario.yaml", scenario.resolved_yaml);
   if (topology) {
     std::ofstream xml(staging / "platform.xml");
@@ -56,6 +58,8 @@ void write_outputs(const fs::path& dir, const Scenario& scenario, const RunResul
   fs::create_directories(dir);
   for (const char* name : {"jobs.csv", "timeseries.csv", "scenario.yaml", "platform.xml", "summary.json"})
     fs::rename(staging / name, dir / name);
+  if (run.failures_enabled) fs::rename(staging / "failures.csv", dir / "failures.csv");
+  else fs::remove(dir / "failures.csv");  // from an earlier run of the same folder
   fs::remove_all(staging);
 }
 
@@ -71,7 +75,22 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           << " nodes (" << pod.node->accelerators << " x " << pod.node->accelerator << " each)\n";
     }
     out << "  cluster: " << nodes << " nodes, " << accelerators << " accelerators\n";
+    if (scenario.failures.enabled) {
+      // What the failure catalog predicts for this design over the horizon.
+      double per_day = 0;
+      for (const auto& pod : scenario.cluster.design->pods)
+        per_day += double(pod.count) * pod.nodes * FailureRates::builtin().per_node_day(pod.node->accelerators);
+      per_day *= scenario.failures.rate_scale;
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "  failures: %.3g a day over the fleet (%.0f expected over the horizon), restart %s, repair %s\n",
+                    per_day, per_day * scenario.horizon.value() / 86400.0,
+                    format_quantity(scenario.failures.restart_time.value(), Dimension::Duration).c_str(),
+                    format_quantity(scenario.failures.repair_time.value(), Dimension::Duration).c_str());
+      out << line;
+    }
   } else {
+    if (scenario.failures.enabled) out << "  failures: enabled (catalog rates per node)\n";
     out << "  cluster: platform file " << *scenario.cluster.platform_file << "\n";
   }
   out << "  horizon: " << format_quantity(scenario.horizon.value(), Dimension::Duration) << "\n";

@@ -79,8 +79,12 @@ struct WorkloadResult {
   double energy_j = 0;    // energy of its nodes while it held them (SimGrid host energy plugin)
   double busy_s = 0;      // wall time it held its accelerators (every run, if evicted)
   double accelerator_s = 0;  // accelerator-seconds held (an autoscaled service's replicas as they came and went)
-  int interruptions = 0;      // times it was evicted (and later, failures that stopped it)
+  int interruptions = 0;      // times it was evicted or stopped by a node failure
   double lost_gpu_hours = 0;  // work since the last checkpoint lost to them
+  // Checkpoints of its last run (training): interval of step time, and the time a write
+  // takes; reported when writes cost time (a storage bandwidth, or failures on).
+  bool checkpoint_costed = false;
+  double checkpoint_interval_s = 0, checkpoint_write_s = 0;
   ServingResult serving;  // kind: inference only
   VideoResult video;      // kind: video-generation only
   AutoscaleResult autoscale;  // inference and reasoning with `autoscale` only
@@ -99,6 +103,16 @@ struct TimeseriesRow {
   std::vector<double> tokens_per_s;  // per RunResult::series
 };
 
+// One node failure (engine/failures.cpp): when, where, which component, and what it did.
+struct FailureEvent {
+  double time_s = 0;
+  std::string pod;
+  int node = 0;            // index in its pod
+  std::string component;   // a failure catalog category
+  std::string job;         // the workload holding the node, "" if free
+  std::string effect;      // interrupted (the job stopped), down (a free node), none (a service kept it)
+};
+
 struct RunResult {
   double simulated_s = 0;
   double wall_s = 0;
@@ -112,6 +126,9 @@ struct RunResult {
   std::vector<std::string> series;
   std::vector<TimeseriesRow> timeseries;
   std::vector<std::string> replica_series;  // autoscaled services: replicas over time
+  bool failures_enabled = false;
+  std::vector<std::string> failure_components;  // the catalog's categories, in order
+  std::vector<FailureEvent> failure_events;     // in time order
 };
 
 }  // namespace fleetsim

@@ -57,6 +57,34 @@ void ClusterScheduler::set_evictable(int job_id, bool evictable) {
     if (r.job->id == job_id) r.evictable = evictable;
 }
 
+bool ClusterScheduler::take_down(int pod, int node) {
+  std::unique_lock lock(*mutex_);
+  if (!free_.is_free(pod, node)) return false;
+  free_.take(Allocation{{Allocation::Part{pod, {node}}}});
+  return true;
+}
+
+void ClusterScheduler::bring_up(int pod, int node) {
+  std::unique_lock lock(*mutex_);
+  free_.give_back(Allocation{{Allocation::Part{pod, {node}}}});
+  reschedule();
+}
+
+bool ClusterScheduler::interrupt(int job_id, int pod, int node) {
+  std::unique_lock lock(*mutex_);
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const RunningJob& r) { return r.job->id == job_id; });
+  if (it == running_.end() || !it->evictable) return false;
+  Allocation rest = it->allocation;
+  for (auto& part : rest.parts)
+    if (part.pod == pod) part.nodes.erase(std::remove(part.nodes.begin(), part.nodes.end(), node), part.nodes.end());
+  free_.give_back(rest);  // the failed node stays taken: it is down
+  allocated_accelerators_ -= it->job->accelerators;
+  running_.erase(it);
+  if (on_preempt_) on_preempt_(job_id);
+  reschedule();
+  return true;
+}
+
 void ClusterScheduler::reschedule() {
   // A pass that evicts jobs may leave others that could now evict too: pass again until
   // one evicts nobody.

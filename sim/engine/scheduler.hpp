@@ -41,6 +41,16 @@ class ClusterScheduler {
   // before the jobs that take them start: the engine stops it (it queues again itself).
   void on_preempt(std::function<void(int job_id)> callback) { on_preempt_ = std::move(callback); }
 
+  // Node failures (engine/failures.cpp). A free node goes out of the pool until
+  // bring_up(); false if it is not free (allocated, or already down).
+  bool take_down(int pod, int node);
+  void bring_up(int pod, int node);
+  // A node of a running, evictable job failed: the job loses its allocation, the failed
+  // node goes out of the pool (until bring_up), the rest is free again, and the engine
+  // hears of it through on_preempt before waiting jobs start. False if the job is not
+  // running or not evictable (starting or ending): then nothing changes.
+  bool interrupt(int job_id, int pod, int node);
+
   const FreeNodes& free() const { return free_; }
   long long allocated_accelerators() const { return allocated_accelerators_; }
 

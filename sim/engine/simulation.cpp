@@ -232,8 +232,14 @@ RunResult Simulation::run() {
   result_.accelerators = fleet_.accelerator_count();
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
+  off_nodes_.assign(fleet_.pods.size(), 0);
+  for (const FleetPod& pod : fleet_.pods) {
+    node_owner_.emplace_back(pod.hosts.size(), -1);
+    down_.emplace_back(pod.hosts.size(), 0);
+  }
   cross_pod_jobs_.assign(fleet_.pods.size(), {});
   sg4::Host* anchor = fleet_.pods.front().gateway ? fleet_.pods.front().gateway : fleet_.pods.front().hosts.front();
+  anchor_ = anchor;
   std::vector<Job*> by_submit;
   std::map<std::string, int> stream_series;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
@@ -285,6 +291,11 @@ RunResult Simulation::run() {
     sg4::Actor::kill_all();
   })->daemonize();
 
+  // Failures: one daemon actor for the whole fleet (failures.cpp); the run still ends
+  // when the last job does.
+  result_.failures_enabled = scenario_.failures.enabled;
+  if (scenario_.failures.enabled) sg4::Actor::create("failures", anchor, [this] { run_failures(); })->daemonize();
+
   for (const Job& job : jobs_) queued_ += job.spec->submit.value() <= 0 ? 1 : 0;
   sample();  // the idle cluster at time 0
   wall_start_ = std::chrono::steady_clock::now();
@@ -300,7 +311,10 @@ void Simulation::acquire_nodes(Job& job) {
   job.allocation = scheduler_.acquire(job.sched);
   job.hosts.clear();
   for (const auto& part : job.allocation.parts)
-    for (int n : part.nodes) job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
+    for (int n : part.nodes) {
+      job.hosts.push_back(fleet_.pods[part.pod].hosts[n]);
+      node_owner_[std::size_t(part.pod)][std::size_t(n)] = job.index;
+    }
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   WorkloadResult& r = *job.result;
   r.accelerator = pod.accelerator;
@@ -344,6 +358,7 @@ void Simulation::power_down(const Allocation& allocation, std::vector<sg4::ExecP
 void Simulation::start_running(Job& job) {
   job.energy_at_start_j = energy_of(job.hosts);
   job.run_start_s = sg4::Engine::get_clock();
+  job.steps_from_s = job.run_start_s;
   power_up(job.allocation, job.busy);
   job.running = true;
   job.held_accelerators += job.sched.accelerators;
@@ -385,6 +400,9 @@ void Simulation::leave_nodes(Job& job, bool record) {
   r.accelerator_s += held_s * job.sched.accelerators;
   r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
   power_down(job.allocation, job.busy);
+  for (const auto& part : job.allocation.parts)
+    for (int n : part.nodes)
+      if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
   job.running = false;
   job.held_accelerators -= job.sched.accelerators;
   running_jobs_.erase(job.index);
@@ -416,8 +434,10 @@ void Simulation::sample() {
     const FleetPod& pod = fleet_.pods[p];
     if (std::size_t(running_nodes_[p]) > pod.hosts.size())
       throw std::logic_error("engine bug: more running nodes than pod " + pod.name + " has");
+    // Failed nodes switched off draw nothing (the energy plugin's wattage_off, 0 W by default).
     row.it_power_w += double(running_nodes_[p]) * pod.node_busy_watts +
-                      double(pod.hosts.size() - std::size_t(running_nodes_[p])) * pod.node_idle_watts;
+                      double(pod.hosts.size() - std::size_t(running_nodes_[p]) - std::size_t(off_nodes_[p])) *
+                          pod.node_idle_watts;
   }
   row.facility_power_w = row.it_power_w * scenario_.cluster.facility.pue;
   result_.timeseries.push_back(std::move(row));
@@ -464,10 +484,12 @@ void Simulation::finish() {
       const double steps = job.cross_done + job.segment.done_by(now, job.flows);
       r.steps_done = job.kept_steps + std::floor(steps + 1e-9);
       if (steps > 0)
-        r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s));
+        r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s * job.stretch));
     }
     if (job.segmented) apply_contention(r);
-    else r.steps_done = job.kept_steps + std::floor((now - job.run_start_s) / r.step.step_time.value());
+    else
+      r.steps_done = job.kept_steps + std::floor(std::max(0.0, now - job.steps_from_s) /
+                                                 (r.step.step_time.value() * job.stretch));
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();

@@ -64,6 +64,14 @@ struct Job {
   // checkpoint is kept (kept_steps, and kept_s of run time for a duration budget).
   bool preempted = false;
   double kept_steps = 0, kept_s = 0;
+  // Stopped by a node failure (engine/failures.cpp) rather than evicted: its next run
+  // first spends failures.restart_time (detection + restart) before steps resume.
+  bool failed = false, restart_pending = false;
+  double steps_from_s = 0;  // when the current run's steps began (after any restart)
+  // This run's checkpoints (plan_checkpoints): every `checkpoint_interval_s` of step time
+  // a write of `checkpoint_write_s`, spread over the steps: each takes `stretch` times
+  // its step time of wall time (1 without checkpoints or when writes are free).
+  double checkpoint_interval_s = 0, checkpoint_write_s = 0, stretch = 1;
   double run_start_s = 0;  // when its current run on nodes began
   // Its progress so far, and the segment in progress (since, steps per second, at most
   // how many steps), for the end of the run if the horizon interrupts it.
@@ -262,6 +270,16 @@ class Simulation {
 
   void sample();
 
+  // The job's checkpoint interval (given, or Young's optimum for `interval: auto`) and
+  // write time on this run's placement (training_job.cpp).
+  void plan_checkpoints(Job& job, const FleetPod& pod);
+
+  // Node failures (failures.cpp): one actor draws them over the whole fleet and repairs
+  // the failed nodes; fail_node returns true if the node went down (to be repaired).
+  void run_failures();
+  bool fail_node(int pod, int node, const std::string& component);
+  void repair_node(int pod, int node);
+
   // Progress on a terminal, at most once per wall second, from SimGrid's clock signal
   // (a periodic actor would add events, and each event re-solves every busy host).
   void show_progress();
@@ -283,6 +301,10 @@ class Simulation {
   std::vector<std::set<int>> cross_pod_jobs_;
   sg4::MutexPtr cross_pod_mutex_ = sg4::Mutex::create();
   RunResult result_;
+  sg4::Host* anchor_ = nullptr;                 // where the actors live
+  std::vector<std::vector<int>> node_owner_;    // per pod and node: the job holding it, -1 if none
+  std::vector<std::vector<std::uint8_t>> down_; // per pod and node: failed, awaiting repair
+  std::vector<int> off_nodes_;                  // per pod, failed nodes whose host is off
   std::chrono::steady_clock::time_point wall_start_;
   std::chrono::steady_clock::time_point last_progress_;
   std::shared_ptr<spdlog::logger> logger_ = layer_logger("engine");

@@ -11,7 +11,9 @@
 #include <simgrid/plugins/energy.h>
 
 #include "core/log.hpp"
+#include "catalog/failure_rates.hpp"
 #include "models/parallelism_search.hpp"
+#include "models/transformer.hpp"
 #include "models/synthetic_data.hpp"
 #include "models/video_step.hpp"
 #include "platform/simgrid_platform.hpp"
@@ -67,15 +69,31 @@ void Simulation::run_job(Job& job) {
     r.step = training_step(r.setup, fabric);
     r.contention_applied = false;
     r.contention_slowdown = 1;
-    job.tokens_per_s = r.step.tokens_per_step / r.step.step_time.value();
+    plan_checkpoints(job, pod);
+    job.tokens_per_s = job.restart_pending ? 0.0 : r.step.tokens_per_step / (r.step.step_time.value() * job.stretch);
     start_running(job);
+    if (job.restart_pending) {
+      // After a node failure: detection and restart (loading the checkpoint) on these
+      // nodes before the steps resume. Another failure meanwhile loses nothing more.
+      if (!hold_until(job, sg4::Engine::get_clock() + scenario_.failures.restart_time.value())) {
+        job.preempted = job.failed = false;
+        continue;
+      }
+      job.restart_pending = false;
+      job.steps_from_s = sg4::Engine::get_clock();
+      job.tokens_per_s = r.step.tokens_per_step / (r.step.step_time.value() * job.stretch);
+      sample();
+    }
 
     const double step_s = r.step.step_time.value();
     r.step_alone_s = step_s;
     // Run to the token target or for the duration, whichever ends first, or past the
     // horizon (the horizon actor stops the clock there).
     const double start = sg4::Engine::get_clock();
-    const double until = w.duration ? start + w.duration->value() - job.kept_s : kUnbounded;
+    // (`duration` counts step time: checkpoint writes stretch it.)
+    const double until = !w.duration       ? kUnbounded
+                         : job.stretch == 1 ? start + w.duration->value() - job.kept_s
+                                            : start + (w.duration->value() - job.kept_s) * job.stretch;
     const double target_steps = w.tokens ? std::ceil(*w.tokens / r.step.tokens_per_step) - job.kept_steps
                                          : std::ceil((scenario_.horizon.value() - start) / step_s) + 1;
     logger_->log(level, "{} starts on {} nodes ({} pods) of {}: step {:.3f} s, {:.4g} tokens/s", w.name, r.nodes,
@@ -84,7 +102,13 @@ void Simulation::run_job(Job& job) {
     if (auto traffic = cross_pod_traffic(job, fabric)) {
       job.segmented = true;
       r.inter_pod_comm_s = traffic->comm_s;
-      const CrossPodRun run = run_cross_pod(job, *traffic, target_steps, until);
+      // Checkpoint writes spread over the steps: each step's compute takes `stretch` times
+      // as long (its traffic between pods does not change).
+      CrossPodTraffic stretched = *traffic;
+      stretched.alone_step_s *= job.stretch;
+      stretched.local_step_s *= job.stretch;
+      stretched.hidden_s *= job.stretch;
+      const CrossPodRun run = run_cross_pod(job, job.stretch == 1 ? *traffic : stretched, target_steps, until);
       done = run.steps;
       r.steps_done = job.kept_steps + done;
       r.tokens_done = r.steps_done * r.step.tokens_per_step;
@@ -93,39 +117,83 @@ void Simulation::run_job(Job& job) {
     } else {
       job.segmented = false;
       r.inter_pod_comm_s = 0;
-      const double run_s = std::min(target_steps * step_s, until - start);
+      const double wall_step_s = step_s * job.stretch;  // with its share of checkpoint writes
+      const double run_s = std::min(target_steps * wall_step_s, until - start);
       if (hold_until(job, start + run_s))
-        done = run_s == target_steps * step_s ? target_steps : std::floor(run_s / step_s);
+        done = run_s == target_steps * wall_step_s ? target_steps : std::floor(run_s / wall_step_s);
       else
-        done = std::floor((sg4::Engine::get_clock() - start) / step_s);
+        done = std::floor((sg4::Engine::get_clock() - start) / wall_step_s);
       r.steps_done = job.kept_steps + done;
       r.tokens_done = r.steps_done * r.step.tokens_per_step;
     }
     if (!job.preempted) break;
 
     // Evicted: back to its last checkpoint. Work since then is lost.
+    // Checkpoints complete every interval + write time of the run; what counts towards
+    // `duration` is their step time.
     const double ran_s = sg4::Engine::get_clock() - start;
-    const double saved_s = w.checkpoint_interval ? std::floor(ran_s / w.checkpoint_interval->value()) *
-                                                       w.checkpoint_interval->value()
-                                                 : 0.0;
-    const double saved_steps = ran_s > 0 ? std::min(done, std::floor(done * saved_s / ran_s)) : 0.0;
-    r.lost_gpu_hours += (ran_s - saved_s) * w.gpus / 3600.0;
+    const double interval = job.checkpoint_interval_s, cycle = interval + job.checkpoint_write_s;
+    const double cycles = interval > 0 ? std::floor(ran_s / cycle) : 0.0;
+    const double saved_wall_s = cycles * cycle, saved_s = cycles * interval;
+    const double saved_steps = ran_s > 0 ? std::min(done, std::floor(done * saved_wall_s / ran_s)) : 0.0;
+    r.lost_gpu_hours += (ran_s - saved_wall_s) * w.gpus / 3600.0;
     job.kept_steps += saved_steps;
     job.kept_s += saved_s;
     r.steps_done = job.kept_steps;
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
     job.preempted = false;
+    const bool failed = job.failed;
+    job.restart_pending = job.restart_pending || failed;
+    job.failed = false;
     // What is left, for the scheduler's estimate: the steps still to do at this run's step
     // (or the duration still to run).
     if (w.tokens) job.sched.estimated_runtime_s = (std::ceil(*w.tokens / r.step.tokens_per_step) - job.kept_steps) * step_s;
     if (w.duration)
       job.sched.estimated_runtime_s = std::min(w.tokens ? job.sched.estimated_runtime_s : kUnbounded,
                                                w.duration->value() - job.kept_s);
-    logger_->log(level, "{} evicted after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
-                 w.name, ran_s, saved_steps, (ran_s - saved_s) * w.gpus / 3600.0);
+    logger_->log(level, "{} {} after {:.0f} s: {:.0f} steps kept from its last checkpoint, {:.4g} GPU-hours lost",
+                 w.name, failed ? "stopped by a node failure" : "evicted", ran_s, saved_steps,
+                 (ran_s - saved_wall_s) * w.gpus / 3600.0);
   }
   stop_running(job);
   logger_->log(level, "{} done: {:.4g} tokens", w.name, r.tokens_done);
+}
+
+// Checkpoint size: Megatron-LM's distributed optimizer keeps bf16 parameters and fp32
+// master weights, Adam momentum and variance: 2 + 12 bytes per parameter, the memory
+// model's weights + optimizer state summed over the whole model (training_step.cpp).
+constexpr double kCheckpointBytesPerParameter = 2.0 + 12.0;
+// Storage bandwidth for checkpoint writes unless the workload gives one: Meta's Tectonic
+// file system as Llama 3 used it, 2 TB/s sustained (7 TB/s peak), Llama 3 paper section
+// 3.3.1 (arXiv 2407.21783).
+constexpr double kCheckpointBytesPerS = 2e12;
+
+void Simulation::plan_checkpoints(Job& job, const FleetPod& pod) {
+  const WorkloadSpec& w = *job.spec;
+  WorkloadResult& r = *job.result;
+  double interval = w.checkpoint_interval ? w.checkpoint_interval->value() : 0.0, write_s = 0;
+  // Writes cost time where a storage bandwidth is given, or where failures are simulated
+  // (then at Tectonic's); elsewhere checkpoints stay free, as before failures existed.
+  const bool costed = w.checkpoint_bandwidth || (scenario_.failures.enabled && (interval > 0 || w.checkpoint_auto));
+  if (costed) {
+    const double bytes = count_parameters(*r.setup.model).total() * kCheckpointBytesPerParameter;
+    write_s = bytes / w.checkpoint_bandwidth.value_or(kCheckpointBytesPerS);
+  }
+  if (w.checkpoint_auto) {
+    // Young's optimum, sqrt(2 x write time x the job's MTBF) (Young 1974; Daly 2006 shows
+    // it is within a few percent of the exact optimum while the write is short against
+    // the MTBF). The job's MTBF: its nodes' failure rate from the catalog.
+    const double per_node_day =
+        FailureRates::builtin().per_node_day(pod.accelerators_per_node) * scenario_.failures.rate_scale;
+    // No failures (rate_scale 0): no checkpoint is worth its write.
+    interval = per_node_day > 0 ? std::sqrt(2.0 * write_s * 86400.0 / (per_node_day * std::max(1, r.nodes))) : 0.0;
+  }
+  job.checkpoint_interval_s = interval;
+  job.checkpoint_write_s = interval > 0 ? write_s : 0.0;
+  job.stretch = interval > 0 ? 1.0 + job.checkpoint_write_s / interval : 1.0;
+  r.checkpoint_interval_s = interval;
+  r.checkpoint_write_s = job.checkpoint_write_s;
+  r.checkpoint_costed = costed;
 }
 
 // The step as it ran (r.step_alone_s x r.contention_slowdown): the delay is exposed

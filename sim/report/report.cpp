@@ -277,7 +277,19 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   cluster["mean_wait_s"] = waits.empty() ? json(nullptr) : json(mean(waits));
   cluster["p99_wait_s"] = waits.empty() ? json(nullptr) : json(percentile(waits, 99));
   cluster["mean_jct_s"] = jcts.empty() ? json(nullptr) : json(mean(jcts));
-  cluster["failures"] = 0;
+  cluster["failures"] = int(run.failure_events.size());
+  if (run.failures_enabled) {
+    // By component category, and what they did (failures.csv lists each one).
+    json by_component = json::object();
+    for (const auto& name : run.failure_components) by_component[name] = 0;
+    int interrupting = 0;
+    for (const auto& e : run.failure_events) {
+      by_component[e.component] = by_component[e.component].get<int>() + 1;
+      interrupting += e.effect == "interrupted" ? 1 : 0;
+    }
+    cluster["failures_by_component"] = std::move(by_component);
+    cluster["failures_interrupting"] = interrupting;
+  }
   std::vector<double> slowdowns;
   for (const auto& r : run.workloads)
     if (auto sd = slowdown_of(r)) slowdowns.push_back(*sd);
@@ -395,6 +407,10 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     entry["tokens"] = r.tokens_done;
     entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);
     entry["goodput"] = r.busy_s > 0 ? json(r.steps_done * r.step.step_time.value() / r.busy_s) : json(nullptr);
+    if (r.checkpoint_costed) {
+      entry["checkpoint_interval_s"] = r.checkpoint_interval_s > 0 ? json(r.checkpoint_interval_s) : json(nullptr);
+      entry["checkpoint_write_s"] = r.checkpoint_write_s;
+    }
     entry["energy_j"] = r.energy_j;
     add_common_keys(entry, r);
     workloads.push_back(std::move(entry));
@@ -440,6 +456,15 @@ std::string jobs_csv(const RunResult& run) {
         << ',' << csv_number(r.energy_j) << ',' << r.spec->tenant << ',' << r.spec->priority << ','
         << csv_number(slowdown_of(r)) << '\n';
   }
+  return out.str();
+}
+
+std::string failures_csv(const RunResult& run) {
+  std::ostringstream out;
+  out << "time_s,pod,node,component,job,effect\n";
+  for (const auto& e : run.failure_events)
+    out << csv_number(e.time_s) << ',' << e.pod << ',' << e.node << ',' << e.component << ',' << e.job << ','
+        << e.effect << '\n';
   return out.str();
 }
 

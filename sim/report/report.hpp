@@ -13,6 +13,8 @@ namespace fleetsim {
 nlohmann::ordered_json summary_json(const Scenario& scenario, const RunResult& run);
 std::string jobs_csv(const RunResult& run);
 std::string timeseries_csv(const RunResult& run);
+// One row per node failure (only written when failures are enabled).
+std::string failures_csv(const RunResult& run);
 // A few lines a planner reads on the terminal.
 std::string human_summary(const Scenario& scenario, const RunResult& run);
 

@@ -126,6 +126,8 @@ struct WorkloadSpec {
   // pretrain: `checkpoint: {interval}`; an evicted job resumes from its last checkpoint
   // (none: from the start). `preemptible: false` keeps it from being evicted.
   std::optional<Seconds> checkpoint_interval;
+  bool checkpoint_auto = false;  // `interval: auto`: Young's optimum from the failure rates
+  std::optional<double> checkpoint_bandwidth;  // bytes/s of checkpoint storage (`checkpoint.bandwidth`)
   bool preemptible = true;
   Seconds submit;
   std::optional<std::string> accelerator;  // constrains placement
@@ -177,13 +179,26 @@ struct CostSpec {
   std::map<std::string, double> node_usd;  // node type -> USD per node
 };
 
+// `failures:` (docs/models/failures.md). Node failures drawn from the failure catalog
+// (catalog/failure_rates.hpp) and the scenario seed.
+struct FailuresSpec {
+  bool enabled = false;
+  double rate_scale = 1.0;  // multiplies every catalog rate
+  // From a failure to the job training again on its next nodes: detection (under 10 min)
+  // plus restart and catch-up (under 15 min), MegaScale's figures (shared/reference/hardware.md).
+  Seconds restart_time{1500};
+  // A failed node is out of the scheduler's pool (and its SimGrid host off) this long.
+  // ASSUMED: no stored source gives a repair time for these fleets.
+  Seconds repair_time{86400};
+};
+
 struct Scenario {
   std::string name;
   std::uint64_t seed = 1;
   Seconds horizon;
   ClusterSpec cluster;
   SchedulerSpec scheduler;
-  bool failures_enabled = false;
+  FailuresSpec failures;
   std::vector<WorkloadSpec> workloads;
   CostSpec cost;
   std::string source_file;    // the YAML path as given

@@ -452,11 +452,12 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   // failures
   if (top.has("failures")) {
     YamlReader f = top.child("failures");
-    if (f.expect_map({"enabled"})) {
-      scenario.failures_enabled = f.boolean("enabled", false).value_or(false);
-      if (scenario.failures_enabled)
-        f.problem_at("enabled", "failures are not yet supported (they come with the power and failures issue); "
-                                "set enabled: false");
+    if (f.expect_map({"enabled", "rate_scale", "restart_time", "repair_time"})) {
+      FailuresSpec& spec = scenario.failures;
+      spec.enabled = f.boolean("enabled", false).value_or(false);
+      spec.rate_scale = f.number("rate_scale", 0, false).value_or(1.0);
+      if (auto t = f.quantity("restart_time", Dimension::Duration, false, false)) spec.restart_time = Seconds(*t);
+      if (auto t = f.quantity("repair_time", Dimension::Duration, false, false)) spec.repair_time = Seconds(*t);
     }
   }
 
@@ -511,6 +512,13 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
     read_streams(top.child("streams"), scenario.seed, scenario.horizon, catalog, add);
   if (problems.empty() && scenario.workloads.empty())
     top.problem_at("workloads", "expected at least one job, got none (the streams drew no arrival before the horizon)");
+
+  // `checkpoint: {interval: auto}` takes the job's MTBF from the failure rates.
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i)
+    if (scenario.workloads[i].checkpoint_auto && !scenario.failures.enabled)
+      problems.add(scenario.workloads[i].where, "workloads." + std::to_string(i) + ".checkpoint.interval",
+                   "expected a duration (for example 30min), or auto with failures: {enabled: true} (auto takes "
+                   "the job's mean time between failures from the failure rates), got auto without failures");
 
   // A job larger than its tenant's quota could never start.
   for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {

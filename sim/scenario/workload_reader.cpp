@@ -160,9 +160,15 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   if (auto duration = w.quantity("duration", Dimension::Duration, true, false)) spec.duration = Seconds(*duration);
   if (w.has("checkpoint")) {
     YamlReader c = w.child("checkpoint");
-    if (c.expect_map({"interval"}))
-      if (auto interval = c.quantity("interval", Dimension::Duration, true, true))
+    if (c.expect_map({"interval", "bandwidth"})) {
+      const YAML::Node interval_node = c.node()["interval"];
+      if (interval_node && interval_node.IsScalar() && interval_node.Scalar() == "auto")
+        spec.checkpoint_auto = true;
+      else if (auto interval = c.quantity("interval", Dimension::Duration, true, true))
         spec.checkpoint_interval = Seconds(*interval);
+      if (auto bandwidth = c.quantity("bandwidth", Dimension::Bandwidth, true, false))
+        spec.checkpoint_bandwidth = *bandwidth;
+    }
   }
   spec.preemptible = w.boolean("preemptible", false).value_or(true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));

@@ -32,6 +32,7 @@ class FreeNodes {
   const std::vector<PodShape>& pods() const { return pods_; }
   int free_in(int pod) const { return pod_free_[std::size_t(pod)]; }
   int total_free() const { return total_free_; }
+  bool is_free(int pod, int node) const { return free_[std::size_t(pod)][std::size_t(node)] != 0; }
   // The leaf switch a node hangs under, how many leaves a pod has, and their free nodes.
   int leaf_of(int pod, int node) const;
   int leaves(int pod) const { return int(leaf_free_[std::size_t(pod)].size()); }

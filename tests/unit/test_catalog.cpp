@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "catalog/failure_rates.hpp"
 #include "catalog/prices.hpp"
 #include "core/error.hpp"
 
@@ -441,5 +442,35 @@ TEST_CASE("A price without a source, or an unknown price key, is refused with it
   } catch (const InputError& e) {
     CHECK(e.problems().at(0).to_string() ==
           "catalog/prices.yaml:7:3: defaults.energy_usd_per_kWh: expected one of the default prices, got 'energy_usd_per_kWh' (did you mean 'energy_usd_per_kwh'?)");
+  }
+}
+
+TEST_CASE("failure rates: derived from Llama 3's 54-day record, per node and per accelerator") {
+  const FailureRates& rates = FailureRates::builtin();
+  double events = 0;
+  for (const auto& c : rates.components) events += c.events;
+  // Table 5: 419 unexpected interruptions in 54 days on 16,384 H100 (2,048 nodes of 8).
+  CHECK(events == 419);
+  CHECK(rates.record_days == 54);
+  CHECK(rates.record_nodes == 2048);
+  CHECK(rates.per_node_day(8) == Approx(419.0 / (54 * 2048)));
+  // GPU and HBM (196 + 72 events) scale with a node's accelerators, the rest per node.
+  CHECK(rates.per_node_day(4) == Approx((268.0 / 2 + 151.0) / (54 * 2048)));
+  CHECK(!rates.source.empty());
+}
+
+TEST_CASE("failure rates: a record without a source or a bad `per` is refused with its key") {
+  const std::string text = R"(record: {days: 54, nodes: 2048, accelerators_per_node: 8}
+components:
+  gpu: {events: 1, per: socket, holds: "x"}
+)";
+  try {
+    FailureRates::from_yaml(text);
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("catalog/failures.yaml:1:9: record.source: expected the record's source") != std::string::npos);
+    CHECK(what.find("components.gpu.per: expected node or accelerator, got 'socket'") != std::string::npos);
   }
 }
