@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "catalog/yaml_location.hpp"
 
 namespace fleetsim {
 
@@ -33,14 +34,7 @@ const char* const kAcceleratorsFile = "catalog/accelerators.yaml";
 const char* const kNodesFile = "catalog/nodes.yaml";
 const char* const kModelsFile = "catalog/models.yaml";
 
-SourceLocation location(const std::string& file, const YAML::Mark& mark) {
-  SourceLocation where;
-  where.file = file;
-  // yaml-cpp marks are 0-based; -1 means unknown.
-  if (mark.line >= 0) where.line = mark.line + 1;
-  if (mark.column >= 0) where.column = mark.column + 1;
-  return where;
-}
+SourceLocation location(const std::string& file, const YAML::Mark& mark) { return yaml_location(file, mark); }
 
 // "got ..." wording for a YAML node.
 std::string describe_node(const YAML::Node& node) {

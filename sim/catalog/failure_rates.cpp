@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "catalog/yaml_location.hpp"
 
 namespace fleetsim {
 
@@ -19,14 +20,7 @@ namespace {
 
 const char* const kFailuresFile = "catalog/failures.yaml";
 
-SourceLocation where(const YAML::Node& node) {
-  SourceLocation at;
-  at.file = kFailuresFile;
-  const YAML::Mark mark = node.Mark();
-  if (mark.line >= 0) at.line = mark.line + 1;
-  if (mark.column >= 0) at.column = mark.column + 1;
-  return at;
-}
+SourceLocation where(const YAML::Node& node) { return yaml_location(kFailuresFile, node.Mark()); }
 
 double positive(const YAML::Node& parent, const std::string& key, const std::string& path, ProblemList& problems) {
   const YAML::Node n = parent[key];

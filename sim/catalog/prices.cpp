@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "catalog/yaml_location.hpp"
 
 namespace fleetsim {
 
@@ -21,14 +22,7 @@ namespace {
 
 const char* const kPricesFile = "catalog/prices.yaml";
 
-SourceLocation where(const YAML::Node& node) {
-  SourceLocation at;
-  at.file = kPricesFile;
-  const YAML::Mark mark = node.Mark();
-  if (mark.line >= 0) at.line = mark.line + 1;
-  if (mark.column >= 0) at.column = mark.column + 1;
-  return at;
-}
+SourceLocation where(const YAML::Node& node) { return yaml_location(kPricesFile, node.Mark()); }
 
 // One `{value, source}` entry; the value at least `minimum` (and above it when strict).
 PricedValue read_entry(const YAML::Node& entry, const std::string& path, double minimum, bool strict,
