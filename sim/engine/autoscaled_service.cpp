@@ -186,6 +186,7 @@ void Simulation::resize_service(Job& job, int wanted, int per_replica, int step,
     // Withdrawing one may let another of ours start at once: that one is granted now.
     if (scheduler_.withdraw(g.sched.id)) {
       queued -= g.replicas;
+      job.result->autoscale.replicas_withdrawn += g.replicas;
       g.replicas = 0;  // gone; erased below
     }
   }

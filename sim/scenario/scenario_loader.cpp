@@ -520,14 +520,17 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
                    "expected a duration (for example 30min), or auto with failures: {enabled: true} (auto takes "
                    "the job's mean time between failures from the failure rates), got auto without failures");
 
-  // A job larger than its tenant's quota could never start.
+  // A job larger than its tenant's quota could never start (an autoscaled service: its
+  // first replicas; the quota then caps how far it grows).
   for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
     const WorkloadSpec& w = scenario.workloads[i];
     auto t = scenario.scheduler.tenants.find(w.tenant);
-    if (t != scenario.scheduler.tenants.end() && t->second.quota && *t->second.quota < w.gpus)
-      problems.add(w.where, "workloads." + std::to_string(i) + ".gpus",
+    const int first = w.autoscale ? w.autoscale->min_replicas * w.parallelism.tp * w.parallelism.pp : w.gpus;
+    if (t != scenario.scheduler.tenants.end() && t->second.quota && *t->second.quota < first)
+      problems.add(w.where, "workloads." + std::to_string(i) + (w.autoscale ? ".autoscale.min_replicas" : ".gpus"),
                    "expected at most tenant '" + w.tenant + "''s quota of " + std::to_string(*t->second.quota) +
-                       " accelerators, got " + std::to_string(w.gpus));
+                       " accelerators" + (w.autoscale ? " for its first replicas" : "") + ", got " +
+                       std::to_string(first));
   }
   problems.throw_if_any();
   return scenario;

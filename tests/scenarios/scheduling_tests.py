@@ -525,6 +525,16 @@ def test_autoscaled_services():
         check("autoscale: the service keeps up with its load (TTFT p99 under 1 s, every request served)",
               chat["ttft_p99_s"] < 1 and chat["completed_requests"] >= 0.99 * chat["requests"], chat)
         invariants("autoscale-alone", out, s, 64)
+    # A tenant quota of 16 accelerators caps it at 2 replicas: the third, asked for at
+    # 12 h, never starts and is withdrawn when the load falls at 24 h.
+    s3, out3 = run_ok("autoscale-quota", write("autoscale-quota.yaml", scenario(
+        "autoscale-quota", (1, 8), [service(64, rate, diurnal, extra="    tenant: svc\n")],
+        "scheduler: {policy: priority, tenants: {svc: {quota: 16}}}\n", horizon="30h")))
+    if s3:
+        a3 = s3["workloads"][0]["autoscale"]
+        check("autoscale under a tenant quota: held at 2 replicas, the third withdrawn unstarted",
+              (a3["max_replicas"], a3["replicas_withdrawn_unstarted"], a3["replicas_queued_at_end"]) == (2, 1, 0), a3)
+        invariants("autoscale-quota", out3, s3, 64)
     # With a duration of 20 h it ends then, giving everything back: 1 replica for 12 h,
     # 3 for 8 h (288 GPU-hours), state completed.
     s2, out2 = run_ok("autoscale-duration", write("autoscale-duration.yaml", scenario(
