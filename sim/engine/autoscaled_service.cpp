@@ -80,15 +80,11 @@ void Simulation::run_autoscaled_service(Job& job) {
   acquire_nodes(job);
   const int home = job.allocation.parts.front().pod;
   const FleetPod& pod = fleet_.pods[std::size_t(home)];
-  const NodeType& node = *node_type_of(pod, catalog_);
-  const ServingFabric fabric = serving_fabric(job, node);
-  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
-  std::optional<ServingStepModel> scorer;
-  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  const ReplicaModels models = replica_models(job);
   AutoscaleResult& a = job.result->autoscale;
   a.capacity_requests_per_s =
       saturated_requests_per_s({0.0, q.input_tokens, w.tokens_per_sample(), q.samples}, w.max_batch,
-                               model.memory().kv_tokens, model, scorer ? &*scorer : nullptr);
+                               models.model.memory().kv_tokens, models.model, models.verifier());
   // Added replicas run on pods of the same accelerator and node shape as its first ones.
   std::vector<int> pods;
   for (const PodGroup& g : job.sched.groups)
@@ -296,17 +292,13 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
   StepProfile share = timeline, weight = timeline;
   for (double& v : share.values) v = 1.0 / v;
   for (double& v : weight.values) v /= timeline.max();
-  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-  const NodeType& node = *node_type_of(pod, catalog_);
-  const ServingFabric fabric = serving_fabric(job, node);
-  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
-  std::optional<ServingStepModel> scorer;
-  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  const ReplicaModels models = replica_models(job);
+  const ServingStepModel& model = models.model;
   ServingResult& out = r.serving;
   out.replicas = w.replicas();
   out.kv_tokens_per_replica = model.memory().kv_tokens;
   out.weights_per_gpu_bytes = model.memory().weights.value();
-  const IterationCost* verifier = scorer ? &*scorer : nullptr;
+  const IterationCost* verifier = models.verifier();
   const double submit = w.submit.value();
   ReplicaTotals totals;
   std::size_t arrivals_count = 0;

@@ -79,7 +79,6 @@ void Simulation::run_service(Job& job) {
   const WorkloadSpec& w = *job.spec;
   acquire_nodes(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
-  const NodeType& node = *node_type_of(pod, catalog_);
   WorkloadResult& r = *job.result;
   const double start = *r.start_s;
   // A service with a `duration` ends then, before the run does: its nodes go back and
@@ -87,13 +86,11 @@ void Simulation::run_service(Job& job) {
   const double run_end = scenario_.horizon.value();
   const double horizon = w.duration ? std::min(run_end, start + w.duration->value()) : run_end;
 
-  const ServingFabric fabric = serving_fabric(job, node);
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;
-  const ServingStepModel model(serving_setup(w, *pod.accelerator), fabric);
   // A verifier (reasoning) or filter (synthetic-data) on the same replicas scores every sample.
-  std::optional<ServingStepModel> scorer;
-  if (w.scorer) scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
-  const IterationCost* verifier = scorer ? &*scorer : nullptr;
+  const ReplicaModels models = replica_models(job);
+  const ServingStepModel& model = models.model;
+  const IterationCost* verifier = models.verifier();
   ServingResult& out = r.serving;
   out.replicas = w.replicas();
   out.kv_tokens_per_replica = model.memory().kv_tokens;
@@ -185,6 +182,15 @@ void Simulation::run_service(Job& job) {
   r.tokens_done = out.output_tokens;
   stop_running(job);
   logger_->info("{} done: {} requests, {:.4g} output tokens", w.name, out.completed, out.output_tokens);
+}
+
+ReplicaModels Simulation::replica_models(const Job& job) const {
+  const WorkloadSpec& w = *job.spec;
+  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+  const ServingFabric fabric = serving_fabric(job, *node_type_of(pod, catalog_));
+  ReplicaModels models{ServingStepModel(serving_setup(w, *pod.accelerator), fabric), std::nullopt};
+  if (w.scorer) models.scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  return models;
 }
 
 // The links a serving replica's TP group and PP hand-offs use on the job's placement.

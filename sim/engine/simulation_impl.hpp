@@ -143,6 +143,14 @@ std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, do
 std::vector<ServingRequest> requests_of(const WorkloadSpec& w, const std::vector<double>& arrivals, std::uint64_t seed,
                                         std::uint64_t stream);
 
+// A serving replica's step model on a service's placement, and its verifier's or
+// filter's (resident on the same replica) if it has one.
+struct ReplicaModels {
+  ServingStepModel model;
+  std::optional<ServingStepModel> scorer;
+  const IterationCost* verifier() const { return scorer ? &*scorer : nullptr; }
+};
+
 // A service's replica schedules, summed (serving_service.cpp).
 struct ReplicaTotals {
   double last_completion = 0;
@@ -224,6 +232,8 @@ class Simulation {
 
   // The links a serving replica's TP group and PP hand-offs use on the job's placement.
   ServingFabric serving_fabric(const Job& job, const NodeType& node) const;
+  // The replica's step models on the accelerator and fabric of the job's first pod.
+  ReplicaModels replica_models(const Job& job) const;
 
   // A synthetic-data job: replicas generate from an offline stream, the filter scores every
   // sample on the same replicas, and the job ends when the accepted tokens reach the target

@@ -639,29 +639,22 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
   const RequestStreamSpec& q = spec.requests;
   if (!w.has("requests") || spec.gpus == 0) return;
   double expected = q.count ? double(*q.count) : q.rate * (horizon - spec.submit);
+  std::string per = "per workload in this version", fix = "a smaller count, rate or horizon";
   const int replicas = spec.replicas();
   if (spec.autoscale) {
     // Its requests are simulated on one replica at a time, by window when there are many
     // (engine/autoscaled_service.cpp): the bound is a sampled window and its warm-up with
     // the service at its smallest (its added replicas might never start).
     expected = q.rate * std::min(horizon - spec.submit, 2 * spec.autoscale->interval) / spec.autoscale->min_replicas;
-    if (expected <= kMaxSimulatedRequests) return;
-    char text[300];
-    std::snprintf(text, sizeof text,
-                  "expected at most %.0f requests per replica in two autoscale intervals (each one is simulated), "
-                  "got about %.4g at min_replicas; give a smaller rate or interval, or more min_replicas",
-                  kMaxSimulatedRequests, expected);
-    w.child("requests").problem_at("rate", text);
-    return;
-  }
-  if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas)
+    per = "per replica in two autoscale intervals";
+    fix = "a smaller rate or interval, or more min_replicas";
+  } else if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas) {
     expected *= double(q.representative_replicas) / replicas;
+  }
   if (expected <= kMaxSimulatedRequests) return;
-  char text[256];
-  std::snprintf(text, sizeof text,
-                "expected at most %.0f requests per workload in this version (each one is simulated), got about "
-                "%.4g; give a smaller count, rate or horizon",
-                kMaxSimulatedRequests, expected);
+  char text[300];
+  std::snprintf(text, sizeof text, "expected at most %.0f requests %s (each one is simulated), got about %.4g%s; give %s",
+                kMaxSimulatedRequests, per.c_str(), expected, spec.autoscale ? " at min_replicas" : "", fix.c_str());
   w.child("requests").problem_at(q.count ? "count" : "rate", text);
 }
 
