@@ -317,7 +317,9 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
     const RequestWeight weighting{&counts, scenario_.seed, stream};
     arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &weighting);
   };
-  if (expected_shared(q.rate.value(), submit, now, &q.diurnal, share) <= kFullReplicaRequests) {
+  // Requests one replica's stream brings over the run.
+  const double per_replica = expected_shared(q.rate.value(), submit, now, &q.diurnal, share);
+  if (per_replica <= kFullReplicaRequests) {
     // Whole replicas over the whole run, until enough requests were seen.
     const int most =
         q.representative_replicas > 0 ? std::min(w.replicas(), q.representative_replicas) : w.replicas();
@@ -330,8 +332,7 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
     // One replica's stream, sampled by window.
     const double window = w.autoscale->interval.value();
     const auto windows = static_cast<std::uint64_t>(std::ceil((now - submit) / window));
-    const double per_window = expected_shared(q.rate.value(), submit, now, &q.diurnal, share) / double(windows);
-    const double keep = std::min(1.0, kSampledRequests / (per_window * double(windows)));
+    const double keep = std::min(1.0, kSampledRequests / per_replica);
     const std::uint64_t tag = (std::uint64_t(job.index) << 32) | (std::uint64_t(1) << 31);
     simulated = 1;
     a.sampled_share = 0;
