@@ -88,20 +88,51 @@ std::string MemoryBreakdown::largest_term() const {
   return text;
 }
 
+namespace {
+
+// Parameters of the largest layer on one accelerator (TP shard, its experts under EP):
+// the unit ZeRO-2 and ZeRO-3 reduce and gather at a time (FSDP wraps each layer).
+double largest_layer_parameters(const TrainingSetup& s) {
+  const ModelSpec& m = *s.model;
+  const Parallelism& p = s.parallelism;
+  const ParameterCount count = count_parameters(m);
+  const double dense = count.attention_per_layer + count.dense_mlp_per_layer;
+  const double moe = m.is_moe() ? count.attention_per_layer + count.moe_mlp_per_layer_total / p.ep : 0.0;
+  return std::max(dense, moe) / p.tp;
+}
+
+// Layer-micro-batches of activations the first pipeline stage holds at its peak, in
+// units of (its layers x one micro-batch). 1F1B: pp micro-batches in flight (fewer if
+// the step has fewer); interleaved 1F1B with v virtual stages: pp + (pp - 1) / v, i.e.
+// Korthikanti et al. 2022 (arXiv 2205.05198), sec. 4.2.3: L (1 + (p - 1) / (p v)) layers.
+double in_flight_micro_batches(const TrainingSetup& s, int micro_batches) {
+  const int pp = s.parallelism.pp;
+  const int v = std::max(1, s.options.virtual_stages);
+  const double peak = v > 1 ? pp + double(pp - 1) / v : double(pp);
+  return std::min(peak, double(micro_batches));
+}
+
+}  // namespace
+
 MemoryBreakdown training_memory(const TrainingSetup& s) {
   const ModelSpec& m = *s.model;
   const Parallelism& p = s.parallelism;
+  const int zero = s.options.zero_stage;
   MemoryBreakdown mem;
   const double params = parameters_per_accelerator(s);
-  // Megatron-LM distributed optimizer with bf16 parameters and fp32 gradients:
-  // 6 + 12/dp bytes per parameter (Megatron-LM docs, "Distributed Optimizer").
-  mem.weights = Bytes(params * kBf16Bytes);
-  mem.gradients = Bytes(params * kFp32Bytes);
-  mem.optimizer_state = Bytes(params * 12.0 / (s.options.distributed_optimizer ? p.dp : 1));
+  const double unit = std::min(params, largest_layer_parameters(s));
+  // bf16 parameters, fp32 gradients, fp32 master copy and Adam moments (12 bytes):
+  // 6 + 12/dp per parameter with Megatron-LM's distributed optimizer (Megatron-LM docs,
+  // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
+  // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
+  // forward/backward prefetch, DeepSpeed's prefetch bucket).
+  mem.weights = Bytes(zero >= 3 ? std::min(params, params / p.dp + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
+  mem.gradients = Bytes(zero >= 2 ? std::min(params, params / p.dp + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
+  mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? p.dp : 1));
 
   const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
   const int micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
-  const int in_flight = std::min(p.pp, micro_batches);  // 1F1B: the first stage holds pp
+  const double in_flight = in_flight_micro_batches(s, micro_batches);
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
   const double layers_per_stage = double(m.layers) / p.pp;
   double bytes_per_token_stage;
@@ -285,25 +316,50 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     out.ep_comm = all_to_all(Bytes(tokens_mb * per_token), p.ep, ep_level) * (moe_layers_per_stage * m_batches);
   }
 
-  // Data parallelism: fp32 gradients, then bf16 parameters (distributed optimizer).
+  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered.
   const LinkLevel dp_level = group_level(p.dp, p.tp * p.cp, fabric);
   const double params = parameters_per_accelerator(s);
-  const Bytes gradients(params * kFp32Bytes);
-  Seconds grad_reduce, param_gather;
-  if (opt.distributed_optimizer) {
-    grad_reduce = ring_reduce_scatter(gradients, p.dp, dp_level);
-    param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+  const int zero = opt.zero_stage;
+  const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass
+  const Seconds backward_mb = per_micro_batch - forward_mb;       // backward (and recompute)
+  Seconds dp_exposed;
+  if (zero <= 1) {
+    Seconds grad_reduce, param_gather;
+    if (zero == 1) {
+      grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
+      param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+    } else {
+      grad_reduce = ring_all_reduce(Bytes(params * kFp32Bytes), p.dp, dp_level);
+    }
+    out.dp_comm = grad_reduce + param_gather;
+    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
+                 (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
+  } else if (zero == 2) {
+    // Sharded gradients: every micro-batch's are reduce-scattered during its backward.
+    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
+    const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+    out.dp_comm = grad_reduce * m_batches + param_gather;
+    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) * m_batches +
+                 (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
   } else {
-    grad_reduce = ring_all_reduce(gradients, p.dp, dp_level);
+    // Sharded parameters: per micro-batch, each layer's are gathered before its forward
+    // and again before its backward, and its gradients reduce-scattered after it; one
+    // collective per layer (the FSDP unit), each paying the ring's latency.
+    const double units = std::max(1.0, params / std::max(1.0, largest_layer_parameters(s)));
+    const double unit_params = params / units;
+    const Seconds gather = ring_all_gather(Bytes(unit_params * kBf16Bytes), p.dp, dp_level) * units;
+    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * kFp32Bytes), p.dp, dp_level) * units;
+    const Seconds first_gather = gather * (1.0 / units);  // nothing runs before it
+    out.dp_comm = (gather * 2.0 + reduce) * m_batches;
+    const Seconds forward_exposed =
+        opt.overlap_param_gather ? min(gather, first_gather + max(Seconds(0), gather - forward_mb)) : gather;
+    const Seconds backward_exposed = opt.overlap_grad_reduce ? max(Seconds(0), gather + reduce - backward_mb)
+                                                             : gather + reduce;
+    dp_exposed = (forward_exposed + backward_exposed) * m_batches;
   }
-  out.dp_comm = grad_reduce + param_gather;
-  const Seconds backward_mb = per_micro_batch * (2.0 / passes), forward_mb = per_micro_batch * (1.0 / passes);
-  const Seconds dp_exposed =
-      (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
-      (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
 
   // Adam on the local shard: 30 bytes of HBM traffic per parameter.
-  const double shard = opt.distributed_optimizer ? params / p.dp : params;
+  const double shard = zero >= 1 ? params / p.dp : params;
   out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;

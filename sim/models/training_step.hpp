@@ -55,13 +55,20 @@
 //   or hidden behind compute with overlap.ep_comm (DeepSeek-V3's DualPipe). Routed-expert
 //   GEMMs run kMoeLoadImbalance times their mean (the busiest rank sets the pace).
 // - DP: gradients reduced in fp32 (Megatron-LM accumulates and reduces bf16 models'
-//   gradients in fp32), 4 bytes per local parameter. Distributed optimizer (ZeRO-1):
-//   reduce-scatter of gradients, then all-gather of bf16 parameters (2 bytes); without
-//   it, one all-reduce. With overlap (--overlap-grad-reduce, --overlap-param-gather) the
-//   reduce-scatter hides behind the last micro-batch's backward and the all-gather
-//   behind the first micro-batch's forward, the excess exposed; without, all exposed.
-// - Optimizer: Adam on the local shard (params / dp with the distributed optimizer),
-//   30 bytes of HBM traffic per parameter, at kElementwiseHbmEfficiency.
+//   gradients in fp32; Llama 3 reduce-scatters in fp32 too), 4 bytes per local
+//   parameter; parameters gathered in bf16 (2 bytes). By ZeRO stage z (options):
+//   z = 0: one all-reduce per step; z = 1 (distributed optimizer): one reduce-scatter
+//   and one all-gather per step; z = 2: a reduce-scatter per micro-batch (the gradients
+//   are sharded, so each micro-batch's are reduced as they are produced) and one
+//   all-gather per step; z = 3: per micro-batch and layer, an all-gather of the layer's
+//   parameters in forward and another in backward, and a reduce-scatter of its
+//   gradients (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023). With overlap
+//   (--overlap-grad-reduce, --overlap-param-gather) gradient reduction hides behind the
+//   backward pass it follows (z <= 1: the last micro-batch's), parameter gathers behind
+//   the forward (and under z = 3 the backward) pass they feed, the excess exposed;
+//   z = 3's first layer gather has nothing before it and is always exposed.
+// - Optimizer: Adam on the local shard (params / dp for z >= 1), 30 bytes of HBM
+//   traffic per parameter, at kElementwiseHbmEfficiency.
 // - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
 //   EP communication).
 // - Interference: hidden communication holds kCommunicationSms SMs while it runs, so
@@ -94,7 +101,12 @@ struct TrainingOptions {
   bool overlap_param_gather = true;
   bool overlap_tp_comm = true;
   bool overlap_ep_comm = false;   // expert all-to-alls hidden behind compute (DualPipe)
-  bool distributed_optimizer = true;
+  // ZeRO stage over the DP group (Rajbhandari et al. 2020): 0 nothing sharded (gradients
+  // all-reduced); 1 optimizer state sharded (Megatron-LM's distributed optimizer, the
+  // default); 2 gradients sharded too, reduce-scattered every micro-batch (FSDP without
+  // resharding parameters after forward, as Llama 3 ran); 3 parameters sharded too,
+  // all-gathered layer by layer in forward and again in backward (FSDP / ZeRO-3).
+  int zero_stage = 1;
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
 };
@@ -138,6 +150,11 @@ struct StepBreakdown {
   double hardware_flops_per_step = 0;  // with LM head and recompute
 };
 
+// Memory of the most loaded accelerator (the first pipeline stage: it holds the most
+// in-flight micro-batches). Weights 2 bytes per parameter (2/dp with ZeRO-3, plus the
+// gathered layer and the one prefetched), fp32 gradients 4 (4/dp from ZeRO-2, plus the
+// fp32 buffers of the layer being reduced and the next), optimizer state 12 (fp32
+// master, Adam moments; 12/dp from ZeRO-1). Activations: Korthikanti et al. 2022.
 struct MemoryBreakdown {
   Bytes weights, gradients, optimizer_state, activations, logits, runtime_reserve;
   Bytes total() const { return weights + gradients + optimizer_state + activations + logits + runtime_reserve; }

@@ -189,7 +189,7 @@ TEST_CASE("step time of a data-parallel job, by hand") {
   // one all-reduce of fp32 gradients and the whole optimizer runs on every rank.
   s.options.overlap_grad_reduce = s.options.overlap_param_gather = false;
   CHECK(training_step(s, test_fabric()).exposed_comm.value() == Approx(reduce_scatter + all_gather));
-  s.options.distributed_optimizer = false;
+  s.options.zero_stage = 0;
   const StepBreakdown plain = training_step(s, test_fabric());
   CHECK(plain.dp_comm.value() == Approx(2 * 7.0 / 8 * params * 4 / 370e9));
   CHECK(plain.optimizer.value() == Approx(params * 30 / 2.7e12));
@@ -272,6 +272,71 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
   const double stage = 401646551040.0 / 128 + 128256.0 * 16384 / 8;
   CHECK(parameters_per_accelerator(big) == Approx(stage));
+}
+
+TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layers whole") {
+  const ModelSpec model = llama3_405b();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double P = parameters_per_accelerator(s);
+  // One layer's TP shard: attention 2h^2 + 2 h kv (kv = 1024), SwiGLU 3 h F, over tp 8.
+  const double h = 16384, layer = (2 * h * h + 2 * h * 1024 + 3 * h * 53248) / 8;
+  s.options.zero_stage = 0;
+  CHECK(training_memory(s).optimizer_state.value() == Approx(12 * P));
+  s.options.zero_stage = 1;
+  const MemoryBreakdown z1 = training_memory(s);
+  CHECK(z1.gradients.value() == Approx(4 * P));
+  CHECK(z1.optimizer_state.value() == Approx(12 * P / 128));
+  s.options.zero_stage = 2;
+  const MemoryBreakdown z2 = training_memory(s);
+  CHECK(z2.weights.value() == Approx(2 * P));
+  CHECK(z2.gradients.value() == Approx(4 * (P / 128 + 2 * layer)));
+  s.options.zero_stage = 3;
+  const MemoryBreakdown z3 = training_memory(s);
+  CHECK(z3.weights.value() == Approx(2 * (P / 128 + 2 * layer)));
+  CHECK(z3.activations.value() == Approx(z1.activations.value()));
+  // Meta's layout (Llama 3, sec. 3.3.2: gradients and optimizer sharded) fits in 80 GB
+  // without recompute; Megatron's distributed optimizer alone does not.
+  CHECK(z2.total().value() < 85.5e9);
+  CHECK(z1.total().value() > 85.5e9);
+}
+
+TEST_CASE("memory: interleaving holds (pp + (pp - 1) / v) micro-batches of a stage's layers") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  // pp 4, dp 1, global batch 16: m = 16, enough for the whole warm-up.
+  TrainingSetup s{&model, &gpu, {1, 4, 1, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double plain = training_memory(s).activations.value();
+  s.options.virtual_stages = 2;  // Korthikanti et al. 2022: L (1 + (p - 1) / (p v)) layers
+  CHECK(training_memory(s).activations.value() == Approx(plain * (4 + 3.0 / 2) / 4));
+  // With fewer micro-batches than that, the stage holds all of them and no more.
+  s.global_batch = 2;
+  CHECK(training_memory(s).activations.value() == Approx(plain * 2 / 4));
+}
+
+TEST_CASE("ZeRO-2 reduces every micro-batch; ZeRO-3 gathers each layer twice per micro-batch") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  // DP 8 inside the scale-up domain (370 GB/s effective, no latency), m = 4.
+  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double P = parameters_per_accelerator(s), bw = 370e9;
+  const double reduce_scatter = 7.0 / 8 * P * 4 / bw, all_gather = 7.0 / 8 * P * 2 / bw;
+  CHECK(training_step(s, test_fabric()).dp_comm.value() == Approx(reduce_scatter + all_gather));
+  s.options.zero_stage = 2;
+  CHECK(training_step(s, test_fabric()).dp_comm.value() == Approx(4 * reduce_scatter + all_gather));
+  s.options.zero_stage = 3;
+  const StepBreakdown z3 = training_step(s, test_fabric());
+  CHECK(z3.dp_comm.value() == Approx(4 * (2 * all_gather + reduce_scatter)));
+  CHECK(z3.exposed_comm <= z3.total_comm);
+  // Without overlap every byte is on the critical path.
+  s.options.overlap_grad_reduce = s.options.overlap_param_gather = false;
+  CHECK(training_step(s, test_fabric()).exposed_comm.value() == Approx(z3.dp_comm.value()));
+  // Each layer's collective pays the ring's latency: more layers, more latency.
+  FabricView slow = test_fabric();
+  slow.scale_up.latency = Seconds(1e-3);
+  const double latency_part = training_step(s, slow).dp_comm.value() - z3.dp_comm.value();
+  const double units = P / ((4.0 * 1024 * 1024 + 2.0 * 1024 * 4096));  // the embedding counts as units too
+  CHECK(latency_part == Approx(4 * 3 * units * 7 * 1e-3));
 }
 
 // ---- properties a planner relies on (issue 3, item 7), on catalog hardware ---------
