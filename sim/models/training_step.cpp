@@ -49,14 +49,16 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
 // (attention 11h, MLP 19h, norms 4h) plus 5*a*s for the attention matrix; flash
 // attention (Dao et al. 2022) keeps no s x s matrix, so that term is dropped. Generalised
 // here to grouped-query attention (K and V are kv_dim wide) and to gated MLPs:
-// attention 7h + 4*kv_dim; MLP 3h + 4F (GeLU) or 3h + 6F (SwiGLU); norms 4h.
+// attention 7h + 4*kv_dim; MLP 3h + 4F (GeLU) or 3h + 6F (SwiGLU); norms 4h. Of these,
+// 2h are the 1-byte masks of the two hidden dropouts (one in each block), which a model
+// trained without dropout does not store.
 double activation_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
   const double h = m.hidden;
   const double kv_dim = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double ffn_terms = m.mlp == MlpKind::SwiGLU ? 6.0 : 4.0;
   const double mlp = moe_layer ? 3 * h + ffn_terms * m.expert_ffn_hidden * (m.top_k + m.shared_experts)
                                : 3 * h + ffn_terms * m.ffn_hidden;
-  return 4 * h + (7 * h + 4 * kv_dim) + mlp;
+  return 4 * h + (7 * h + 4 * kv_dim) + mlp - (m.dropout ? 0.0 : 2 * h);
 }
 
 }  // namespace
@@ -101,15 +103,34 @@ double largest_layer_parameters(const TrainingSetup& s) {
   return std::max(dense, moe) / p.tp;
 }
 
-// Layer-micro-batches of activations the first pipeline stage holds at its peak, in
-// units of (its layers x one micro-batch). 1F1B: pp micro-batches in flight (fewer if
-// the step has fewer); interleaved 1F1B with v virtual stages: pp + (pp - 1) / v, i.e.
-// Korthikanti et al. 2022 (arXiv 2205.05198), sec. 4.2.3: L (1 + (p - 1) / (p v)) layers.
-double in_flight_micro_batches(const TrainingSetup& s, int micro_batches) {
+// Micro-batches of activations pipeline stage `stage` holds at its peak, each of its
+// layers once per micro-batch. 1F1B: pp - stage (Narayanan et al. 2021: stage i runs
+// pp - i - 1 warm-up forwards, then one more before its first backward). Interleaved
+// 1F1B with v virtual stages: its warm-up of 2 (pp - 1 - stage) + (v - 1) pp + 1 model
+// chunks of 1/v of its layers (Megatron-LM's interleaved schedule), which for the first
+// stage is pp + (pp - 1) / v, Korthikanti et al. 2022 (arXiv 2205.05198), sec. 4.2.3:
+// L (1 + (p - 1) / (p v)) layers. Never more than the step's micro-batches.
+double in_flight_micro_batches(const TrainingSetup& s, int stage, int micro_batches) {
   const int pp = s.parallelism.pp;
   const int v = std::max(1, s.options.virtual_stages);
-  const double peak = v > 1 ? pp + double(pp - 1) / v : double(pp);
-  return std::min(peak, double(micro_batches));
+  const double peak = v > 1 ? pp + double(pp - 1 - 2 * stage) / v : double(pp - stage);
+  return std::clamp(peak, 1.0, double(micro_batches));
+}
+
+// Layers per pipeline stage when pp does not divide them: full stages hold ceil(L / pp)
+// and the shortfall comes off the two ends, the first stage taking the larger half (it
+// also holds the embedding and the most in-flight micro-batches). Llama 3 405B: 126
+// layers on 16 stages as 7, 8 x 14, 7 ("we reduce one Transformer layer each from the
+// first and the last stages", Llama 3 paper sec. 3.3.2; Megatron-Core's
+// --decoder-first/last-pipeline-num-layers).
+struct StageLayers {
+  double first, middle, last;
+};
+StageLayers stage_layers(int layers, int pp) {
+  if (pp <= 1) return {double(layers), double(layers), double(layers)};
+  const int full = (layers + pp - 1) / pp;
+  const int shortfall = full * pp - layers;
+  return {double(std::max(1, full - (shortfall + 1) / 2)), double(full), double(std::max(1, full - shortfall / 2))};
 }
 
 }  // namespace
@@ -118,44 +139,63 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   const ModelSpec& m = *s.model;
   const Parallelism& p = s.parallelism;
   const int zero = s.options.zero_stage;
-  MemoryBreakdown mem;
-  const double params = parameters_per_accelerator(s);
-  const double unit = std::min(params, largest_layer_parameters(s));
-  // bf16 parameters, fp32 gradients, fp32 master copy and Adam moments (12 bytes):
-  // 6 + 12/dp per parameter with Megatron-LM's distributed optimizer (Megatron-LM docs,
-  // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
-  // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
-  // forward/backward prefetch, DeepSpeed's prefetch bucket).
-  mem.weights = Bytes(zero >= 3 ? std::min(params, params / p.dp + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
-  mem.gradients = Bytes(zero >= 2 ? std::min(params, params / p.dp + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
-  mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? p.dp : 1));
+  const ParameterCount count = count_parameters(m);
+  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
+  const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
+  // Parameters of one (average) layer on one accelerator, and of the embedding or LM head.
+  const double dense_part = count.non_embedding_total - moe_layers * count.moe_mlp_per_layer_total;
+  const double expert_part = moe_layers * count.moe_mlp_per_layer_total;
+  const double per_layer = (dense_part / p.tp + expert_part / (double(p.tp) * p.ep)) / std::max(1, m.layers);
+  const double embedding = double(m.vocab) * m.hidden / p.tp;
+  const double unit_params = largest_layer_parameters(s);
 
   const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
   const int micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
-  const double in_flight = in_flight_micro_batches(s, micro_batches);
-  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
-  const double layers_per_stage = double(m.layers) / p.pp;
-  double bytes_per_token_stage;
+  // Activation bytes per token of one layer (16-bit, before the TP split).
+  double per_token_layer;
   if (s.recompute == RecomputeMode::Full) {
-    bytes_per_token_stage = layers_per_stage * kBf16Bytes * m.hidden;  // each layer's input only
+    per_token_layer = kBf16Bytes * m.hidden;  // each layer's input only
   } else {
     // Selective recompute only drops the attention matrix, which flash attention never stores.
-    const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
-    bytes_per_token_stage = layers_per_stage * ((1 - moe_share) * activation_bytes_per_token_layer(m, false) +
-                                                moe_share * activation_bytes_per_token_layer(m, true));
+    per_token_layer = (1 - moe_share) * activation_bytes_per_token_layer(m, false) +
+                      moe_share * activation_bytes_per_token_layer(m, true);
   }
   // Sequence parallelism splits every stored activation across the TP group; without
   // it the norms' and dropouts' 10h per token and layer stay whole on every rank
   // (Korthikanti et al. 2022, eq. 2: 10 + 24/t).
-  const double whole = s.options.sequence_parallel || s.recompute == RecomputeMode::Full
-                           ? 0.0
-                           : layers_per_stage * 10.0 * m.hidden * (p.tp - 1);
-  mem.activations = Bytes(in_flight * tokens_per_micro_batch * (bytes_per_token_stage + whole) / p.tp);
-  // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
-  mem.logits = Bytes(tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp);
-  mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
-  mem.capacity = s.accelerator->hbm_capacity;
-  return mem;
+  if (!s.options.sequence_parallel && s.recompute != RecomputeMode::Full) per_token_layer += 10.0 * m.hidden * (p.tp - 1);
+
+  // One stage's memory: its layers, the micro-batches it holds, and the embedding (first
+  // stage) or LM head and logits (last stage; both on a single stage).
+  auto stage_memory = [&](double layers, int stage) {
+    MemoryBreakdown mem;
+    const bool first = stage == 0, last = stage == p.pp - 1;
+    const double params = layers * per_layer + (first ? embedding : 0.0) + (last ? embedding : 0.0);
+    const double unit = std::min(params, unit_params);
+    // bf16 parameters, fp32 gradients, fp32 master copy and Adam moments (12 bytes):
+    // 6 + 12/dp per parameter with Megatron-LM's distributed optimizer (Megatron-LM docs,
+    // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
+    // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
+    // forward/backward prefetch, DeepSpeed's prefetch bucket).
+    mem.weights = Bytes(zero >= 3 ? std::min(params, params / p.dp + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
+    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / p.dp + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
+    mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? p.dp : 1));
+    mem.activations = Bytes(in_flight_micro_batches(s, stage, micro_batches) * tokens_per_micro_batch * layers *
+                            per_token_layer / p.tp);
+    // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
+    mem.logits = Bytes(last ? tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp : 0.0);
+    mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
+    mem.capacity = s.accelerator->hbm_capacity;
+    return mem;
+  };
+  // The most loaded stage is the first, the second (a full stage when the first is
+  // short) or the last (LM head and logits).
+  const StageLayers layers = stage_layers(m.layers, p.pp);
+  MemoryBreakdown worst = stage_memory(layers.first, 0);
+  for (const MemoryBreakdown& other : {stage_memory(p.pp > 2 ? layers.middle : layers.last, std::min(1, p.pp - 1)),
+                                       stage_memory(layers.last, p.pp - 1)})
+    if (other.total() > worst.total()) worst = other;
+  return worst;
 }
 
 namespace {
@@ -165,7 +205,9 @@ double elementwise_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
   const double h = m.hidden;
   const double ffn = moe_layer ? double(m.expert_ffn_hidden) * (m.top_k + m.shared_experts) : m.ffn_hidden;
   const double activation = m.mlp == MlpKind::SwiGLU ? 6.0 * ffn : 4.0 * ffn;
-  return 8.0 * h + 14.0 * h + activation;
+  // Bias-dropout-residual: read 2h + 2h, write 2h, and the 1-byte mask h, twice.
+  const double residual = m.dropout ? 14.0 * h : 12.0 * h;
+  return 8.0 * h + residual + activation;
 }
 
 // Bytes moved per attention score (s x s per head) by standard attention, forward.

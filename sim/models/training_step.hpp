@@ -21,12 +21,20 @@
 //   * element-wise kernels (layer norms, bias+activation, bias+dropout+residual, the
 //     loss over the vocabulary) as HBM traffic at kElementwiseHbmEfficiency of the HBM
 //     bandwidth: per token and layer, forward 8h (two norms: read h, write h, 16-bit) +
-//     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask) + 4F (GeLU:
+//     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask; 12h for a
+//     model without dropout) + 4F (GeLU:
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
 //     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
 //     training_step.cpp).
 // - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
-//   the loss on the last one.
+//   the loss on the last one. (Memory instead takes the stages' real layer counts: when
+//   pp does not divide the layers the first and last stages hold fewer.)
+// - Memory (training_memory): weights, gradients, optimizer state by ZeRO stage (see
+//   MemoryBreakdown); activations per token and layer after Korthikanti et al. 2022
+//   (34h for GPT with flash attention, generalised to GQA and gated MLPs, 2h less
+//   without dropout), times the micro-batches the stage holds in flight (1F1B: pp - i
+//   on stage i; interleaved: pp + (pp - 1 - 2i) / v), the worst of the first, a full and
+//   the last stage.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
 //   (pp - 1) / v x one micro-batch's stage time (Narayanan et al., SC'21, sec. 2.2).
 // - Megatron rank order tp, cp, dp, pp (tp fastest): a group of n ranks with stride s

@@ -56,7 +56,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
     m.problem(message);
     return std::nullopt;
   }
-  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
+  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "dropout", "experts", "top_k",
                      "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
                      "patch_t", "patch_s", "text_len"}))
     return std::nullopt;
@@ -71,6 +71,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   spec.vocab = int(m.integer("vocab", spec.kind == "dit" ? 0 : 1, spec.kind != "dit").value_or(0));
   spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
                                                                                       : MlpKind::SwiGLU;
+  spec.dropout = m.boolean("dropout", false).value_or(true);
   spec.experts = int(m.integer("experts", 1, false).value_or(0));
   // A diffusion transformer's VAE compression and patch size (models/video_step.hpp).
   if (spec.kind == "dit") {

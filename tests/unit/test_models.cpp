@@ -278,9 +278,21 @@ TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layer
   const ModelSpec model = llama3_405b();
   const Accelerator gpu = test_gpu();
   TrainingSetup s{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
-  const double P = parameters_per_accelerator(s);
   // One layer's TP shard: attention 2h^2 + 2 h kv (kv = 1024), SwiGLU 3 h F, over tp 8.
   const double h = 16384, layer = (2 * h * h + 2 * h * 1024 + 3 * h * 53248) / 8;
+  // 126 layers on 16 stages: 7, 8 x 14, 7. The most loaded is the second stage: 8 layers
+  // and 15 micro-batches in flight (the first: 7 layers, 16 micro-batches, embedding).
+  const double P = 8 * layer;
+  // Activations per token and layer (Korthikanti et al. generalised): norms 4h,
+  // attention 7h + 4 kv, SwiGLU MLP 3h + 6F; 8192 tokens, / tp 8.
+  const double per_token_layer = 14 * h + 4 * 1024 + 6 * 53248.0;
+  CHECK(training_memory(s).activations.value() == Approx(15 * 8 * 8192 * per_token_layer / 8));
+  // Without dropout the two 1-byte masks per hidden element are not stored.
+  ModelSpec no_dropout = model;
+  no_dropout.dropout = false;
+  TrainingSetup nd = s;
+  nd.model = &no_dropout;
+  CHECK(training_memory(nd).activations.value() == Approx(15 * 8 * 8192 * (per_token_layer - 2 * h) / 8));
   s.options.zero_stage = 0;
   CHECK(training_memory(s).optimizer_state.value() == Approx(12 * P));
   s.options.zero_stage = 1;
