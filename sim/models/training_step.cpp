@@ -377,11 +377,16 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
                  (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
   } else if (zero == 2) {
-    // Sharded gradients: every micro-batch's are reduce-scattered during its backward.
+    // Sharded gradients: every micro-batch's are reduce-scattered as its backward
+    // produces them. Each reduction has until the next one starts to finish: one
+    // micro-batch's forward and backward in the 1F1B steady state; the last has only its
+    // own backward (as ZeRO-1's single reduction).
     const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
     const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
     out.dp_comm = grad_reduce * m_batches + param_gather;
-    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) * m_batches +
+    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - per_micro_batch) * (m_batches - 1) +
+                                                max(Seconds(0), grad_reduce - backward_mb)
+                                          : grad_reduce * m_batches) +
                  (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
   } else {
     // Sharded parameters: per micro-batch, each layer's are gathered before its forward

@@ -72,7 +72,8 @@
 //   parameters in forward and another in backward, and a reduce-scatter of its
 //   gradients (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023). With overlap
 //   (--overlap-grad-reduce, --overlap-param-gather) gradient reduction hides behind the
-//   backward pass it follows (z <= 1: the last micro-batch's), parameter gathers behind
+//   backward pass it follows (z <= 1: the last micro-batch's; z = 2: each but the last
+//   has until the next micro-batch's reduction, one forward and backward), parameter gathers behind
 //   the forward (and under z = 3 the backward) pass they feed, the excess exposed;
 //   z = 3's first layer gather has nothing before it and is always exposed.
 // - Optimizer: Adam on the local shard (params / dp for z >= 1), 30 bytes of HBM
