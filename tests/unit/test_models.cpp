@@ -466,8 +466,16 @@ TEST_CASE("parallelism: auto finds the fastest split that fits, and nothing when
   llama3.parallelism = {8, 16, 128, 1, 1};
   llama3.recompute = RecomputeMode::Full;
   CHECK(choice->step.step_time <= training_step(llama3, nominal_fabric(dgx, 1024, 1.0)).step_time);
-  // 405B on 8 GPUs: weights and gradients alone need 6 x 405B / 8 = 304 GB per GPU.
+  // 405B on 8 GPUs: even fully sharded (ZeRO-3), 16 x 405B / 8 = 810 GB per GPU.
   CHECK_FALSE(search_parallelism(base, 8, nominal_fabric(dgx, 1024, 1.0)));
+  // The search shards deeper when that is faster or the only way to fit, never less
+  // than the workload asks.
+  TrainingSetup sharded = base;
+  sharded.options.zero_stage = 2;
+  const auto deeper = search_parallelism(sharded, 16384, nominal_fabric(dgx, 1024, 1.0));
+  REQUIRE(deeper);
+  CHECK(deeper->setup.options.zero_stage >= 2);
+  CHECK(deeper->candidates < choice->candidates);
 }
 
 TEST_CASE("MoE: node-limited routing and FP8 dispatch shrink the all-to-all; overlap hides it") {
