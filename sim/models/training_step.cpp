@@ -240,7 +240,6 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // ---- compute of the slowest stage, per micro-batch ------------------------------
   const double tokens_mb = double(s.micro_batch) * s.seq_len / p.cp;  // per micro-batch per rank
-  const double layers_per_stage = double(m.layers) / p.pp;
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
   const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
   const bool full = s.recompute == RecomputeMode::Full;
@@ -276,7 +275,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
                 weight_time(h, m.experts, tokens_mb);  // router
     if (m.shared_experts > 0) moe_layer = moe_layer + mlp_time(double(m.expert_ffn_hidden) * m.shared_experts, tokens_mb);
   }
-  const Seconds layers_matmul = dense_layer * ((1 - moe_share) * layers_per_stage) + moe_layer * (moe_share * layers_per_stage);
+  const Seconds layer_matmul = dense_layer * (1 - moe_share) + moe_layer * moe_share;  // one (average) layer
   // LM head on the last stage (not recomputed): vocab / tp columns.
   const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
                                gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
@@ -287,20 +286,18 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // rank h/tp. Under context parallelism a rank holds s/cp of the queries (tokens_mb),
   // and each of them still meets all s keys: ring attention passes every K/V block by.
   const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
-  const double attention_flops_stage =
-      4.0 * m.hidden * double(s.seq_len) * layers_per_stage * tokens_mb / p.tp * attention_passes;
+  const double attention_flops_layer = 4.0 * m.hidden * double(s.seq_len) * tokens_mb / p.tp * attention_passes;
   const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
-  Seconds attention_time;
+  Seconds attention_layer;
   if (opt.attention == AttentionKernel::Flash) {
-    attention_time = Flops(attention_flops_stage) / (acc.peak_bf16 * acc.attention_efficiency);
+    attention_layer = Flops(attention_flops_layer) / (acc.peak_bf16 * acc.attention_efficiency);
   } else {
     // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s
     // scores per query token, 13 bytes forward and 26 backward, forward again under
     // recompute.
     const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len);
-    const double score_bytes =
-        scores_per_token * tokens_mb * layers_per_stage * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
-    attention_time = Flops(attention_flops_stage) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
+    const double score_bytes = scores_per_token * tokens_mb * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
+    attention_layer = Flops(attention_flops_layer) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
   }
   const double elementwise_per_token = (1 - moe_share) * elementwise_bytes_per_token_layer(m, false) +
                                        moe_share * elementwise_bytes_per_token_layer(m, true);
@@ -308,12 +305,22 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // without it the norms and the dropout-residual kernels (22h) run replicated on every
   // TP rank and only the MLP activation is split.
   const double replicated = opt.sequence_parallel ? 0.0 : 22.0 * m.hidden * (p.tp - 1) / p.tp;
-  const double elementwise_bytes_stage =
-      (elementwise_per_token + replicated) * layers_per_stage * tokens_mb / p.tp * passes;
+  const double elementwise_bytes_layer = (elementwise_per_token + replicated) * tokens_mb / p.tp * passes;
   const double loss_bytes = kLossBytesPerLogit * double(m.vocab) * tokens_mb / p.tp;  // last stage
 
-  const Seconds matmul_mb = layers_matmul + lm_head_time;
-  const Seconds elementwise_mb = Bytes(elementwise_bytes_stage + loss_bytes) / elementwise_rate;
+  // The slowest stage: a full one (ceil(layers / pp) layers) or the last (its layers,
+  // fewer when pp does not divide them, plus the LM head and the loss).
+  const StageLayers split = stage_layers(m.layers, p.pp);
+  const Seconds layer_time = layer_matmul + attention_layer + Bytes(elementwise_bytes_layer) / elementwise_rate;
+  const Seconds head_time = lm_head_time + Bytes(loss_bytes) / elementwise_rate;
+  const bool full_stage_slowest = p.pp > 1 && layer_time * split.last + head_time < layer_time * split.middle;
+  const double layers_per_stage = full_stage_slowest ? split.middle : split.last;
+  const double head_share = full_stage_slowest ? 0.0 : 1.0;
+
+  const Seconds matmul_mb = layer_matmul * layers_per_stage + lm_head_time * head_share;
+  const Seconds attention_time = attention_layer * layers_per_stage;
+  const Seconds elementwise_mb =
+      Bytes(elementwise_bytes_layer * layers_per_stage + loss_bytes * head_share) / elementwise_rate;
   const Seconds per_micro_batch = matmul_mb + attention_time + elementwise_mb;
   out.compute_matmul = matmul_mb * m_batches;
   out.compute_attention = attention_time * m_batches;
@@ -346,7 +353,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
     const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric, Traffic::AllToAll);
-    const double moe_layers_per_stage = double(moe_layers) / p.pp;
+    const double moe_layers_per_stage = moe_share * layers_per_stage;
     // Each token goes to top_k experts; with node-limited routing only one copy per
     // target node crosses the network (the rest fan out over NVLink), so off-node copies
     // are min(top_k, max_routed_nodes). Dispatch travels in the training precision (FP8

@@ -26,9 +26,10 @@
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
 //     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
 //     training_step.cpp).
-// - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
-//   the loss on the last one. (Memory instead takes the stages' real layer counts: when
-//   pp does not divide the layers the first and last stages hold fewer.)
+// - The slowest stage sets the pace: a full stage (ceil(layers / pp) layers) or the last
+//   (its layers plus the LM head and the loss). When pp does not divide the layers, the
+//   first and last stages hold fewer (Llama 3 405B on 16 stages: 7, 8 x 14, 7);
+//   otherwise every stage holds layers / pp and the last is the slowest.
 // - Memory (training_memory): weights, gradients, optimizer state by ZeRO stage (see
 //   MemoryBreakdown); activations per token and layer after Korthikanti et al. 2022
 //   (34h for GPT with flash attention, generalised to GQA and gated MLPs, 2h less

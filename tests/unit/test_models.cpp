@@ -226,6 +226,21 @@ TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   CHECK(b.pp_comm.value() > 0);
 }
 
+TEST_CASE("an uneven pipeline split is paced by its full stages") {
+  const Accelerator gpu = test_gpu();
+  auto compute = [&](int layers) {
+    ModelSpec model = tiny_gpt();
+    model.layers = layers;
+    TrainingSetup s{&model, &gpu, {1, 4, 2, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+    return training_step(s, test_fabric()).compute.value();
+  };
+  // 8 layers on 4 stages: 2 each, the last also runs the LM head and the loss. 6 layers:
+  // 1, 2, 2, 1 -- a full stage of 2 layers is the slowest; 5 layers: 1, 2, 2, 1 too
+  // (the shortfall comes off the ends, never below one layer).
+  CHECK(compute(6) < compute(8));
+  CHECK(compute(5) == Approx(compute(6)));
+}
+
 TEST_CASE("exposed communication never exceeds total communication") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
