@@ -28,7 +28,8 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
     }
     return level;
   }
-  LinkLevel level = span <= fabric.accelerators_in_pod ? fabric.scale_out : fabric.inter_pod;
+  const bool leaves_pod = span > fabric.accelerators_in_pod;
+  LinkLevel level = leaves_pod ? fabric.inter_pod : fabric.scale_out;
   // In a ring only the hop that leaves a node uses a NIC, and NCCL runs one channel per
   // NIC: the k members of a group on one node pool its NICs (k = node size / stride), up
   // to what the scale-up link feeds them. E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per
@@ -36,7 +37,17 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
   // sends off the node at once, so each has its own NIC share.
   if (traffic == Traffic::AllToAll) return level;
   const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
-  level.bandwidth = level.bandwidth * double(per_node);
+  if (leaves_pod) {
+    // Likewise only the hop that leaves a pod uses its uplink: the group's k members in
+    // one pod (k = the job's accelerators there / stride) pool their uplink shares, up to
+    // what their NICs carry.
+    const long per_pod = std::clamp<long>(fabric.accelerators_in_pod / std::max(1, stride), 1, ranks);
+    const double uplink = level.bandwidth.value() * double(per_pod);
+    const double nics = fabric.scale_out.bandwidth.value() * double(per_node);
+    level.bandwidth = ByteRate(std::min(uplink, nics));
+  } else {
+    level.bandwidth = level.bandwidth * double(per_node);
+  }
   if (level.bandwidth.value() * level.efficiency > fabric.scale_up.bandwidth.value() * fabric.scale_up.efficiency) {
     level.bandwidth = fabric.scale_up.bandwidth;
     level.efficiency = fabric.scale_up.efficiency;
@@ -346,12 +357,18 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // Pipeline parallelism: activation and gradient sends on the critical path, once per
   // virtual stage.
-  const LinkLevel pp_level = group_level(p.pp, p.tp * p.cp * p.dp, fabric, Traffic::AllToAll);
+  // Rank order: Megatron-LM's default tp, cp, dp, pp, or tp, cp, pp, dp (Llama 3).
+  const bool pp_inside_dp = opt.rank_order == RankOrder::TpCpPpDp;
+  const int pp_stride = pp_inside_dp ? p.tp * p.cp : p.tp * p.cp * p.dp;
+  const int dp_stride = pp_inside_dp ? p.tp * p.cp * p.pp : p.tp * p.cp;
+  const LinkLevel pp_level = group_level(p.pp, pp_stride, fabric, Traffic::AllToAll);
   out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * v * (m_batches + p.pp - 1))
                          : Seconds(0);
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
+    // EP comes right after TP and CP in either order (Megatron-Core: tp-cp-ep-dp-pp or
+    // tp-cp-ep-pp-dp).
     const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric, Traffic::AllToAll);
     const double moe_layers_per_stage = moe_share * layers_per_stage;
     // Each token goes to top_k experts; with node-limited routing only one copy per
@@ -366,7 +383,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   }
 
   // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered.
-  const LinkLevel dp_level = group_level(p.dp, p.tp * p.cp, fabric);
+  const LinkLevel dp_level = group_level(p.dp, dp_stride, fabric);
   const double params = parameters_per_accelerator(s);
   const int zero = opt.zero_stage;
   const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass

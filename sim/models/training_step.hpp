@@ -38,12 +38,14 @@
 //   the last stage.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
 //   (pp - 1) / v x one micro-batch's stage time (Narayanan et al., SC'21, sec. 2.2).
-// - Megatron rank order tp, cp, dp, pp (tp fastest): a group of n ranks with stride s
-//   spans n x s consecutive ranks; it uses the scale-up fabric if that fits in a
-//   scale-up domain, the scale-out NICs if it fits in the job's share of a pod, and the
-//   inter-pod share otherwise (collectives.hpp gives the algorithms). Off the scale-up
-//   fabric, the k = node size / stride members of a group on one node pool its NICs
-//   (NCCL runs one channel per NIC), up to the scale-up bandwidth that feeds them.
+// - Rank order tp, cp, dp, pp (Megatron's default, tp fastest) or tp, cp, pp, dp
+//   (rank_order): a group of n ranks with stride s spans n x s consecutive ranks; it
+//   uses the scale-up fabric if that fits in a scale-up domain, the scale-out NICs if it
+//   fits in the job's share of a pod, and the inter-pod share otherwise
+//   (collectives.hpp gives the algorithms). Off the scale-up fabric, a ring's k = node
+//   size / stride members on one node pool its NICs (NCCL runs one channel per NIC), up
+//   to the scale-up bandwidth that feeds them; across pods its members in one pod pool
+//   their uplink shares the same way, up to their NICs.
 //   On a torus scale-up fabric (TPU ICI, Trainium NeuronLink) a group of n consecutive
 //   ranks spans k = ceil(log n / log side) of its d dimensions (side = domain^(1/d)) and
 //   its ring collectives use only those dimensions' links: k/d of the chip's bandwidth.
@@ -103,6 +105,12 @@ struct Parallelism {
 
 enum class AttentionKernel { Flash, Standard };
 
+// Which parallel dimension varies fastest across consecutive ranks, after TP and CP:
+// Megatron-Core's default order tp-cp-(ep)-dp-pp puts pipeline stages farthest apart;
+// its --use-tp-pp-dp-mapping, and Llama 3's [TP, CP, PP, DP] (Llama 3 paper, sec.
+// 3.3.2), keep a pipeline close and spread data parallelism farthest.
+enum class RankOrder { TpCpDpPp, TpCpPpDp };
+
 // The overlaps and optimizer layout Megatron-LM offers; defaults are Megatron-Core's
 // recommended settings for large runs.
 struct TrainingOptions {
@@ -119,6 +127,7 @@ struct TrainingOptions {
   int zero_stage = 1;
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
+  RankOrder rank_order = RankOrder::TpCpDpPp;
 };
 
 struct TrainingSetup {

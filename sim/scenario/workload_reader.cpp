@@ -128,7 +128,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
-                "distributed_optimizer", "zero", "sequence_parallel", "virtual_stages"});
+                "distributed_optimizer", "zero", "sequence_parallel", "virtual_stages", "rank_order"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -160,6 +160,10 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   }
   opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
   opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
+  opt.rank_order = w.choice("rank_order", {"tp-cp-dp-pp", "tp-cp-pp-dp"}, false).value_or("tp-cp-dp-pp") ==
+                           "tp-cp-pp-dp"
+                       ? RankOrder::TpCpPpDp
+                       : RankOrder::TpCpDpPp;
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   auto parallelism = read_parallelism(w);

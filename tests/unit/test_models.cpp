@@ -209,6 +209,39 @@ TEST_CASE("group members on one node pool its NICs, up to the scale-up bandwidth
   CHECK(training_step(tp4, fabric).dp_comm.value() == Approx(15.0 / 16 * p4 * 6 / (100e9 * 370 / 450)));
 }
 
+TEST_CASE("a ring across pods pools its members' uplink shares, up to their NICs") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 64;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};  // 1 GB/s per accelerator of the pod uplink
+  // TP 8, DP 16: the DP ring (stride 8) spans 128 ranks, two pods; 8 of its members are in
+  // each pod and share the 64 GPUs' uplink: 8 x 1 GB/s, below their one NIC each (50).
+  TrainingSetup s{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double P = parameters_per_accelerator(s), bw = 8e9 * 370 / 450;
+  CHECK(training_step(s, fabric).dp_comm.value() == Approx(15.0 / 16 * P * 6 / bw));
+  // A generous uplink: the NIC is the limit (one member per node, 50 GB/s).
+  fabric.inter_pod = {ByteRate(100e9), Seconds(0)};
+  CHECK(training_step(s, fabric).dp_comm.value() == Approx(15.0 / 16 * P * 6 / (50e9 * 370 / 450)));
+}
+
+TEST_CASE("rank order tp-cp-pp-dp keeps the pipeline inside a pod and spreads DP across pods") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 32;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};
+  // TP 8, PP 4, DP 2 on 64 GPUs in two pods of 32.
+  TrainingSetup s{&model, &gpu, {8, 4, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  const StepBreakdown megatron = training_step(s, fabric);  // PP stride 16: crosses pods
+  s.options.rank_order = RankOrder::TpCpPpDp;                 // PP stride 8: inside a pod
+  const StepBreakdown llama = training_step(s, fabric);
+  CHECK(llama.pp_comm.value() == Approx(megatron.pp_comm.value() * 1e9 / 50e9));
+  CHECK(llama.dp_comm > megatron.dp_comm);  // DP (stride 32) now crosses the pods
+}
+
 TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();

@@ -108,6 +108,9 @@ TEST_CASE("pretrain: `zero` names the ZeRO stage; distributed_optimizer is stage
   CHECK(stage("    distributed_optimizer: false\n") == 0);
   CHECK(stage("    zero: 3\n") == 3);
   CHECK(stage("    distributed_optimizer: true\n    zero: 2\n") == 2);
+  CHECK(load_scenario_text(kBase + "    rank_order: tp-cp-pp-dp\n", "s.yaml", {}, Catalog::builtin())
+            .workloads.at(0)
+            .training.rank_order == RankOrder::TpCpPpDp);
   CHECK(errors(kBase + "    zero: 4\n") ==
         std::vector<std::string>{"s.yaml:19:11: workloads.0.zero: expected a ZeRO stage 0, 1, 2 or 3, got 4"});
   CHECK(errors(kBase + "    distributed_optimizer: false\n    zero: 2\n") ==
