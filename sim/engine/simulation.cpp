@@ -507,8 +507,10 @@ namespace fleetsim {
 using engine_detail::Simulation;
 namespace sg4 = simgrid::s4u;
 
-RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
-                         const SimulationOptions& options) {
+namespace {
+
+// The SimGrid engine of one run (SimGrid allows one per process) with the host energy plugin.
+std::unique_ptr<sg4::Engine> make_engine() {
   // CM02 without cross-traffic: a flow takes bytes / bandwidth + latency (simulation.hpp),
   // and does not take the reverse direction's bandwidth for acknowledgements (SimGrid's
   // default charges that, which would slow the flows going the other way). Our
@@ -519,10 +521,26 @@ RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = int(argv.size());
-  sg4::Engine engine(&argc, argv.data());
+  auto engine = std::make_unique<sg4::Engine>(&argc, argv.data());
   sg_host_energy_plugin_init();
   set_log_clock([] { return sg4::Engine::get_clock(); });
+  return engine;
+}
 
+}  // namespace
+
+PlatformSize check_on_platform_file(const Scenario& scenario, const Catalog& catalog) {
+  const auto engine = make_engine();
+  const Fleet fleet = load_platform_file(*scenario.cluster.platform_file, catalog);
+  ProblemList problems;
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i) engine_detail::plan_job(scenario, int(i), fleet, catalog, problems);
+  problems.throw_if_any();
+  return {fleet.pods.size(), fleet.node_count(), fleet.accelerator_count()};
+}
+
+RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
+                         const SimulationOptions& options) {
+  const auto engine = make_engine();
   Fleet fleet;
   if (topology) {
     fleet = build_simgrid_platform(*topology);
