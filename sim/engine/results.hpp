@@ -114,11 +114,19 @@ struct FailureEvent {
   std::string effect;      // interrupted (the job stopped), down (a free node), none (a service kept it)
 };
 
+// Nodes of one catalog node type in the fleet (pods of a hand-written platform file take
+// the node type their hosts name, or the catalog's with the same accelerator).
+struct FleetNodes {
+  const NodeType* type = nullptr;
+  long long count = 0;
+};
+
 struct RunResult {
   double simulated_s = 0;
   double wall_s = 0;
   int nodes = 0;
   int accelerators = 0;
+  std::vector<FleetNodes> fleet_nodes;  // by node type, in order of first pod
   double it_energy_j = 0;
   double busy_accelerator_s = 0;
   std::vector<WorkloadResult> workloads;

@@ -230,6 +230,13 @@ RunResult Simulation::run() {
   problems.throw_if_any();
   result_.nodes = fleet_.node_count();
   result_.accelerators = fleet_.accelerator_count();
+  for (const FleetPod& pod : fleet_.pods) {
+    const NodeType* type = node_type_of(pod, catalog_);
+    auto same = std::find_if(result_.fleet_nodes.begin(), result_.fleet_nodes.end(),
+                             [type](const FleetNodes& n) { return n.type == type; });
+    if (same == result_.fleet_nodes.end()) same = result_.fleet_nodes.insert(same, FleetNodes{type, 0});
+    same->count += static_cast<long long>(pod.hosts.size());
+  }
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
   off_nodes_.assign(fleet_.pods.size(), 0);

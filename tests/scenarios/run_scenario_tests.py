@@ -241,6 +241,9 @@ def test_platform_round_trip():
         check("platform file: same step time as the design", abs(wa["step_time_s"] / wb["step_time_s"] - 1) < 1e-9,
               f"{wa['step_time_s']} vs {wb['step_time_s']}")
         check("platform file: same IT energy as the design", abs(a["cluster"]["it_energy_j"] / b["cluster"]["it_energy_j"] - 1) < 1e-9)
+        check("platform file: priced like the design", "cost_usd" in b["cluster"]
+              and abs(a["cluster"]["cost_usd"] / b["cluster"]["cost_usd"] - 1) < 1e-9
+              and abs(wa["cost_usd"] / wb["cost_usd"] - 1) < 1e-9, f"{a['cluster'].get('cost_usd')} vs {b['cluster'].get('cost_usd')}")
 
     # `check` loads the file too: what `run` refuses, `check` refuses, with the same line.
     with open(xml) as f:
