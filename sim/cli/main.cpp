@@ -102,6 +102,9 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
     out << "; tenant " << name << " share " << t.share;
     if (t.quota) out << " quota " << *t.quota;
   }
+  if (scenario.scheduler.fair_share_half_life)
+    out << "; fair share decays with a half-life of "
+        << format_quantity(scenario.scheduler.fair_share_half_life->value(), Dimension::Duration);
   out << "\n";
   // Jobs of a trace or stream: the first in full as an example, the rest summed up.
   struct StreamSummary {

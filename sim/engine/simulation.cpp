@@ -219,6 +219,7 @@ PolicyConfig Simulation::policy_config(const SchedulerSpec& spec) {
   PolicyConfig config;
   config.name = spec.policy;
   config.preemption = spec.preemption;
+  if (spec.fair_share_half_life) config.fair_share_half_life_s = spec.fair_share_half_life->value();
   for (const auto& [name, tenant] : spec.tenants) config.tenants[name] = TenantLimits{tenant.share, tenant.quota};
   return config;
 }

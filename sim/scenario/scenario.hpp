@@ -67,6 +67,7 @@ struct SchedulerSpec {
   std::string placement = "topology-aware";  // packed | spread | topology-aware
   bool preemption = false;
   std::map<std::string, TenantSpec> tenants;  // tenants not listed: share 1, no quota
+  std::optional<Seconds> fair_share_half_life;  // priority only; absent: fair share by holdings now
 };
 
 

@@ -422,7 +422,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   // scheduler
   if (top.has("scheduler")) {
     YamlReader s = top.child("scheduler");
-    if (s.expect_map({"policy", "placement", "preemption", "tenants"})) {
+    if (s.expect_map({"policy", "placement", "preemption", "tenants", "fair_share_half_life"})) {
       scenario.scheduler.policy = s.choice("policy", {"fifo", "easy-backfill", "priority"}, false).value_or("fifo");
       scenario.scheduler.placement =
           s.choice("placement", {"packed", "spread", "topology-aware"}, false).value_or("topology-aware");
@@ -430,6 +430,13 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       if (scenario.scheduler.preemption && scenario.scheduler.policy != "priority")
         s.problem_at("preemption", "expected preemption only with policy: priority (a job evicts lower-priority "
                                    "ones), got policy " + scenario.scheduler.policy);
+      if (auto half_life = s.quantity("fair_share_half_life", Dimension::Duration, true, false)) {
+        scenario.scheduler.fair_share_half_life = Seconds(*half_life);
+        if (scenario.scheduler.policy != "priority")
+          s.problem_at("fair_share_half_life", "expected fair_share_half_life only with policy: priority (the only "
+                                               "policy that orders by fair share), got policy " +
+                                                   scenario.scheduler.policy);
+      }
       if (s.has("tenants")) {
         YamlReader tenants = s.child("tenants");
         if (!tenants.node().IsMap()) tenants.problem("expected a mapping of tenant names to {share, quota}, got " +

@@ -115,6 +115,28 @@ def test_tenant_quota():
     invariants("quota", out, s, 32)
 
 
+def test_fair_share_half_life():
+    # One pod of 4 nodes (32 GPUs). a1 (tenant a) holds all of it over [0, 2 h); c (tenant
+    # c) over [2 h, 4 h); a2 (a, submitted at 2.5 h) and b1 (b, at 2.6 h) wait for c. At
+    # 4 h: by holdings now both tenants hold nothing, so a2 goes first (submitted first);
+    # with a 1 h half-life a still averages 32 x 3/4 x 1/4 = 6 accelerators and b 0: b1 first.
+    jobs = [job("a1", 32, 0, 2, "    tenant: a\n"), job("c", 32, 1, 2, "    tenant: c\n"),
+            job("a2", 32, 2.5, 1, "    tenant: a\n"), job("b1", 32, 2.6, 1, "    tenant: b\n")]
+    for half_life, first, second in (("", "a2", "b1"), ("  fair_share_half_life: 1h\n", "b1", "a2")):
+        sched = "scheduler:\n  policy: priority\n" + half_life
+        s, _ = run_ok("fairshare", write("fairshare.yaml", scenario("fairshare", (1, 4), jobs, sched, "1d")))
+        if not s:
+            continue
+        starts = {w["name"]: w["start_s"] / H for w in s["workloads"]}
+        check(f"fair share {'by holdings now' if not half_life else 'with a 1 h half-life'}: {first} at 4 h, {second} at 5 h",
+              abs(starts[first] - 4) < 1e-6 and abs(starts[second] - 5) < 1e-6, str(starts))
+    sched = "scheduler:\n  policy: easy-backfill\n  fair_share_half_life: 1h\n"
+    p, cmd = fleetsim("check", write("fairshare-fifo.yaml", scenario("fairshare", (1, 4), jobs, sched, "1d")))
+    check("fair_share_half_life without policy priority is refused", p.returncode == 2
+          and "scheduler.fair_share_half_life: expected fair_share_half_life only with policy: priority" in p.stderr,
+          f"{p.returncode} {p.stderr}\n      {cmd}")
+
+
 def test_queued_at_horizon():
     # The second job cannot start before the horizon: reported queued, not lost.
     jobs = [job("long", 32, 0, 30), job("late", 32, 1, 1)]
@@ -634,7 +656,7 @@ def test_autoscaled_services():
               p.stderr.strip()[:300])
 
 
-for test in [test_trace_kinds, test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+for test in [test_trace_kinds, test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_fair_share_half_life, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 
