@@ -44,6 +44,7 @@ struct AutoscaleResult {
   int min_replicas = 0, max_replicas = 0;  // reached
   int scale_ups = 0, scale_downs = 0;      // replica groups started and given back
   double mean_scale_up_wait_s = 0;     // request to start, over the groups that started
+  double startup_s = 0;                // start to serving of an added replica group (weights loaded)
   int replicas_queued = 0;             // asked for and still queued at the end
   int replicas_withdrawn = 0;          // asked for and withdrawn unstarted (the load fell first)
   double sampled_share = 1;            // of the service's time simulated request by request (1: all of it)

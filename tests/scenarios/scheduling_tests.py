@@ -495,8 +495,9 @@ def test_same_instant_races():
         invariants("race-end", out, s, 32)
 
 
-def service(gpus, rate, diurnal=None, autoscale="{min_replicas: 1}", extra=""):
-    """A chat service of llama3-70b in FP8, replicas of tp 8, priority 2."""
+def service(gpus, rate, diurnal=None, autoscale="{min_replicas: 1, startup_time: 0s}", extra=""):
+    """A chat service of llama3-70b in FP8, replicas of tp 8, priority 2 (added replicas
+    serve at once unless `autoscale` says otherwise, so that the counts work out by hand)."""
     profile = f", diurnal: {diurnal}" if diurnal else ""
     scaling = f"    autoscale: {autoscale}\n" if autoscale else ""
     return f"""\
@@ -547,6 +548,35 @@ def test_autoscaled_services():
         check("autoscale: the service keeps up with its load (TTFT p99 under 1 s, every request served)",
               chat["ttft_p99_s"] < 1 and chat["completed_requests"] >= 0.99 * chat["requests"], chat)
         invariants("autoscale-alone", out, s, 64)
+    # Added replicas that take 30 min to load their weights: the 2 added at 12 h serve from
+    # 12.5 h; they hold (and are charged) their nodes from 12 h, so the GPU-hours are the
+    # same and the mean replicas lower by 2 x 0.5 h / 30 h.
+    s4, out4 = run_ok("autoscale-startup", write("autoscale-startup.yaml", scenario(
+        "autoscale-startup", (1, 8), [service(64, rate, diurnal, autoscale="{min_replicas: 1, startup_time: 30min}")],
+        horizon="30h")))
+    if s4 and s:
+        chat4 = s4["workloads"][0]
+        a4 = chat4["autoscale"]
+        rows = read_csv(os.path.join(out4, "timeseries.csv"))
+        at = lambda h: int([r for r in rows if float(r["time_s"]) <= h * H][-1]["replicas:chat"])
+        held = lambda h: int([r for r in rows if float(r["time_s"]) <= h * H][-1]["allocated_accelerators"])
+        check("autoscale with a 30 min startup: the added replicas serve from 12.5 h, hold their nodes from 12 h",
+              (at(12.49), at(12.5), held(12), a4["startup_s"]) == (1, 3, 24, 1800),
+              (at(12.49), at(12.5), held(12), a4["startup_s"]))
+        check("autoscale with a startup: same GPU-hours, mean replicas lower by 2 x 0.5 h / 30 h",
+              abs(chat4["gpu_hours"] - 8 * 54) < 1e-6 and abs(a4["mean_replicas"] - 53 / 30) < 1e-9,
+              (chat4["gpu_hours"], a4["mean_replicas"]))
+        check("autoscale with a startup: the hour of loading shows in the TTFT tail",
+              chat4["ttft_p99_s"] > chat["ttft_p99_s"], (chat4["ttft_p99_s"], chat["ttft_p99_s"]))
+    # Without startup_time: a node's share of the weights (8 GPUs x 70e9 / 8 bytes in FP8)
+    # at ServerlessLLM's 130 GB in 84 s.
+    s5, _ = run_ok("autoscale-default-startup", write("autoscale-default-startup.yaml", scenario(
+        "autoscale-default-startup", (1, 8), [service(64, rate, diurnal, autoscale="{min_replicas: 1}")], horizon="2h")))
+    if s5:
+        w5 = s5["workloads"][0]
+        expected = w5["weights_per_gpu_bytes"] * 8 / (130e9 / 84)
+        check("autoscale: default startup = a node's weights at 130 GB / 84 s", abs(w5["autoscale"]["startup_s"] / expected - 1) < 1e-9,
+              (w5["autoscale"]["startup_s"], expected))
     # A tenant quota of 16 accelerators caps it at 2 replicas: the third, asked for at
     # 12 h, never starts and is withdrawn when the load falls at 24 h.
     s3, out3 = run_ok("autoscale-quota", write("autoscale-quota.yaml", scenario(
