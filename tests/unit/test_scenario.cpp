@@ -574,3 +574,24 @@ TEST_CASE("serving weights: int4 is accepted, wider than the compute precision i
         std::vector<std::string>{"s.yaml:15:14: workloads.0.weights: expected weights no wider than the compute "
                                  "precision (fp8), got bf16"});
 }
+
+TEST_CASE("FP4: precision and weights fp4 serve on B200, and are refused where there are no FP4 tensor cores") {
+  const std::string blackwell = replace(kServing, "node: dgx-h100", "node: dgx-b200");
+  const Scenario s = load_scenario_text(replace(blackwell, "precision: fp8", "precision: fp4"), "s.yaml", {},
+                                        Catalog::builtin());
+  CHECK(s.workloads[0].precision == Precision::FP4);
+  const Scenario w = load_scenario_text(replace(blackwell, "precision: fp8", "precision: fp8\n    weights: fp4"),
+                                        "s.yaml", {}, Catalog::builtin());
+  CHECK(w.workloads[0].fp4_weights);
+  CHECK(w.workloads[0].weight_bytes_per_param == 9.0 / 16.0);
+  CHECK(errors(replace(kServing, "precision: fp8", "precision: fp4")) ==
+        std::vector<std::string>{"s.yaml:14:16: workloads.0.precision: expected an accelerator with FP4 tensor cores "
+                                 "(peak_fp4 in the catalog: B200, GB200) for fp4, got H100-SXM, which has none"});
+  CHECK(errors(replace(kServing, "precision: fp8", "precision: fp8\n    weights: fp4")) ==
+        std::vector<std::string>{"s.yaml:15:14: workloads.0.weights: expected an accelerator with FP4 tensor cores "
+                                 "(peak_fp4 in the catalog: B200, GB200) for fp4, got H100-SXM, which has none"});
+  // Training stays bf16 | fp8.
+  const auto train = errors(kBase + "    precision: fp4\n");
+  REQUIRE(train.size() == 1);
+  CHECK(train[0].rfind("s.yaml:19:16: workloads.0.precision: expected one of", 0) == 0);
+}

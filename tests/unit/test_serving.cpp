@@ -535,3 +535,35 @@ TEST_CASE("autoscaling: a stream shared by a changing number of replicas") {
   CHECK(peak_rate(2.0, 11.5 * 3600, 12 * 3600, &profile) == Approx(1.0));  // the window ends as hour 12 begins
   CHECK(peak_rate(2.0, 0, 3600, nullptr) == 2.0);
 }
+
+TEST_CASE("FP4: NVFP4 weights take 9/16 byte, the KV cache stays FP8, GEMMs run at the FP4 peak") {
+  // NVFP4 stores 16 weights as 16 x 4 bits + one 8-bit scale = 9 bytes.
+  CHECK(bytes_per_value(Precision::FP4) == 9.0 / 16.0);
+  CHECK(kv_bytes_per_value(Precision::FP4) == 1.0);
+  const ModelSpec m = llama2_70b();
+  CHECK(kv_bytes_per_token(m, Precision::FP4).value() == 163840.0);  // as FP8: 2 x 80 x 8 x 128 x 1
+
+  Accelerator gpu = test_gpu();
+  gpu.peak_fp4 = FlopRate(4000e12);
+  gpu.matmul_efficiency_fp4 = 0.7;
+  CHECK(gpu.supports(Precision::FP4));
+  CHECK_FALSE(test_gpu().supports(Precision::FP4));
+  const ServingSetup fp8{&m, &gpu, 1, 1, Precision::FP8, Bytes(0)};
+  ServingSetup fp4 = fp8;
+  fp4.precision = Precision::FP4;
+  const ServingMemory a = serving_memory(fp8), b = serving_memory(fp4);
+  CHECK(b.weights.value() == Approx(a.weights.value() * 9.0 / 16.0));
+  CHECK(b.kv_per_token == a.kv_per_token);
+  CHECK(b.kv_tokens > a.kv_tokens);  // the weights' freed HBM goes to the KV cache
+
+  // Prefill of 8 prompts of 4096 tokens on one accelerator is compute-bound at both
+  // precisions (about 4.8e15 FLOPs: 3.4 s at FP8 against a weight read of 0.02 s), so FP4,
+  // at twice the peak and the same efficiency, takes half the time.
+  const ServingStepModel at_fp8(fp8, {kNvlink, kNvlink}), at_fp4(fp4, {kNvlink, kNvlink});
+  const double tokens = 8 * 4096.0, squared = 8 * 4096.0 * 4096.0;
+  CHECK(at_fp4.prefill(tokens, squared, 8).value() == Approx(at_fp8.prefill(tokens, squared, 8).value() / 2));
+  // Decode of one request is bound by reading the weights: 9/16 of FP8's bytes.
+  const DecodeBreakdown d8 = at_fp8.decode_breakdown(1, 1000), d4 = at_fp4.decode_breakdown(1, 1000);
+  const double kv_s = 1000 * 163840.0 / (3.35e12 * kDecodeHbmEfficiency);
+  CHECK(d4.hbm.value() - kv_s == Approx((d8.hbm.value() - kv_s) * 9.0 / 16.0));
+}
