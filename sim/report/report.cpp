@@ -526,7 +526,11 @@ std::string timeseries_csv(const RunResult& run) {
 std::string replicas_text(const json& w) {
   char text[96];
   const auto it = w.find("autoscale");
-  if (it != w.end() && it->contains("mean_replicas"))
+  const auto split = w.find("disaggregation");
+  if (split != w.end())
+    std::snprintf(text, sizeof text, "%d prefill + %d decode replicas", (*split)["prefill_replicas"].get<int>(),
+                  (*split)["decode_replicas"].get<int>());
+  else if (it != w.end() && it->contains("mean_replicas"))
     std::snprintf(text, sizeof text, "autoscaled, %d to %d replicas (mean %.1f)", (*it)["min_replicas"].get<int>(),
                   (*it)["max_replicas"].get<int>(), (*it)["mean_replicas"].get<double>());
   else

@@ -595,3 +595,57 @@ TEST_CASE("FP4: precision and weights fp4 serve on B200, and are refused where t
   REQUIRE(train.size() == 1);
   CHECK(train[0].rfind("s.yaml:19:16: workloads.0.precision: expected one of", 0) == 0);
 }
+
+TEST_CASE("disaggregation: a prefill pool taken from gpus, the decode pool in replicas of parallelism") {
+  const Scenario s = load_scenario_text(
+      replace(kServing, "    max_batch: 64\n",
+              "    max_batch: 64\n    disaggregation: {prefill_gpus: 8, prefill_parallelism: {tp: 4}, prefill_max_batch: 16}\n"),
+      "s.yaml", {}, Catalog::builtin());
+  const WorkloadSpec& w = s.workloads[0];
+  REQUIRE(w.disaggregation);
+  CHECK(w.disaggregation->prefill_gpus == 8);
+  CHECK(w.disaggregation->prefill_tp == 4);
+  CHECK(w.disaggregation->prefill_replicas() == 2);
+  CHECK(w.disaggregation->prefill_max_batch == 16);
+  CHECK(w.replicas() == 1);  // (16 - 8) / tp 8 decode replicas
+  // Defaults: the workload's tp and pp, and its max_batch.
+  const Scenario d = load_scenario_text(replace(kServing, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n"),
+                                        "s.yaml", {}, Catalog::builtin());
+  CHECK(d.workloads[0].disaggregation->prefill_tp == 8);
+  CHECK(d.workloads[0].disaggregation->prefill_max_batch == 64);
+}
+
+TEST_CASE("bad input: disaggregation") {
+  auto with = [](const std::string& mapping) {
+    return errors(replace(kServing, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: " + mapping + "\n"));
+  };
+  CHECK(with("{prefill_gpus: 16}") ==
+        std::vector<std::string>{"s.yaml:21:36: workloads.0.disaggregation.prefill_gpus: expected fewer than gpus "
+                                 "(16): the others form the decode pool, got 16"});
+  CHECK(with("{prefill_gpus: 6, prefill_parallelism: {tp: 4}}") ==
+        std::vector<std::string>{"s.yaml:21:36: workloads.0.disaggregation.prefill_gpus: expected a multiple of the "
+                                 "prefill replica's tp x pp (4 x 1 = 4), got 6"});
+  CHECK(with("{prefill_gpus: 4, prefill_parallelism: {tp: 4}}") ==
+        std::vector<std::string>{"s.yaml:13:18: workloads.0.parallelism: expected tp x pp to divide the decode "
+                                 "pool's gpus - prefill_gpus (12), got 8 x 1 = 8"});
+  CHECK(with("{prefill_gpus: 6, prefill_parallelism: {tp: 3}}") ==
+        std::vector<std::string>{"s.yaml:21:60: workloads.0.disaggregation.prefill_parallelism: expected a prefill tp "
+                                 "that divides the model's attention heads (64), got tp = 3"});
+  const auto unknown = with("{prefill_gpu: 8}");
+  REQUIRE(unknown.size() >= 1);
+  CHECK(unknown[0].find("workloads.0.disaggregation.prefill_gpu: unknown key 'prefill_gpu'; did you mean "
+                        "'prefill_gpus'?") != std::string::npos);
+  // Other kinds, and autoscaling, do not take it.
+  const std::string reasoning =
+      replace(replace(kServing, "kind: inference", "kind: reasoning"), "      output_tokens: 256\n",
+              "      output_tokens: 256\n      thinking_tokens: 100\n    disaggregation: {prefill_gpus: 8}\n");
+  CHECK(errors(reasoning) ==
+        std::vector<std::string>{"s.yaml:21:21: workloads.0.disaggregation: expected `disaggregation` only with kind "
+                                 "inference (separate prefill and decode pools are not modelled for reasoning)"});
+  const std::string autoscaled =
+      replace(replace(kServing, "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 10/s\n"),
+              "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n    autoscale: {}\n");
+  CHECK(errors(autoscaled) ==
+        std::vector<std::string>{"s.yaml:22:16: workloads.0.autoscale: expected no `autoscale` with `disaggregation` "
+                                 "(autoscaled prefill and decode pools are not modelled)"});
+}
