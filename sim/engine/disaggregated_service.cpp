@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "models/disaggregation.hpp"
@@ -34,6 +35,8 @@ void Simulation::run_disaggregated_service(Job& job) {
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;
   const ServingStepModel prefill(prefill_setup(w, acc), fabric_for(ds.prefill_tp, ds.prefill_pp));
   const ServingStepModel decode(serving_setup(w, acc), fabric_for(tp, pp));
+  std::optional<ServingStepModel> verifier;  // reasoning: resident on the decode replicas
+  if (w.scorer) verifier.emplace(scorer_setup(w, acc), fabric_for(tp, pp));
   const int prefill_replicas = ds.prefill_replicas(), decode_replicas = w.replicas();
   const int prefill_size = ds.prefill_tp * ds.prefill_pp, decode_size = tp * pp;
 
@@ -116,6 +119,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   pools.decode_max_batch = w.max_batch;
   pools.decode_kv_tokens = decode.memory().kv_tokens;
   pools.kv_bytes_per_token = kv_bytes_per_token(w.model, w.precision).value();
+  pools.verifier = verifier ? &*verifier : nullptr;
   const DisaggregatedSchedule schedule = schedule_disaggregated(per_prefill, simulated_decode, pools, transfer, start);
 
   // The service's figures: TTFT from every prefilled request, the rest from the decoded ones.
@@ -148,17 +152,18 @@ void Simulation::run_disaggregated_service(Job& job) {
       if (!t.decoded) continue;
       decoded_arrivals++;
       if (request.arrival_s < horizon) out.requests++;
-      if (t.decode_end_s > horizon) {  // unfinished when the service stops
+      if (t.completion_s > horizon) {  // unfinished when the service stops
         unfinished = true;
         continue;
       }
       out.completed++;
       out.output_tokens += double(request.output_tokens) * request.samples;
-      out.answer_tokens += double(request.output_tokens) * request.samples;
-      out.latency_s.push_back(t.decode_end_s - request.arrival_s);
+      out.thinking_tokens += double(w.requests.thinking_tokens) * request.samples;
+      out.answer_tokens += double(request.output_tokens - w.requests.thinking_tokens) * request.samples;
+      out.latency_s.push_back(t.completion_s - request.arrival_s);
       if (request.output_tokens > 1)
         out.tpot_s.push_back((t.decode_end_s - t.kv_ready_s) / (request.output_tokens - 1));
-      last_completion = std::max(last_completion, t.decode_end_s);
+      last_completion = std::max(last_completion, t.completion_s);
     }
   }
   pools_out.kv_bytes_per_request = sent > 0 ? bytes_sum / sent : 0;
@@ -185,6 +190,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   for (const ScheduleResult& s : schedule.decode) {
     batch_sum += s.batch_sum;
     decode_steps += double(s.decode_steps);
+    out.verify_s += s.verify_s;
   }
   if (out.service_s > 0) {
     pools_out.prefill_busy_fraction = prefill_busy / (simulated_prefill * out.service_s);
@@ -201,6 +207,8 @@ void Simulation::run_disaggregated_service(Job& job) {
   out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
   out.output_tokens *= scale;
   out.answer_tokens *= scale;
+  out.thinking_tokens *= scale;
+  out.verify_s *= scale;  // to the whole stream, as the tokens (verify_share divides by all decode replicas)
   out.disaggregation = std::move(pools_out);
   job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
 

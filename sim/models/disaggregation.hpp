@@ -24,7 +24,9 @@
 //   (FIFO in the order prefills end): transfers queue, they are not a formula.
 // - Decode pool: each replica runs the same schedule on requests that arrive with their
 //   KV (prefilled: no prefill cost, the first token already made), so its iterations are
-//   decode steps only. KV admission (input + output tokens) and max_batch as co-located.
+//   decode steps only. KV admission (input + samples x output tokens) and max_batch as
+//   co-located. A reasoning query's samples all decode on its decode replica (the prompt's
+//   KV sent once), and a verifier, if any, is resident there and scores them as co-located.
 // - Latency: TTFT = queueing at the prefill replica + prefill + transfer (the first token
 //   is handed to the user with the KV, when the decode replica has it); TPOT = (last
 //   token - first token) / (output - 1), which includes any wait for a decode slot.
@@ -51,6 +53,9 @@ struct DisaggregatedPools {
   int decode_max_batch = 1;
   double decode_kv_tokens = 0;   // of one decode replica
   double kv_bytes_per_token = 0; // whole model, at the KV precision
+  // A verifier resident on the decode replicas (kind reasoning): scores each query's
+  // samples after they finish decoding, as serving_schedule.hpp describes.
+  const IterationCost* verifier = nullptr;
 };
 
 // One request, routed: the decode replica it goes to (its index in the pool, which
@@ -67,6 +72,7 @@ struct DisaggregatedTiming {
   double transfer_start_s = 0;
   double kv_ready_s = 0;      // the transfer's end: the first token reaches the user
   double decode_end_s = 0;    // its last token (kv_ready_s for a one-token answer)
+  double completion_s = 0;    // after verification, if any (decode_end_s without a verifier)
   bool decoded = false;       // scheduled on a simulated decode replica
 };
 

@@ -213,6 +213,7 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   entry["answer_tokens"] = s.answer_tokens;
   entry["verify_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
   add_replica_keys(entry, r);
+  if (w.disaggregation) add_disaggregation_keys(entry, r);
 }
 
 // kind synthetic-data: generate until target_tokens accepted tokens. Rates are over the

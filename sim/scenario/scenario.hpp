@@ -102,7 +102,7 @@ struct AutoscaleSpec {
   Seconds interval{900};  // 15 min: how often replicas are re-sized
 };
 
-// kind inference: `disaggregation: {prefill_gpus, prefill_parallelism, prefill_max_batch}`
+// kinds inference and reasoning: `disaggregation: {prefill_gpus, prefill_parallelism, prefill_max_batch}`
 // splits the service's gpus into a prefill pool (prefill_gpus of them, replicas of the
 // prefill parallelism) and a decode pool (the rest, replicas of `parallelism`); each
 // prompt's KV cache crosses the fabric between them (models/disaggregation.hpp).
@@ -155,7 +155,7 @@ struct WorkloadSpec {
   // prompt + its tokens) after the sample is generated.
   std::optional<ModelSpec> scorer;
   std::optional<AutoscaleSpec> autoscale;  // inference, reasoning: replicas follow the load
-  // inference: separate prefill and decode pools. parallelism then describes a decode
+  // inference, reasoning: separate prefill and decode pools. parallelism then describes a decode
   // replica and parallelism.dp counts decode replicas ((gpus - prefill_gpus) / (tp x pp)).
   std::optional<DisaggregationSpec> disaggregation;
   double accept_rate = 1.0;    // synthetic-data: share of samples the filter keeps

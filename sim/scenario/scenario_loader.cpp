@@ -283,6 +283,7 @@ ServingSetup prefill_setup(const WorkloadSpec& w, const Accelerator& accelerator
   ServingSetup s = serving_setup(w, accelerator);
   s.tp = w.disaggregation->prefill_tp;
   s.pp = w.disaggregation->prefill_pp;
+  s.co_resident_weights = Bytes(0);  // a verifier lives on the decode replicas
   return s;
 }
 

@@ -375,9 +375,9 @@ static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
 // `parallelism`. Read after parallelism and max_batch, whose values are the defaults.
 static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
   YamlReader d = w.child("disaggregation");
-  if (!spec.is_inference()) {
-    d.problem("expected `disaggregation` only with kind inference (separate prefill and decode pools are not "
-              "modelled for " + spec.kind + ")");
+  if (!spec.is_inference() && !spec.is_reasoning()) {
+    d.problem("expected `disaggregation` only with kinds inference and reasoning (separate prefill and decode pools "
+              "are not modelled for " + spec.kind + ")");
     return false;
   }
   if (!d.expect_map({"prefill_gpus", "prefill_parallelism", "prefill_max_batch"})) return false;
@@ -421,6 +421,13 @@ static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
   if (ds.prefill_pp > spec.model.layers) {
     d.problem_at(where, "expected a prefill pp of at most the model's layers (" + std::to_string(spec.model.layers) +
                             "), got pp = " + std::to_string(ds.prefill_pp));
+    return false;
+  }
+  if (ds.prefill_max_batch < spec.requests.samples) {
+    d.problem_at(d.has("prefill_max_batch") ? "prefill_max_batch" : "prefill_gpus",
+                 "expected a prefill_max_batch of at least the samples of one query (" +
+                     std::to_string(spec.requests.samples) + "): a query's samples are prefilled together, got " +
+                     std::to_string(ds.prefill_max_batch));
     return false;
   }
   if (spec.parallelism.ep > 1 && per_replica % spec.parallelism.ep != 0) {

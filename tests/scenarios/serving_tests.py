@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import catalog_node, check, finish, fleetsim, run_ok, write  # noqa: E402
+from harness import ROOT, catalog_node, check, finish, fleetsim, run_ok, write  # noqa: E402
 
 
 def service(name, node, nodes, body, horizon="2h"):
@@ -178,6 +178,28 @@ def test_fp4():
         "for fp4, got H100-SXM, which has none"), f"{p.returncode}: {p.stderr}\n      reproduce: {cmd}")
 
 
+def test_reasoning_disaggregated():
+    """Best-of-4 reasoning with a verifier, 4 of 16 H100 prefilling: the prompt's KV
+    (1,000 tokens, sent once for the 4 samples) crosses to the decode pool, where the
+    samples decode and the verifier scores them; the stream is served and the split
+    shows a nearly idle prefill pool (decode-heavy queries)."""
+    path = os.path.join(ROOT, "scenarios/reasoning-best-of-4.yaml")
+    run, _ = run_ok("reasoning-disaggregated", path, "--set", "workloads.0.disaggregation={prefill_gpus: 4}")
+    if not run:
+        return
+    w = run["workloads"][0]
+    d = w["disaggregation"]
+    check("reasoning disaggregated: 1 prefill and 3 decode replicas", d["prefill_replicas"] == 1 and w["replicas"] == 3)
+    check("reasoning disaggregated: keeps up with 1 query/s", abs(w["queries_per_s"] - 1) < 0.1, str(w["queries_per_s"]))
+    check("reasoning disaggregated: the prompt's KV sent once per query (1,000 x 160 KiB)",
+          d["kv_bytes_per_request"] == KV_FP8_PER_TOKEN * 1000, str(d["kv_bytes_per_request"]))
+    check("reasoning disaggregated: thinking is 2,000 of every 2,300 tokens per sample",
+          abs(w["thinking_tokens_per_s"] / w["output_tokens_per_s"] - 2000 / 2300) < 1e-9)
+    check("reasoning disaggregated: the verifier scores on the decode replicas", w["verify_share"] > 0)
+    check("reasoning disaggregated: query latency beyond the first token, the prefill pool nearly idle",
+          w["query_latency_p50_s"] > w["ttft_p50_s"] and d["prefill_busy_fraction"] < 0.2, str(d))
+
+
 H20_TRAIN = """\
   - name: pretrain
     kind: pretrain
@@ -225,6 +247,7 @@ if __name__ == "__main__":
     test_kv_transfer_by_hand()
     test_kv_transfer_over_nvlink()
     test_disaggregation_representative_replicas()
+    test_reasoning_disaggregated()
     test_fp4()
     test_h20_question()
     sys.exit(finish())

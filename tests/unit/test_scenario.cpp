@@ -635,13 +635,16 @@ TEST_CASE("bad input: disaggregation") {
   REQUIRE(unknown.size() >= 1);
   CHECK(unknown[0].find("workloads.0.disaggregation.prefill_gpu: unknown key 'prefill_gpu'; did you mean "
                         "'prefill_gpus'?") != std::string::npos);
-  // Other kinds, and autoscaling, do not take it.
+  // Reasoning takes it (a query's samples need that many prompts per prefill batch);
+  // synthetic-data and autoscaling do not.
   const std::string reasoning =
       replace(replace(kServing, "kind: inference", "kind: reasoning"), "      output_tokens: 256\n",
-              "      output_tokens: 256\n      thinking_tokens: 100\n    disaggregation: {prefill_gpus: 8}\n");
-  CHECK(errors(reasoning) ==
-        std::vector<std::string>{"s.yaml:21:21: workloads.0.disaggregation: expected `disaggregation` only with kind "
-                                 "inference (separate prefill and decode pools are not modelled for reasoning)"});
+              "      output_tokens: 256\n      thinking_tokens: 100\n      samples: 4\n    disaggregation: {prefill_gpus: 8}\n");
+  CHECK(load_scenario_text(reasoning, "s.yaml", {}, Catalog::builtin()).workloads[0].disaggregation->prefill_gpus == 8);
+  CHECK(errors(replace(reasoning, "{prefill_gpus: 8}", "{prefill_gpus: 8, prefill_max_batch: 2}")) ==
+        std::vector<std::string>{"s.yaml:22:58: workloads.0.disaggregation.prefill_max_batch: expected a "
+                                 "prefill_max_batch of at least the samples of one query (4): a query's samples are "
+                                 "prefilled together, got 2"});
   const std::string autoscaled =
       replace(replace(kServing, "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 10/s\n"),
               "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n    autoscale: {}\n");
