@@ -122,7 +122,8 @@ void Simulation::run_disaggregated_service(Job& job) {
   pools.verifier = verifier ? &*verifier : nullptr;
   const DisaggregatedSchedule schedule = schedule_disaggregated(per_prefill, simulated_decode, pools, transfer, start);
 
-  // The service's figures: TTFT from every prefilled request, the rest from the decoded ones.
+  // The service's figures: TTFT from every prefilled request (to its decode admission, or
+  // for one not decoded here to its KV's arrival), the rest from the decoded ones.
   ServingResult& out = r.serving;
   out.replicas = decode_replicas;
   out.simulated_replicas = simulated_decode;
@@ -141,8 +142,8 @@ void Simulation::run_disaggregated_service(Job& job) {
       const RoutedRequest& routed = per_prefill[p][i];
       const ServingRequest& request = routed.request;
       const DisaggregatedTiming& t = schedule.timing[p][i];
-      if (t.kv_ready_s <= horizon) {
-        out.ttft_s.push_back(t.kv_ready_s - request.arrival_s);
+      if (t.decode_start_s <= horizon) {
+        out.ttft_s.push_back(t.decode_start_s - request.arrival_s);
         pools_out.kv_transfer_s.push_back(t.kv_ready_s - t.prefill_end_s);
         pools_out.prefill_wait_s.push_back(t.prefill_end_s - request.arrival_s);
         bytes_sum += pools.kv_bytes_per_token * request.input_tokens;
@@ -162,7 +163,7 @@ void Simulation::run_disaggregated_service(Job& job) {
       out.answer_tokens += double(request.output_tokens - w.requests.thinking_tokens) * request.samples;
       out.latency_s.push_back(t.completion_s - request.arrival_s);
       if (request.output_tokens > 1)
-        out.tpot_s.push_back((t.decode_end_s - t.kv_ready_s) / (request.output_tokens - 1));
+        out.tpot_s.push_back((t.decode_end_s - t.decode_start_s) / (request.output_tokens - 1));
       last_completion = std::max(last_completion, t.completion_s);
     }
   }

@@ -52,7 +52,7 @@ DisaggregatedSchedule schedule_disaggregated(const std::vector<std::vector<Route
     const double bytes = pools.kv_bytes_per_token * r.request.input_tokens;
     const double end = begin + transfer_time(int(s.replica), r.decode_replica, bytes);
     t.transfer_start_s = begin;
-    t.kv_ready_s = t.decode_end_s = t.completion_s = end;
+    t.kv_ready_s = t.decode_start_s = t.decode_end_s = t.completion_s = end;
     sending_free[s.replica] = end;
     if (r.decode_slot >= 0) {
       receiving_free[std::size_t(r.decode_slot)] = end;
@@ -79,6 +79,7 @@ DisaggregatedSchedule schedule_disaggregated(const std::vector<std::vector<Route
     for (std::size_t k = 0; k < list.size(); ++k) {
       DisaggregatedTiming& t = out.timing[list[k].first][list[k].second];
       t.decoded = true;
+      t.decode_start_s = out.decode.back().requests[k].first_token_s;
       t.decode_end_s = out.decode.back().requests[k].decode_end_s;
       t.completion_s = out.decode.back().requests[k].completion_s;
     }

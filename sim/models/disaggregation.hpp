@@ -27,9 +27,10 @@
 //   decode steps only. KV admission (input + samples x output tokens) and max_batch as
 //   co-located. A reasoning query's samples all decode on its decode replica (the prompt's
 //   KV sent once), and a verifier, if any, is resident there and scores them as co-located.
-// - Latency: TTFT = queueing at the prefill replica + prefill + transfer (the first token
-//   is handed to the user with the KV, when the decode replica has it); TPOT = (last
-//   token - first token) / (output - 1), which includes any wait for a decode slot.
+// - Latency: TTFT = queueing at the prefill replica + prefill + transfer + any wait for a
+//   decode slot (the first token reaches the user when a decode replica takes the request
+//   into its batch, as when the decode side pulls the KV it has room for); TPOT = (last
+//   token - decode admission) / (output - 1): the decode pool's batches alone.
 // Assumptions: the KV of a prompt whose decode replica has no room waits without taking
 // the prefill replica's KV cache (optimistic for the prefill pool); no layer-by-layer
 // overlap of the transfer with the prefill (Splitwise overlaps it: pessimistic for TTFT);
@@ -70,7 +71,8 @@ struct RoutedRequest {
 struct DisaggregatedTiming {
   double prefill_end_s = 0;
   double transfer_start_s = 0;
-  double kv_ready_s = 0;      // the transfer's end: the first token reaches the user
+  double kv_ready_s = 0;      // the transfer's end
+  double decode_start_s = 0;  // admitted by its decode replica: the first token reaches the user
   double decode_end_s = 0;    // its last token (kv_ready_s for a one-token answer)
   double completion_s = 0;    // after verification, if any (decode_end_s without a verifier)
   bool decoded = false;       // scheduled on a simulated decode replica

@@ -89,7 +89,7 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
         r.generated = 1;  // every sample's first token, drawn from the one prefill
         running_sequences += samples(r.index);
         context += double(requests[r.index].input_tokens) + samples(r.index);
-        out.requests[r.index].first_token_s = requests[r.index].prefilled ? requests[r.index].arrival_s : now;
+        out.requests[r.index].first_token_s = requests[r.index].prefilled ? iteration_start : now;
         if (requests[r.index].output_tokens <= 1) samples_done(r);
         else running.push_back(r);
       }

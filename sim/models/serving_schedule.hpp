@@ -46,7 +46,8 @@ struct ServingRequest {
   int samples = 1;
   // Arrives with its prompt's KV cache already computed elsewhere (the decode pool of a
   // disaggregated service, disaggregation.hpp): admission costs no prefill, its first
-  // token exists (first_token_s = arrival_s), and it only decodes.
+  // token exists and is handed on when a slot takes it (first_token_s = its admission),
+  // and it only decodes.
   bool prefilled = false;
 };
 

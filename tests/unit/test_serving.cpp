@@ -676,3 +676,29 @@ TEST_CASE("disaggregation: KV transfers queue on a replica's link, first prefill
   CHECK_FALSE(sent_only.timing[0][0].decoded);
   CHECK(sent_only.decode.empty());
 }
+
+TEST_CASE("disaggregation: a request waiting for a decode slot gets its first token when admitted") {
+  // Two prompts prefilled at once on two prefill replicas (0.1 s each), sent to one decode
+  // replica of max_batch 1: A's KV is there at 0.112, B's at 0.124 (the receiving link is
+  // FIFO). A decodes tokens 2 and 3 by 0.134 (11 ms each); only then is B admitted: its
+  // first token reaches the user at 0.134 (TTFT 0.134 s, the slot's wait included) and its
+  // time per output token is the decode pool's alone, (0.156 - 0.134) / 2 = 11 ms.
+  const LinearCost cost;
+  DisaggregatedPools pools;
+  pools.prefill = pools.decode = &cost;
+  pools.prefill_max_batch = 8;
+  pools.decode_max_batch = 1;
+  pools.prefill_kv_tokens = pools.decode_kv_tokens = 1e9;
+  pools.kv_bytes_per_token = 1e5;
+  const KvTransferTime transfer = [](int, int, double bytes) { return 0.002 + bytes / 1e9; };
+  const ServingRequest one{0.0, 100, 3, 1};
+  const DisaggregatedSchedule d = schedule_disaggregated({{{one, 0, 0}}, {{one, 0, 0}}}, 1, pools, transfer);
+  const DisaggregatedTiming& a = d.timing[0][0];
+  const DisaggregatedTiming& b = d.timing[1][0];
+  CHECK(a.decode_start_s == Approx(0.112));
+  CHECK(a.decode_end_s == Approx(0.134));
+  CHECK(b.kv_ready_s == Approx(0.124));
+  CHECK(b.decode_start_s == Approx(0.134));
+  CHECK(b.decode_end_s == Approx(0.156));
+  CHECK((b.decode_end_s - b.decode_start_s) / 2 == Approx(0.011));
+}
