@@ -2,13 +2,12 @@
 // the service's nodes (prefill first, in allocation order), each prompt's KV cache sent
 // from one to the other. The schedule of both pools and of the transfers is in C++
 // (models/disaggregation.hpp); the nodes are busy in SimGrid as for any service.
-#include "engine/simulation_impl.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
 #include <random>
 
+#include "engine/simulation_impl.hpp"
 #include "models/disaggregation.hpp"
 #include "scenario/scenario_loader.hpp"
 
@@ -78,8 +77,8 @@ void Simulation::run_disaggregated_service(Job& job) {
     per_prefill.resize(std::size_t(simulated_prefill));
     for (int p = 0; p < simulated_prefill; ++p) {
       const std::uint64_t stream = (std::uint64_t(job.index) << 32) + std::uint64_t(p);
-      const auto arrivals = poisson_arrivals(q.rate.value() / prefill_replicas, w.submit.value(), std::nullopt,
-                                             horizon, scenario_.seed, stream, &q.diurnal);
+      const auto arrivals = poisson_arrivals(q.rate.value() / prefill_replicas, w.submit.value(), std::nullopt, horizon,
+                                             scenario_.seed, stream, &q.diurnal);
       arrivals_count += arrivals.size();
       std::seed_seq seq{std::uint32_t(scenario_.seed), std::uint32_t(scenario_.seed >> 32), std::uint32_t(stream),
                         std::uint32_t(stream >> 32), 0xd15au};  // a tag: routing never reuses arrival draws
@@ -97,11 +96,10 @@ void Simulation::run_disaggregated_service(Job& job) {
       }
     }
   } else {
-    const std::vector<double> arrivals =
-        q.mode == ArrivalMode::Offline
-            ? std::vector<double>(std::size_t(*q.count), start)
-            : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon, scenario_.seed,
-                               std::uint64_t(job.index), &q.diurnal);
+    const std::vector<double> arrivals = q.mode == ArrivalMode::Offline
+                                             ? std::vector<double>(std::size_t(*q.count), start)
+                                             : poisson_arrivals(q.rate.value(), w.submit.value(), q.count, horizon,
+                                                                scenario_.seed, std::uint64_t(job.index), &q.diurnal);
     arrivals_count = arrivals.size();
     per_prefill.resize(std::size_t(prefill_replicas));
     const auto requests = requests_of(w, arrivals, scenario_.seed, std::uint64_t(job.index));
@@ -214,10 +212,11 @@ void Simulation::run_disaggregated_service(Job& job) {
   job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
 
   start_running(job);
-  logger_->info("{} starts on {} nodes of {}: {} prefill replicas of tp {} pp {} and {} decode replicas of tp {} pp {}, "
-                "{} requests, KV {:.4g} tokens per decode replica",
-                w.name, r.nodes, acc.name, prefill_replicas, ds.prefill_tp, ds.prefill_pp, decode_replicas, tp, pp,
-                arrivals_count, out.kv_tokens_per_replica);
+  logger_->info(
+      "{} starts on {} nodes of {}: {} prefill replicas of tp {} pp {} and {} decode replicas of tp {} pp {}, "
+      "{} requests, KV {:.4g} tokens per decode replica",
+      w.name, r.nodes, acc.name, prefill_replicas, ds.prefill_tp, ds.prefill_pp, decode_replicas, tp, pp,
+      arrivals_count, out.kv_tokens_per_replica);
   const double until = horizon < run_end ? horizon : run_end + 1.0;
   sg4::this_actor::sleep_for(open_stream || unfinished ? until - start : end - start);
 

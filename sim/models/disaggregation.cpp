@@ -73,9 +73,8 @@ DisaggregatedSchedule schedule_disaggregated(const std::vector<std::vector<Route
       request.prefilled = true;
       requests.push_back(request);
     }
-    out.decode.push_back(
-        schedule_replica(requests, pools.decode_max_batch, pools.decode_kv_tokens, *pools.decode, start_s,
-                         pools.verifier));
+    out.decode.push_back(schedule_replica(requests, pools.decode_max_batch, pools.decode_kv_tokens, *pools.decode,
+                                          start_s, pools.verifier));
     for (std::size_t k = 0; k < list.size(); ++k) {
       DisaggregatedTiming& t = out.timing[list[k].first][list[k].second];
       t.decoded = true;

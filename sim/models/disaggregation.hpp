@@ -52,8 +52,8 @@ struct DisaggregatedPools {
   double prefill_kv_tokens = 0;  // KV-cache capacity of one prefill replica, tokens
   const IterationCost* decode = nullptr;
   int decode_max_batch = 1;
-  double decode_kv_tokens = 0;   // of one decode replica
-  double kv_bytes_per_token = 0; // whole model, at the KV precision
+  double decode_kv_tokens = 0;    // of one decode replica
+  double kv_bytes_per_token = 0;  // whole model, at the KV precision
   // A verifier resident on the decode replicas (kind reasoning): scores each query's
   // samples after they finish decoding, as serving_schedule.hpp describes.
   const IterationCost* verifier = nullptr;
@@ -80,8 +80,8 @@ struct DisaggregatedTiming {
 
 struct DisaggregatedSchedule {
   std::vector<std::vector<DisaggregatedTiming>> timing;  // per prefill replica, per request, in input order
-  std::vector<ScheduleResult> prefill;  // per simulated prefill replica
-  std::vector<ScheduleResult> decode;   // per simulated decode replica
+  std::vector<ScheduleResult> prefill;                   // per simulated prefill replica
+  std::vector<ScheduleResult> decode;                    // per simulated decode replica
 };
 
 // Seconds one prompt's KV of `bytes` takes from prefill replica `from` to decode replica

@@ -377,8 +377,8 @@ static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
 }
 
 // `disaggregation: {prefill_gpus, prefill_parallelism: {tp, pp}, prefill_max_batch}`
-// (kind inference): the prefill pool; the decode pool is the rest of gpus, in replicas of
-// `parallelism`. Read after parallelism and max_batch, whose values are the defaults.
+// (kinds inference and reasoning): the prefill pool; the decode pool is the rest of gpus,
+// in replicas of `parallelism`. Read after parallelism and max_batch, the defaults.
 static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
   YamlReader d = w.child("disaggregation");
   if (!spec.is_inference() && !spec.is_reasoning()) {
