@@ -67,12 +67,8 @@ void Simulation::run_disaggregated_service(Job& job) {
   std::vector<std::vector<RoutedRequest>> per_prefill;
   std::size_t arrivals_count = 0;
   if (open_stream) {
-    const int k = q.representative_replicas;
-    if (k > 0) {
-      simulated_decode = std::min(decode_replicas, k);
-      const int feeding = int(std::ceil(double(simulated_decode) * prefill_replicas / decode_replicas));
-      simulated_prefill = std::min(prefill_replicas, std::max(k, feeding));
-    }
+    simulated_decode = ds.simulated_decode(decode_replicas, q.representative_replicas);
+    simulated_prefill = ds.simulated_prefill(decode_replicas, q.representative_replicas);
     const double keep = double(simulated_decode) * prefill_replicas / (double(decode_replicas) * simulated_prefill);
     per_prefill.resize(std::size_t(simulated_prefill));
     for (int p = 0; p < simulated_prefill; ++p) {

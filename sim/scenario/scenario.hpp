@@ -4,6 +4,7 @@
 // assume every field here is valid.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -116,6 +117,17 @@ struct DisaggregationSpec {
   int prefill_tp = 1, prefill_pp = 1;  // default: the workload's tp and pp
   int prefill_max_batch = 0;           // prompts one prefill replica admits at once; default max_batch
   int prefill_replicas() const { return prefill_gpus / (prefill_tp * prefill_pp); }
+  // An open stream with `representatives` = K (0: every replica) is simulated on K decode
+  // replicas and the prefill replicas that feed them at their rate (at least K).
+  int simulated_decode(int decode_replicas, int representatives) const {
+    return representatives > 0 ? std::min(decode_replicas, representatives) : decode_replicas;
+  }
+  int simulated_prefill(int decode_replicas, int representatives) const {
+    if (representatives <= 0) return prefill_replicas();
+    const int decode = simulated_decode(decode_replicas, representatives);
+    const int feeding = int((static_cast<long long>(decode) * prefill_replicas() + decode_replicas - 1) / decode_replicas);
+    return std::min(prefill_replicas(), std::max(representatives, feeding));
+  }
 };
 
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).

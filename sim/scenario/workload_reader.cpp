@@ -738,6 +738,10 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
     expected = q.rate * std::min(horizon - spec.submit, 2 * spec.autoscale->interval) / spec.autoscale->min_replicas;
     per = "per replica in two autoscale intervals";
     fix = "a smaller rate or interval, or more min_replicas";
+  } else if (!q.count && spec.disaggregation) {
+    // Every request of a simulated prefill replica is simulated (its decode only for some).
+    const DisaggregationSpec& d = *spec.disaggregation;
+    expected *= double(d.simulated_prefill(replicas, q.representative_replicas)) / d.prefill_replicas();
   } else if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas) {
     expected *= double(q.representative_replicas) / replicas;
   }

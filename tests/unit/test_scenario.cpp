@@ -654,3 +654,17 @@ TEST_CASE("bad input: disaggregation") {
         std::vector<std::string>{"s.yaml:22:16: workloads.0.autoscale: expected no `autoscale` with `disaggregation` "
                                  "(autoscaled prefill and decode pools are not modelled)"});
 }
+
+TEST_CASE("disaggregation: the request-volume bound counts every request of the simulated prefill replicas") {
+  // 64 H100 as replicas of tp 1 at 3,000 requests/s for 2 h (21.6M requests). Co-located,
+  // 16 of 64 replicas are simulated: 5.4M requests, accepted. Disaggregated with 8 prefill
+  // replicas, all 8 feed the 16 simulated decode replicas, so every request is prefilled
+  // in the simulation: refused.
+  const std::string open = replace(replace(replace(replace(kServing, "gpus: 16", "gpus: 64"), "tp: 8", "tp: 1"),
+                                           "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 3000/s\n"),
+                                   "input_tokens: 1024", "input_tokens: 256");
+  CHECK(errors(open).empty());
+  const auto lines = errors(replace(open, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:17:13: workloads.0.requests.rate: expected at most 10000000 requests per workload", 0) == 0);
+}
