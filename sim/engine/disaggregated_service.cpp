@@ -44,16 +44,33 @@ void Simulation::run_disaggregated_service(Job& job) {
   auto shards = [&](int t, int p) { return std::min(t, w.model.kv_heads) * p; };
   const int senders = std::min(shards(ds.prefill_tp, ds.prefill_pp), shards(tp, pp));
   // Prefill replicas take the allocation's first prefill_gpus accelerators, decode
-  // replicas the rest, in order: two replicas inside one scale-up domain use NVLink.
+  // replicas the rest, in order: two replicas inside one scale-up domain use NVLink, two
+  // in one pod the nodes' NICs, two in different pods the NICs at most at the pod uplink's
+  // share (fabric_view's inter_pod level).
   const long domain = std::max(1, view.scale_up_domain);
-  auto same_domain = [&](int from, int to) {
+  std::vector<std::pair<long, int>> pod_ends;  // (first accelerator past the part, its pod)
+  long placed = 0;
+  for (const auto& part : job.allocation.parts) {
+    placed += long(part.nodes.size()) * fleet_.pods[std::size_t(part.pod)].accelerators_per_node;
+    pod_ends.push_back({placed, part.pod});
+  }
+  auto pod_of = [&](long accelerator) {
+    for (const auto& [end, pod_index] : pod_ends)
+      if (accelerator < end) return pod_index;
+    return pod_ends.back().second;
+  };
+  enum class Path { ScaleUp, ScaleOut, InterPod };
+  auto path = [&](int from, int to) {
     const long first_p = long(from) * prefill_size, last_p = first_p + prefill_size - 1;
     const long first_d = ds.prefill_gpus + long(to) * decode_size, last_d = first_d + decode_size - 1;
     const long d = first_p / domain;
-    return last_p / domain == d && first_d / domain == d && last_d / domain == d;
+    if (last_p / domain == d && first_d / domain == d && last_d / domain == d) return Path::ScaleUp;
+    return pod_of(first_p) == pod_of(first_d) ? Path::ScaleOut : Path::InterPod;
   };
   const KvTransferTime transfer = [&](int from, int to, double bytes) {
-    return point_to_point(Bytes(bytes / senders), same_domain(from, to) ? view.scale_up : view.scale_out).value();
+    const Path p = path(from, to);
+    const LinkLevel& link = p == Path::ScaleUp ? view.scale_up : p == Path::ScaleOut ? view.scale_out : view.inter_pod;
+    return point_to_point(Bytes(bytes / senders), link).value();
   };
 
   // Arrivals and routing. Streams with a count (and offline): round-robin over both pools,
@@ -129,7 +146,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   pools_out.simulated_prefill_replicas = simulated_prefill;
   pools_out.simulated_decode_replicas = simulated_decode;
   pools_out.prefill_kv_tokens_per_replica = prefill.memory().kv_tokens;
-  double last_completion = start, decoded_arrivals = 0, bytes_sum = 0, sent = 0, nvlink = 0;
+  double last_completion = start, decoded_arrivals = 0, bytes_sum = 0, sent = 0, nvlink = 0, cross_pod = 0;
   bool unfinished = false;
   for (std::size_t p = 0; p < per_prefill.size(); ++p) {
     for (std::size_t i = 0; i < per_prefill[p].size(); ++i) {
@@ -142,7 +159,9 @@ void Simulation::run_disaggregated_service(Job& job) {
         pools_out.prefill_wait_s.push_back(t.prefill_end_s - request.arrival_s);
         bytes_sum += pools.kv_bytes_per_token * request.input_tokens;
         sent++;
-        if (same_domain(int(p), routed.decode_replica)) nvlink++;
+        const Path taken = path(int(p), routed.decode_replica);
+        if (taken == Path::ScaleUp) nvlink++;
+        if (taken == Path::InterPod) cross_pod++;
       }
       if (!t.decoded) continue;
       decoded_arrivals++;
@@ -163,6 +182,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   }
   pools_out.kv_bytes_per_request = sent > 0 ? bytes_sum / sent : 0;
   pools_out.nvlink_share = sent > 0 ? nvlink / sent : 0;
+  pools_out.cross_pod_share = sent > 0 ? cross_pod / sent : 0;
 
   // Scale to the whole stream (open streams simulated on representatives only).
   double scale = 1.0;

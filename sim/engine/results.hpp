@@ -21,6 +21,7 @@ struct DisaggregationResult {
   double decode_mean_batch = 0;       // sequences per decode step
   double kv_bytes_per_request = 0;    // mean over the simulated requests
   double nvlink_share = 0;            // of the transfers, those inside a scale-up domain
+  double cross_pod_share = 0;         // of the transfers, those between pods
   std::vector<double> kv_transfer_s;  // per prefilled request: transfer end - prefill end (queueing included)
   std::vector<double> prefill_wait_s; // per prefilled request: prefill end - arrival
 };

@@ -17,9 +17,10 @@
 //   prompt's tokens. The KV is split over the replica's ranks (each holds its layers'
 //   share of min(tp, kv_heads) head groups), so min(shards of the prefill replica,
 //   shards of the decode replica) ranks send in parallel, each as one point-to-point
-//   transfer of collectives.hpp (its per-rank link: NVLink when the two replicas share a
-//   scale-up domain, the node's NICs otherwise; NCCL's achievable fraction of line rate
-//   and step latency). A transfer starts when its prefill has ended and both the
+//   transfer of collectives.hpp (its per-rank link, which the caller picks from the
+//   placement: NVLink when the two replicas share a scale-up domain, the node's NICs
+//   otherwise, capped by the pod uplink's share between pods; NCCL's achievable fraction
+//   of line rate and step latency). A transfer starts when its prefill has ended and both the
 //   prefill replica's sending link and the decode replica's receiving link are free
 //   (FIFO in the order prefills end): transfers queue, they are not a formula.
 // - Decode pool: each replica runs the same schedule on requests that arrive with their

@@ -136,6 +136,7 @@ void add_disaggregation_keys(json& entry, const WorkloadResult& r) {
   d["decode_mean_batch"] = value(s ? s->decode_mean_batch : 0);
   d["kv_bytes_per_request"] = value(s ? s->kv_bytes_per_request : 0);
   d["kv_transfer_nvlink_share"] = value(s ? s->nvlink_share : 0);
+  d["kv_transfer_cross_pod_share"] = value(s ? s->cross_pod_share : 0);
   d["kv_transfer_p50_s"] = pct(s ? &s->kv_transfer_s : nullptr, 50);
   d["kv_transfer_p99_s"] = pct(s ? &s->kv_transfer_s : nullptr, 99);
   d["prefill_done_p50_s"] = pct(s ? &s->prefill_wait_s : nullptr, 50);

@@ -133,6 +133,24 @@ def test_kv_transfer_over_nvlink():
           f"{d['kv_transfer_p50_s']} vs {transfer}")
 
 
+def test_kv_transfer_between_pods():
+    """Prefill pool in one pod, decode pool in another, pods joined by 800 Gb/s uplinks: a
+    rank's share of its pod's uplink (100 GB/s / 8 accelerators = 12.5 GB/s) is below its
+    NIC share (50 GB/s), so the KV crosses at 12.5 GB/s x 94%."""
+    text = service("pods", "dgx-h100", 1, chat(16, "{mode: offline, count: 1, input_tokens: 4096, output_tokens: 64}",
+                                               extra="    disaggregation: {prefill_gpus: 8, prefill_parallelism: {tp: 4}}\n"))
+    text = text.replace("{name: p, count: 1, nodes: 1, node: dgx-h100}\n",
+                        "{name: p, count: 2, nodes: 1, node: dgx-h100}\n    interconnect: {bandwidth_per_pod: 800Gbps}\n")
+    split, _ = run_ok("one-pods", write("one-pods.yaml", text))
+    if not split:
+        return
+    d = split["workloads"][0]["disaggregation"]
+    transfer = KV_FP8_PER_TOKEN * 4096 / 4 / (100e9 / 8 * NIC_EFF) + NIC_LAT
+    check("KV between pods: every transfer crosses pods", d["kv_transfer_cross_pod_share"] == 1, str(d))
+    check("KV between pods: at the uplink's share, by hand", abs(d["kv_transfer_p50_s"] / transfer - 1) < 1e-9,
+          f"{d['kv_transfer_p50_s']} vs {transfer}")
+
+
 def test_disaggregation_representative_replicas():
     """An open stream over 24 prefill and 40 decode replicas, simulated on 8 of each, stays
     within 2% of simulating them all (throughput, TTFT and TPOT p50 and p99)."""
@@ -246,6 +264,7 @@ if __name__ == "__main__":
     test_disaggregation_under_load()
     test_kv_transfer_by_hand()
     test_kv_transfer_over_nvlink()
+    test_kv_transfer_between_pods()
     test_disaggregation_representative_replicas()
     test_reasoning_disaggregated()
     test_fp4()
