@@ -538,6 +538,7 @@ std::map<std::string, ModelSpec> parse_models(const std::string& text, ProblemLi
                    if (auto v = r.count("vocab", !dit, dit ? 0 : 1)) m.vocab = *v;
                    if (auto v = r.text("mlp", false, {"swiglu", "gelu"}))
                      m.mlp = *v == "gelu" ? MlpKind::GeLU : MlpKind::SwiGLU;
+                   if (auto v = r.text("dropout", false, {"true", "false"})) m.dropout = *v == "true";
                    if (heads && kv_heads && *heads % *kv_heads != 0)
                      r.problem_at(r.node_of("kv_heads"), "kv_heads",
                                   "expected a divisor of heads (" + std::to_string(*heads) + "), got " +

@@ -87,6 +87,10 @@ struct ModelSpec {
   int kv_heads = 0;
   int vocab = 0;
   MlpKind mlp = MlpKind::SwiGLU;
+  // Trains with hidden dropout, whose 1-byte masks it stores for the backward pass
+  // (Megatron-LM's default: hidden_dropout 0.1, megatron/training/arguments.py); Llama,
+  // Mixtral and DeepSeek-V3 have none.
+  bool dropout = true;
   // Mixture of experts (experts == 0 means dense).
   int experts = 0;
   int top_k = 0;

@@ -201,9 +201,9 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           setup = choice->setup;
           const Parallelism& c = setup.parallelism;
           std::snprintf(line, sizeof line,
-                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, step %.3f s (%d of %d "
-                        "candidates fit)\n",
-                        acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch,
+                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, zero %d, step %.3f s (%d "
+                        "of %d candidates fit)\n",
+                        acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch, setup.options.zero_stage,
                         choice->step.step_time.value(), choice->fitting, choice->candidates);
           out << line;
         }

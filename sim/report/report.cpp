@@ -406,6 +406,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     }
     if (r.accelerator) {
       entry["micro_batch"] = r.setup.micro_batch;
+      entry["zero"] = r.setup.options.zero_stage;  // ZeRO stage over DP (chosen by the search under auto)
       entry["recompute"] = r.setup.recompute == RecomputeMode::Full        ? "full"
                            : r.setup.recompute == RecomputeMode::Selective ? "selective"
                                                                            : "none";

@@ -257,7 +257,7 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     why = text;
   }
   w.problem_at("parallelism", "expected a configuration that fits in accelerator memory, but it " + why +
-                                  " (raise tp/pp, use recompute, or a smaller micro_batch)");
+                                  " (raise tp/pp, use recompute, a smaller micro_batch, or shard over dp with zero: 2 or 3)");
 }
 
 }  // namespace

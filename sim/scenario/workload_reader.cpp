@@ -56,7 +56,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
     m.problem(message);
     return std::nullopt;
   }
-  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
+  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "dropout", "experts", "top_k",
                      "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
                      "patch_t", "patch_s", "text_len"}))
     return std::nullopt;
@@ -71,6 +71,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   spec.vocab = int(m.integer("vocab", spec.kind == "dit" ? 0 : 1, spec.kind != "dit").value_or(0));
   spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
                                                                                       : MlpKind::SwiGLU;
+  spec.dropout = m.boolean("dropout", false).value_or(true);
   spec.experts = int(m.integer("experts", 1, false).value_or(0));
   // A diffusion transformer's VAE compression and patch size (models/video_step.hpp).
   if (spec.kind == "dit") {
@@ -127,7 +128,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
-                "distributed_optimizer", "sequence_parallel", "virtual_stages"});
+                "distributed_optimizer", "zero", "sequence_parallel", "virtual_stages", "rank_order"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -141,9 +142,28 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
       opt.overlap_ep_comm = o.boolean("ep_comm", false).value_or(false);
     }
   }
-  opt.distributed_optimizer = w.boolean("distributed_optimizer", false).value_or(true);
+  // `zero: 0-3` names the ZeRO stage; `distributed_optimizer: true|false` (the older key)
+  // is stage 1 or 0, and both together must agree.
+  const std::optional<bool> distributed_optimizer = w.boolean("distributed_optimizer", false);
+  opt.zero_stage = distributed_optimizer.value_or(true) ? 1 : 0;
+  if (w.has("zero")) {
+    if (auto zero = w.integer("zero", 0, false)) {
+      if (*zero > 3)
+        w.problem_at("zero", "expected a ZeRO stage 0, 1, 2 or 3, got " + std::to_string(*zero));
+      else if (distributed_optimizer && (*zero >= 1) != *distributed_optimizer)
+        w.problem_at("zero", "expected a stage that agrees with distributed_optimizer: " +
+                                 std::string(*distributed_optimizer ? "true (zero >= 1)" : "false (zero: 0)") +
+                                 ", got " + std::to_string(*zero));
+      else
+        opt.zero_stage = int(*zero);
+    }
+  }
   opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
   opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
+  opt.rank_order = w.choice("rank_order", {"tp-cp-dp-pp", "tp-cp-pp-dp"}, false).value_or("tp-cp-dp-pp") ==
+                           "tp-cp-pp-dp"
+                       ? RankOrder::TpCpPpDp
+                       : RankOrder::TpCpDpPp;
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   auto parallelism = read_parallelism(w);
@@ -206,10 +226,14 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   if (spec.seq_len % p.cp != 0)
     w.problem_at("parallelism", "expected cp to divide seq_len (" + std::to_string(spec.seq_len) +
                                     "), got cp = " + std::to_string(p.cp));
-  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers % (p.pp * opt.virtual_stages) != 0))
-    w.problem_at("virtual_stages", "expected pp > 1 and layers (" + std::to_string(spec.model.layers) +
-                                       ") divisible by pp x virtual_stages, got pp = " + std::to_string(p.pp) +
-                                       ", virtual_stages = " + std::to_string(opt.virtual_stages));
+  // Megatron-Core spreads layers that do not divide evenly over the first and last
+  // stages (--decoder-first/last-pipeline-num-layers; Llama 3 ran 126 layers on 16
+  // stages with one fewer on each end): every virtual stage needs at least one layer.
+  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers < p.pp * opt.virtual_stages))
+    w.problem_at("virtual_stages", "expected pp > 1 and at least one layer per virtual stage (layers " +
+                                       std::to_string(spec.model.layers) + " >= pp x virtual_stages), got pp = " +
+                                       std::to_string(p.pp) + ", virtual_stages = " +
+                                       std::to_string(opt.virtual_stages));
   if (p.pp > spec.model.layers)
     w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
                                     "), got pp = " + std::to_string(p.pp));

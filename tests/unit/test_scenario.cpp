@@ -100,6 +100,24 @@ TEST_CASE("bad input: exact error lines") {
         std::vector<std::string>{"s.yaml:17:14: workloads.0.seq_len: expected an integer of at least 1, got 'long'"});
 }
 
+TEST_CASE("pretrain: `zero` names the ZeRO stage; distributed_optimizer is stage 1 or 0") {
+  auto stage = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.zero_stage;
+  };
+  CHECK(stage("") == 1);
+  CHECK(stage("    distributed_optimizer: false\n") == 0);
+  CHECK(stage("    zero: 3\n") == 3);
+  CHECK(stage("    distributed_optimizer: true\n    zero: 2\n") == 2);
+  CHECK(load_scenario_text(kBase + "    rank_order: tp-cp-pp-dp\n", "s.yaml", {}, Catalog::builtin())
+            .workloads.at(0)
+            .training.rank_order == RankOrder::TpCpPpDp);
+  CHECK(errors(kBase + "    zero: 4\n") ==
+        std::vector<std::string>{"s.yaml:19:11: workloads.0.zero: expected a ZeRO stage 0, 1, 2 or 3, got 4"});
+  CHECK(errors(kBase + "    distributed_optimizer: false\n    zero: 2\n") ==
+        std::vector<std::string>{"s.yaml:20:11: workloads.0.zero: expected a stage that agrees with "
+                                 "distributed_optimizer: false (zero: 0), got 2"});
+}
+
 TEST_CASE("bad input: malformed YAML names the line") {
   const auto lines = errors(replace(kBase, "kind: pretrain", "kind: [pretrain"));
   REQUIRE(lines.size() == 1);
