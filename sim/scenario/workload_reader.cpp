@@ -808,11 +808,20 @@ std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc
     const ServingMemory pre = serving_memory(prefill_setup(spec, acc));
     const int prompt = spec.requests.input_lengths.fixed() ? spec.requests.input_tokens
                                                            : spec.requests.input_lengths.largest();
-    if (!pre.weights_fit() || pre.kv_tokens < prompt + 1) {
+    if (!pre.weights_fit()) {
       std::snprintf(text, sizeof text,
-                    "leaves a prefill replica (tp %d, pp %d) on %s %s (raise the prefill tp or pp)",
-                    spec.disaggregation->prefill_tp, spec.disaggregation->prefill_pp, acc.name.c_str(),
-                    pre.weights_fit() ? "too little KV cache for one prompt" : "no room beside its weights");
+                    "needs %.1f GB of weights per accelerator in a prefill replica (tp %d, pp %d) on %s (plus a "
+                    "%.1f GB runtime reserve), which has %.1f GB (raise disaggregation.prefill_parallelism)",
+                    pre.weights.value() / 1e9, spec.disaggregation->prefill_tp, spec.disaggregation->prefill_pp,
+                    acc.name.c_str(), pre.runtime_reserve.value() / 1e9, pre.capacity.value() / 1e9);
+      return text;
+    }
+    if (pre.kv_tokens < prompt + 1) {
+      std::snprintf(text, sizeof text,
+                    "leaves room for %.0f tokens of KV cache in a prefill replica (tp %d, pp %d) on %s, less than "
+                    "one prompt (%d tokens; raise disaggregation.prefill_parallelism)",
+                    pre.kv_tokens, spec.disaggregation->prefill_tp, spec.disaggregation->prefill_pp, acc.name.c_str(),
+                    prompt + 1);
       return text;
     }
   }

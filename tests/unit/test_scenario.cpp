@@ -686,3 +686,15 @@ TEST_CASE("disaggregation: the request-volume bound counts every request of the 
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].rfind("s.yaml:17:13: workloads.0.requests.rate: expected at most 10000000 requests per workload", 0) == 0);
 }
+
+TEST_CASE("disaggregation: a prefill replica that does not fit is refused with its figures") {
+  // Llama 2 70B in BF16 on one H100 (prefill tp 1): 138 GB of weights; the decode replicas
+  // of tp 8 fit.
+  const auto lines = errors(replace(replace(kServing, "precision: fp8", "precision: bf16"), "    max_batch: 64\n",
+                                    "    max_batch: 64\n    disaggregation: {prefill_gpus: 8, prefill_parallelism: {tp: 1}}\n"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
+                       "it needs ", 0) == 0);
+  CHECK(lines[0].find("GB of weights per accelerator in a prefill replica (tp 1, pp 1) on H100-SXM") != std::string::npos);
+  CHECK(lines[0].find("(raise disaggregation.prefill_parallelism)") != std::string::npos);
+}
