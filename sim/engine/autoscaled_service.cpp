@@ -94,7 +94,7 @@ void Simulation::run_autoscaled_service(Job& job) {
   AutoscaleResult& a = job.result->autoscale;
   a.capacity_requests_per_s =
       saturated_requests_per_s({0.0, q.input_tokens, w.tokens_per_sample(), q.samples}, w.max_batch,
-                               models.model.memory().kv_tokens, models.model, models.verifier());
+                               models.model.memory().kv_tokens, models.model, models.verifier(), w.kv_policy);
   // Added replicas run on pods of the same accelerator and node shape as its first ones.
   std::vector<int> pods;
   for (const PodGroup& g : job.sched.groups)
@@ -345,7 +345,7 @@ void Simulation::finish_autoscaled_service(Job& job, double now) {
         poisson_arrivals(q.rate.value(), begin, std::nullopt, end, scenario_.seed, stream, &q.diurnal, &share);
     const auto requests = requests_of(w, arrivals, scenario_.seed, stream);
     const ScheduleResult schedule =
-        schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+        schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier, w.kv_policy);
     const RequestWeight weighting{&counts, scenario_.seed, stream};
     arrivals_count += tally_replica(w, requests, schedule, now, out, totals, from, to, &weighting);
   };

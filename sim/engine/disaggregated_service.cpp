@@ -128,6 +128,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   pools.prefill_kv_tokens = prefill.memory().kv_tokens;
   pools.decode = &decode;
   pools.decode_max_batch = w.max_batch;
+  pools.decode_kv_policy = w.kv_policy;
   pools.decode_kv_tokens = decode.memory().kv_tokens;
   pools.kv_bytes_per_token = kv_bytes_per_token(w.model, w.precision).value();
   pools.verifier = verifier ? &*verifier : nullptr;
@@ -171,6 +172,7 @@ void Simulation::run_disaggregated_service(Job& job) {
         continue;
       }
       out.completed++;
+      if (t.preemptions > 0) out.preempted++;
       out.output_tokens += double(request.output_tokens) * request.samples;
       out.thinking_tokens += double(w.requests.thinking_tokens) * request.samples;
       out.answer_tokens += double(request.output_tokens - w.requests.thinking_tokens) * request.samples;

@@ -51,6 +51,7 @@ struct ServingResult {
   double accepted_tokens = 0;        // their output tokens
   bool extrapolated = false;         // steady-state extrapolation rather than every request simulated
   long long simulated_requests = 0;  // requests run through the schedule, per replica
+  double preempted = 0;              // completed requests preempted for KV space at least once
   std::optional<DisaggregationResult> disaggregation;  // inference with separate prefill and decode pools
 };
 

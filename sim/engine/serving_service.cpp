@@ -41,6 +41,7 @@ std::size_t tally_replica(const WorkloadSpec& w, const std::vector<ServingReques
     if (request.arrival_s < horizon) out.requests++;
     if (timing.completion_s > horizon) continue;  // unfinished when the run stops
     out.completed++;
+    if (timing.preemptions > 0) out.preempted++;
     out.output_tokens += double(request.output_tokens) * request.samples;
     out.thinking_tokens += double(w.requests.thinking_tokens) * request.samples;
     out.answer_tokens += double(request.output_tokens - w.requests.thinking_tokens) * request.samples;
@@ -66,6 +67,7 @@ void scale_to_stream(ServingResult& out, const ReplicaTotals& totals, double sca
   out.mean_batch = totals.decode_steps > 0 ? totals.batch_sum / totals.decode_steps : 0;
   out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
   out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+  out.preempted *= scale;
   out.output_tokens *= scale;
   out.thinking_tokens *= scale;
   out.answer_tokens *= scale;
@@ -154,11 +156,12 @@ void Simulation::run_service(Job& job) {
       if (it == offline_cache.end())
         it = offline_cache
                  .emplace(requests.size(), schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica,
-                                                            model, start, verifier))
+                                                            model, start, verifier, w.kv_policy))
                  .first;
       schedule = &it->second;
     } else {
-      computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier);
+      computed = schedule_replica(requests, w.max_batch, out.kv_tokens_per_replica, model, start, verifier,
+                                  w.kv_policy);
     }
     tally_replica(w, requests, *schedule, horizon, out, totals);
   }
@@ -231,6 +234,7 @@ void Simulation::run_synthetic_data_job(Job& job) {
   plan.output_tokens = w.requests.output_tokens;
   plan.max_batch = w.max_batch;
   plan.kv_capacity_tokens = out.kv_tokens_per_replica;
+  plan.kv_policy = w.kv_policy;
   plan.replicas = out.replicas;
   plan.accept_rate = w.accept_rate;
   plan.target_tokens = w.target_tokens;

@@ -74,13 +74,14 @@ DisaggregatedSchedule schedule_disaggregated(const std::vector<std::vector<Route
       requests.push_back(request);
     }
     out.decode.push_back(schedule_replica(requests, pools.decode_max_batch, pools.decode_kv_tokens, *pools.decode,
-                                          start_s, pools.verifier));
+                                          start_s, pools.verifier, pools.decode_kv_policy));
     for (std::size_t k = 0; k < list.size(); ++k) {
       DisaggregatedTiming& t = out.timing[list[k].first][list[k].second];
       t.decoded = true;
       t.decode_start_s = out.decode.back().requests[k].first_token_s;
       t.decode_end_s = out.decode.back().requests[k].decode_end_s;
       t.completion_s = out.decode.back().requests[k].completion_s;
+      t.preemptions = out.decode.back().requests[k].preemptions;
     }
   }
   return out;

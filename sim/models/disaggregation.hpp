@@ -54,6 +54,7 @@ struct DisaggregatedPools {
   const IterationCost* decode = nullptr;
   int decode_max_batch = 1;
   double decode_kv_tokens = 0;    // of one decode replica
+  KvPolicy decode_kv_policy = KvPolicy::Reserve;  // the workload's; prefill replicas hold only prompts
   double kv_bytes_per_token = 0;  // whole model, at the KV precision
   // A verifier resident on the decode replicas (kind reasoning): scores each query's
   // samples after they finish decoding, as serving_schedule.hpp describes.
@@ -77,6 +78,7 @@ struct DisaggregatedTiming {
   double decode_end_s = 0;    // its last token (kv_ready_s for a one-token answer)
   double completion_s = 0;    // after verification, if any (decode_end_s without a verifier)
   bool decoded = false;       // scheduled on a simulated decode replica
+  int preemptions = 0;        // on its decode replica, for KV space (policy preempt)
 };
 
 struct DisaggregatedSchedule {

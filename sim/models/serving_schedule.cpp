@@ -23,7 +23,7 @@ void mark_busy(std::vector<BusyInterval>& busy, double from, double to) {
 
 ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int max_batch,
                                 double kv_capacity_tokens, const IterationCost& cost, double start_s,
-                                const IterationCost* verifier) {
+                                const IterationCost* verifier, KvPolicy kv_policy) {
   assert(max_batch >= 1 && "max_batch is validated by the scenario layer");
   ScheduleResult out;
   out.requests.resize(requests.size());
@@ -31,21 +31,34 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
   std::vector<Running> running, admitted, verifying;
   running.reserve(std::size_t(max_batch));
   double now = start_s;
-  double kv_reserved = 0;   // input + samples x output of every running request
+  const bool preempt = kv_policy == KvPolicy::Preempt;
+  double kv_reserved = 0;   // what admission counts against the cache (see reservation)
   double context = 0;       // tokens currently in the KV cache of running requests
   int running_sequences = 0;  // samples of the running requests (what max_batch caps)
   std::size_t next = 0;
+  // Tokens per sample a preempted request had produced (policy preempt): it resumes there.
+  std::vector<int> resumed_at(preempt ? requests.size() : 0, 0);
 
   auto samples = [&](std::size_t i) { return std::max(1, requests[i].samples); };
+  // The context a request brings when admitted: its prompt and, if it was preempted, the
+  // tokens it had produced (at least its first).
+  auto produced = [&](std::size_t i) { return preempt ? std::max(1, resumed_at[i]) : 1; };
+  auto admitted_context = [&](std::size_t i) {
+    return double(requests[i].input_tokens) + double(samples(i)) * produced(i);
+  };
+  // Reserve: its whole input + output up front. Preempt: its context now (what it adds
+  // later is checked before every decode step instead).
   auto reservation = [&](std::size_t i) {
-    return double(requests[i].input_tokens) + double(samples(i)) * requests[i].output_tokens;
+    return preempt ? admitted_context(i)
+                   : double(requests[i].input_tokens) + double(samples(i)) * requests[i].output_tokens;
   };
   // A request leaves the replica: its reservation and its context go.
   auto finish = [&](const Running& r) {
     const ServingRequest& q = requests[r.index];
     out.requests[r.index].completion_s = now;
-    kv_reserved -= reservation(r.index);
-    context -= double(q.input_tokens) + double(samples(r.index)) * r.generated;
+    const double held = double(q.input_tokens) + double(samples(r.index)) * r.generated;
+    kv_reserved -= preempt ? held : reservation(r.index);
+    context -= held;
   };
   // Its samples are done: finish now, or after verification at the end of the iteration.
   auto samples_done = [&](const Running& r) {
@@ -67,15 +80,27 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
     int prefill_prompts = 0;  // admitted requests that need a prefill
     // An idle replica always takes the head of the queue, so an oversized request (refused
     // by the scenario layer; possible only from direct calls) cannot stall the loop.
-    while (!waiting.empty() &&
-           ((running_sequences + admitted_sequences + samples(waiting.front()) <= max_batch &&
-             kv_reserved + reservation(waiting.front()) <= kv_capacity_tokens) ||
-            (running.empty() && admitted.empty()))) {
+    // Preempt: room for its context and for the coming decode step's token of every
+    // sequence, so that a request is not admitted only to be preempted at once.
+    auto fits = [&](std::size_t i) {
+      const int sequences = running_sequences + admitted_sequences + samples(i);
+      return sequences <= max_batch &&
+             kv_reserved + reservation(i) + (preempt ? sequences : 0) <= kv_capacity_tokens;
+    };
+    while (!waiting.empty() && (fits(waiting.front()) || (running.empty() && admitted.empty()))) {
       const std::size_t i = waiting.front();
       waiting.pop_front();
       kv_reserved += reservation(i);
       admitted_sequences += samples(i);
-      if (!requests[i].prefilled) {
+      const bool resumed = preempt && resumed_at[i] > 0;
+      if (resumed) {
+        // Recompute: the prompt and every sample's tokens so far (the prompt once: its KV is
+        // shared), as one prefill of that length.
+        const double length = admitted_context(i);
+        prompt_tokens += length;
+        squared += length * length;
+        prefill_prompts++;
+      } else if (!requests[i].prefilled) {
         const double in = requests[i].input_tokens;
         prompt_tokens += in;
         squared += in * in;
@@ -86,13 +111,30 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
     if (!admitted.empty()) {
       if (prefill_prompts > 0) now += cost.prefill(prompt_tokens, squared, prefill_prompts).value();
       for (Running r : admitted) {
-        r.generated = 1;  // every sample's first token, drawn from the one prefill
+        const bool resumed = preempt && resumed_at[r.index] > 0;
+        r.generated = produced(r.index);  // the first token from the prefill, or where it was preempted
         running_sequences += samples(r.index);
-        context += double(requests[r.index].input_tokens) + samples(r.index);
-        out.requests[r.index].first_token_s = requests[r.index].prefilled ? iteration_start : now;
-        if (requests[r.index].output_tokens <= 1) samples_done(r);
+        context += admitted_context(r.index);
+        if (!resumed) out.requests[r.index].first_token_s = requests[r.index].prefilled ? iteration_start : now;
+        if (r.generated >= requests[r.index].output_tokens) samples_done(r);
         else running.push_back(r);
       }
+    }
+    // Policy preempt: the decode step adds a token per running sequence; while that would
+    // overflow the cache, the most recently admitted request goes back to the queue's head
+    // (the oldest keeps running, so progress is certain: the scenario layer checks that
+    // one request fits alone).
+    while (preempt && running.size() > 1 && context + running_sequences > kv_capacity_tokens) {
+      const Running victim = running.back();
+      running.pop_back();
+      const double held = double(requests[victim.index].input_tokens) + double(samples(victim.index)) * victim.generated;
+      context -= held;
+      kv_reserved -= held;
+      running_sequences -= samples(victim.index);
+      resumed_at[victim.index] = victim.generated;
+      waiting.push_front(victim.index);
+      out.requests[victim.index].preemptions++;
+      out.preemptions++;
     }
     if (!running.empty()) {
       const int batch = running_sequences;
@@ -100,6 +142,7 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
       out.decode_steps++;
       out.batch_sum += batch;
       context += batch;
+      if (preempt) kv_reserved += batch;  // the reservation is the context
       std::size_t kept = 0;
       for (Running& r : running) {
         r.generated++;
@@ -245,7 +288,7 @@ double StepProfile::integral(double from, double to) const {
 }
 
 double saturated_requests_per_s(const ServingRequest& typical, int max_batch, double kv_capacity_tokens,
-                                const IterationCost& cost, const IterationCost* verifier) {
+                                const IterationCost& cost, const IterationCost* verifier, KvPolicy kv_policy) {
   const double reserve = double(typical.input_tokens) + double(typical.samples) * typical.output_tokens;
   const int at_once = std::max(1, std::min(max_batch / typical.samples, int(kv_capacity_tokens / reserve)));
   const long long k = std::max<long long>(32, 4LL * at_once);
@@ -253,7 +296,7 @@ double saturated_requests_per_s(const ServingRequest& typical, int max_batch, do
   queued.arrival_s = 0;
   const ScheduleResult r =
       schedule_replica(std::vector<ServingRequest>(std::size_t(3 * k), queued), max_batch, kv_capacity_tokens, cost, 0,
-                       verifier);
+                       verifier, kv_policy);
   std::vector<double> done;
   for (const auto& timing : r.requests) done.push_back(timing.completion_s);
   std::sort(done.begin(), done.end());

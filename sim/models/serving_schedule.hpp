@@ -9,9 +9,17 @@
 //   together (cost.prefill), which yields each one's first token; then every running
 //   request, the new ones included, decodes one token (cost.decode). A request is done
 //   after its output_tokens tokens (the first from prefill, the rest from decode steps).
-// - KV admission reserves input + output tokens up front and never preempts
-//   (TensorRT-LLM's GUARANTEED_NO_EVICT policy): no request is ever swapped out, at the
-//   price of admitting fewer requests than an optimistic policy would.
+// - KV admission, one of two policies (KvPolicy):
+//   reserve: input + output tokens are reserved up front and nothing is ever preempted
+//     (TensorRT-LLM's GUARANTEED_NO_EVICT, its default), at the price of admitting fewer
+//     requests than the cache could hold most of the time;
+//   preempt: a request is admitted when its current context fits, and before a decode
+//     step that would overflow the cache the most recently admitted running requests are
+//     preempted until it fits (vLLM's default, recompute mode: the preempted request goes
+//     back to the head of the queue, keeps the tokens it has already produced, and when
+//     it is admitted again its prompt and those tokens are prefilled anew; TensorRT-LLM's
+//     MAX_UTILIZATION also preempts). TPOT then includes the time a request spends
+//     preempted and re-prefilled; its first token is not produced again.
 // - The replica idles only when nothing is running or waiting; it then jumps to the
 //   next arrival.
 // - Parallel samples (kind reasoning): a request of s samples is prefilled once (its
@@ -55,12 +63,15 @@ struct RequestTiming {
   double first_token_s = 0;
   double decode_end_s = 0;  // its samples' last token (= completion_s without a verifier)
   double completion_s = 0;  // after verification, if any
+  int preemptions = 0;      // times it was preempted for KV space (policy preempt)
 };
 
 struct BusyInterval {
   double start_s = 0;
   double end_s = 0;
 };
+
+enum class KvPolicy { Reserve, Preempt };
 
 struct ScheduleResult {
   std::vector<RequestTiming> requests;  // in the order of the input
@@ -69,6 +80,7 @@ struct ScheduleResult {
   long long decode_steps = 0;
   double batch_sum = 0;  // sequences decoding, summed over decode steps (mean batch = batch_sum / decode_steps)
   double verify_s = 0;   // time spent in verification prefills
+  long long preemptions = 0;  // requests preempted for KV space (policy preempt)
 };
 
 // `requests` must be sorted by arrival time; every request must fit the KV cache on its
@@ -78,7 +90,7 @@ struct ScheduleResult {
 // `verifier`: if given, every request's samples are scored on it after they finish (see above).
 ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int max_batch,
                                 double kv_capacity_tokens, const IterationCost& cost, double start_s = 0,
-                                const IterationCost* verifier = nullptr);
+                                const IterationCost* verifier = nullptr, KvPolicy kv_policy = KvPolicy::Reserve);
 
 // Poisson arrival times from `begin_s`: exponential gaps of mean 1 / rate_per_s, drawn
 // by inversion from a 64-bit Mersenne Twister seeded with (seed, stream), so the same
@@ -112,7 +124,8 @@ double peak_rate(double rate_per_s, double begin_s, double end_s, const std::vec
 // the completions between the k-th and 2k-th request of a queue of 3k, k four times the
 // requests the replica holds at once (at least 32), so the ramp-up is excluded.
 double saturated_requests_per_s(const ServingRequest& typical, int max_batch, double kv_capacity_tokens,
-                                const IterationCost& cost, const IterationCost* verifier = nullptr);
+                                const IterationCost& cost, const IterationCost* verifier = nullptr,
+                                KvPolicy kv_policy = KvPolicy::Reserve);
 
 // Token lengths of requests: fixed, or lognormal with the given mean and shape sigma
 // (the log of the length has standard deviation sigma), truncated at `max` and at 1.

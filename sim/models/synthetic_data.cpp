@@ -19,7 +19,8 @@ Simulated simulate(const SyntheticDataJob& job, long long requests, const Iterat
                    const IterationCost* filter) {
   const std::vector<ServingRequest> stream(std::size_t(requests),
                                            ServingRequest{0.0, job.input_tokens, job.output_tokens, 1});
-  const ScheduleResult r = schedule_replica(stream, job.max_batch, job.kv_capacity_tokens, generator, 0, filter);
+  const ScheduleResult r =
+      schedule_replica(stream, job.max_batch, job.kv_capacity_tokens, generator, 0, filter, job.kv_policy);
   Simulated out;
   out.completions.reserve(r.requests.size());
   for (const auto& t : r.requests) out.completions.push_back(t.completion_s);

@@ -43,6 +43,7 @@ struct SyntheticDataJob {
   int output_tokens = 1;
   int max_batch = 1;
   double kv_capacity_tokens = 0;  // per replica
+  KvPolicy kv_policy = KvPolicy::Reserve;
   int replicas = 1;
   double accept_rate = 1;
   double target_tokens = 0;  // accepted tokens

@@ -103,6 +103,8 @@ void add_replica_keys(json& entry, const WorkloadResult& r) {
   entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
   entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
   entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["kv_policy"] = r.spec->kv_policy == KvPolicy::Preempt ? "preempt" : "reserve";
+  entry["kv_preempted_share"] = started && s.completed > 0 ? json(s.preempted / double(s.completed)) : json(nullptr);
   entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
   entry["service_s"] = started ? json(s.service_s) : json(nullptr);
   entry["completion_s"] = r.completed ? json(*r.end_s - r.submit_s) : json(nullptr);

@@ -167,6 +167,7 @@ struct WorkloadSpec {
   // the replica count (gpus / (tp x pp)), so parallelism.product() == gpus for every kind.
   RequestStreamSpec requests;
   int max_batch = 0;  // sequences one replica decodes together at most (a request is `samples` sequences)
+  KvPolicy kv_policy = KvPolicy::Reserve;  // `kv_policy: reserve | preempt` (models/serving_schedule.hpp)
   // kind reasoning: the optional `verifier`; kind synthetic-data: the `filter`. Either way
   // a model resident on the same replicas that scores every sample (a prefill of its
   // prompt + its tokens) after the sample is generated.

@@ -474,7 +474,8 @@ static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "weights",
-                                   "requests", "max_batch", "submit", "accelerator", "tenant", "priority"};
+                                   "requests", "max_batch", "kv_policy", "submit", "accelerator", "tenant",
+                                   "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
   else keys.insert(keys.end(), {"autoscale", "duration", "disaggregation"});
@@ -483,6 +484,10 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   auto gpus = w.integer("gpus", 1, true);
   auto max_batch = w.integer("max_batch", 1, spec.is_inference());
   if (!max_batch && !w.has("max_batch")) max_batch = kDefaultServingMaxBatch;
+  // How a replica shares its KV cache: reserve every request's whole length at admission
+  // (TensorRT-LLM's default) or admit on the current context and preempt (vLLM's default).
+  if (w.choice("kv_policy", {"reserve", "preempt"}, false).value_or("reserve") == "preempt")
+    spec.kv_policy = KvPolicy::Preempt;
   const bool scorer_ok = spec.is_inference() || read_scorer(w, spec, catalog);
   bool target_ok = true;
   if (spec.is_synthetic_data()) {

@@ -702,3 +702,44 @@ TEST_CASE("disaggregation: a request waiting for a decode slot gets its first to
   CHECK(b.decode_end_s == Approx(0.156));
   CHECK((b.decode_end_s - b.decode_start_s) / 2 == Approx(0.011));
 }
+
+TEST_CASE("KV policy preempt: admit on the context, preempt the newest, recompute it on return") {
+  // A and B at 0: 10-token prompts, 5 output tokens; a cache of 26 tokens. Costs as LinearCost:
+  // prefill 1 ms per token, decode 10 ms + 1 ms per sequence.
+  const std::vector<ServingRequest> two(2, ServingRequest{0.0, 10, 5, 1});
+  RecordingCost cost;
+  // reserve: A reserves 15, B would make 30 > 26: B waits for A.
+  // A: prefill 0.010, decodes of 1 (0.011 each) at 0.021 .. 0.054 (tokens 2-5). B: prefill -> 0.064,
+  // decodes -> 0.075, 0.086, 0.097, 0.108.
+  const ScheduleResult reserve = schedule_replica(two, 256, 26, cost, 0, nullptr, KvPolicy::Reserve);
+  CHECK(reserve.requests[0].completion_s == Approx(0.054));
+  CHECK(reserve.requests[1].first_token_s == Approx(0.064));
+  CHECK(reserve.requests[1].completion_s == Approx(0.108));
+  CHECK(reserve.preemptions == 0);
+  // preempt: A's context 11 and the next step's token, 12 <= 26; B's 11 + 11 + 2 = 24 <= 26: both in.
+  // It 1: prefill 20 tokens -> 0.020 (both first tokens); context 22, 22 + 2 <= 26: decode of 2 (0.012)
+  //       -> 0.032, context 24. It 2: 24 + 2 <= 26: decode -> 0.044, context 26, 3 tokens each.
+  // It 3: 26 + 2 > 26: B (the newest) is preempted with its 3 tokens (13 of context freed); A decodes
+  //       alone -> 0.055 (4 tokens). It 4: B needs 14 + 13 + 2 > 26, waits; A -> 0.066, done, 15 freed.
+  // It 5: B back: its prompt and 3 tokens prefilled anew (13 tokens) -> 0.079; decodes -> 0.090, 0.101.
+  cost.prefills.clear();
+  const ScheduleResult preempt = schedule_replica(two, 256, 26, cost, 0, nullptr, KvPolicy::Preempt);
+  CHECK(preempt.requests[0].completion_s == Approx(0.066));
+  CHECK(preempt.requests[1].first_token_s == Approx(0.020));  // not produced again
+  CHECK(preempt.requests[1].completion_s == Approx(0.101));
+  CHECK(preempt.preemptions == 1);
+  CHECK(preempt.requests[1].preemptions == 1);
+  CHECK(preempt.requests[0].preemptions == 0);
+  REQUIRE(cost.prefills.size() == 2);
+  CHECK(cost.prefills[0].tokens == 20);
+  CHECK(cost.prefills[1].tokens == 13);
+  CHECK(cost.prefills[1].squared == 169);
+  // Never more than the cache: a long offline queue under preempt keeps every decode's context
+  // plus its new tokens within it.
+  cost.decodes.clear();
+  const std::vector<ServingRequest> many(50, ServingRequest{0.0, 100, 200, 1});
+  const ScheduleResult busy = schedule_replica(many, 64, 3000, cost, 0, nullptr, KvPolicy::Preempt);
+  for (const auto& d : cost.decodes) CHECK(d.context + d.batch <= 3000);
+  for (const auto& t : busy.requests) CHECK(t.completion_s > 0);
+  CHECK(busy.preemptions > 0);
+}
