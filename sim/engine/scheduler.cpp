@@ -88,6 +88,10 @@ bool ClusterScheduler::interrupt(int job_id, int pod, int node) {
 void ClusterScheduler::reschedule() {
   // A pass that evicts jobs may leave others that could now evict too: pass again until
   // one evicts nobody.
+  if (queue_.empty()) {
+    policy_->observe(simgrid::s4u::Engine::get_clock(), running_);
+    return;
+  }
   bool again = true;
   while (again && !queue_.empty()) {
     SchedulingState state;

@@ -81,6 +81,9 @@ class SchedulingPolicy {
   // in `state.free` once the preempted jobs' nodes are given back, and disjoint from the
   // others.
   virtual Decision schedule(const SchedulingState& state) = 0;
+  // Told of the running jobs whenever they change and no pass follows (nothing waits), for
+  // policies that keep a history of holdings (fair share with a half-life).
+  virtual void observe(double /*now*/, const std::vector<RunningJob>& /*running*/) {}
 };
 
 struct PolicyConfig {

@@ -23,6 +23,13 @@ void PriorityPolicy::decay_usage_to(double now) {
   usage_time_s_ = now;
 }
 
+void PriorityPolicy::observe(double now, const std::vector<RunningJob>& running) {
+  if (half_life_s_ <= 0) return;
+  decay_usage_to(now);
+  held_after_.clear();
+  for (const RunningJob& r : running) held_after_[r.job->tenant] += r.job->accelerators;
+}
+
 Decision PriorityPolicy::schedule(const SchedulingState& state) {
   std::map<std::string, long long> held;  // accelerators per tenant, running
   for (const RunningJob& r : state.running) held[r.job->tenant] += r.job->accelerators;

@@ -27,12 +27,13 @@ class PriorityPolicy : public SchedulingPolicy {
       : tenants_(std::move(tenants)), preemption_(preemption), half_life_s_(half_life_s) {}
   const char* name() const override { return "priority"; }
   Decision schedule(const SchedulingState& state) override;
+  void observe(double now, const std::vector<RunningJob>& running) override;
 
  private:
   const TenantLimits& limits(const std::string& tenant) const;
-  // Brings the decayed usage from the last pass to `now`. Between passes a tenant holds
-  // what it held when the last pass ended (the engine calls a pass at every submit and
-  // release, so nothing else changes holdings in between).
+  // Brings the decayed usage from the last change to `now`. In between a tenant holds
+  // what it held when the last pass ended or the last observe() saw (the engine calls one
+  // or the other at every submit, release and eviction, so nothing else changes holdings).
   void decay_usage_to(double now);
   std::map<std::string, TenantLimits> tenants_;
   bool preemption_ = false;

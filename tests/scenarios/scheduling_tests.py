@@ -130,6 +130,19 @@ def test_fair_share_half_life():
         starts = {w["name"]: w["start_s"] / H for w in s["workloads"]}
         check(f"fair share {'by holdings now' if not half_life else 'with a 1 h half-life'}: {first} at 4 h, {second} at 5 h",
               abs(starts[first] - 4) < 1e-6 and abs(starts[second] - 5) < 1e-6, str(starts))
+    # Usage stops growing when a job ends with nothing waiting (the scheduler runs no pass
+    # then). a1 (a) over [0, 1 h), b1 (b) over [8 h, 8.5 h), c over [8.5 h, 10.5 h); a2 (a, at
+    # 9 h) and b2 (b, at 9.1 h) wait for c. At 10.5 h a averages 16 x 2^-9.5 = 0.02 and b
+    # 32 x (1 - 2^-0.5) x 1/4 = 2.3: a2 first (as if a's job still ran, a would be ahead).
+    jobs2 = [job("a1", 32, 0, 1, "    tenant: a\n"), job("b1", 32, 8, 0.5, "    tenant: b\n"),
+             job("c", 32, 8.4, 2, "    tenant: c\n"), job("a2", 32, 9, 1, "    tenant: a\n"),
+             job("b2", 32, 9.1, 1, "    tenant: b\n")]
+    s, _ = run_ok("fairshare-idle", write("fairshare-idle.yaml", scenario(
+        "fairshare-idle", (1, 4), jobs2, "scheduler:\n  policy: priority\n  fair_share_half_life: 1h\n", "1d")))
+    if s:
+        starts = {w["name"]: w["start_s"] / H for w in s["workloads"]}
+        check("fair share with a half-life: a job that ended with nothing waiting stops counting",
+              abs(starts["a2"] - 10.5) < 1e-6 and abs(starts["b2"] - 11.5) < 1e-6, str(starts))
     sched = "scheduler:\n  policy: easy-backfill\n  fair_share_half_life: 1h\n"
     p, cmd = fleetsim("check", write("fairshare-fifo.yaml", scenario("fairshare", (1, 4), jobs, sched, "1d")))
     check("fair_share_half_life without policy priority is refused", p.returncode == 2
