@@ -134,7 +134,8 @@ struct FailureEvent {
 };
 
 // Nodes of one catalog node type in the fleet (pods of a hand-written platform file take
-// the node type their hosts name, or the catalog's with the same accelerator).
+// the node type their hosts name, or the catalog's with the same accelerator and count per
+// node; none if no such type: the run then has no cost keys).
 struct FleetNodes {
   const NodeType* type = nullptr;
   long long count = 0;

@@ -232,7 +232,10 @@ RunResult Simulation::run() {
   result_.nodes = fleet_.node_count();
   result_.accelerators = fleet_.accelerator_count();
   for (const FleetPod& pod : fleet_.pods) {
+    // Priced as the node type the hosts name, or a catalog type with the same accelerator
+    // and count per node; nothing else would price them right (4-GPU hosts are not DGXs).
     const NodeType* type = node_type_of(pod, catalog_);
+    if (!pod.node_type && type && type->accelerators != pod.accelerators_per_node) type = nullptr;
     auto same = std::find_if(result_.fleet_nodes.begin(), result_.fleet_nodes.end(),
                              [type](const FleetNodes& n) { return n.type == type; });
     if (same == result_.fleet_nodes.end()) same = result_.fleet_nodes.insert(same, FleetNodes{type, 0});

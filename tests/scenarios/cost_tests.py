@@ -156,6 +156,17 @@ def test_platform_file_is_priced_by_its_node_type():
     price = c.get("cost_inputs", {}).get("node_usd", {}).get("dgx-h100")
     check("a platform file: its 8 nodes priced as dgx-h100", price is not None and c["capex_nodes_usd"] == 8 * price,
           f"{c.get('capex_nodes_usd')} vs 8 x {price}")
+    # Hosts of 4 H100 that name no node type: no catalog type matches them (dgx-h100 has 8),
+    # so they are not priced as DGXs: no cost keys.
+    with open(os.path.join(ROOT, "platforms/two-pods-h100.xml")) as f:
+        xml = f.read().replace('<prop id="node_type" value="dgx-h100"/>', "").replace(
+            '<prop id="accelerators_per_node" value="8"/>', '<prop id="accelerators_per_node" value="4"/>')
+    with open(os.path.join(ROOT, "scenarios/platform-file.yaml")) as f:
+        text = f.read().replace("gpus: 64", "gpus: 32").replace("dp: 8", "dp: 4")
+    xml_path = write("cost-x4.xml", xml)
+    s4, _ = run_ok("cost-platform-x4", write("cost-x4.yaml", text.replace("../platforms/two-pods-h100.xml", xml_path)))
+    check("a platform file of 4-GPU hosts with no node type: not priced as DGXs (no cost keys)",
+          s4 is not None and "cost_usd" not in s4["cluster"], str(s4["cluster"].get("capex_usd") if s4 else None))
 
 
 for test in [test_by_hand, test_reasoning_and_video, test_bad_input, test_platform_file_is_priced_by_its_node_type]:
