@@ -30,6 +30,14 @@ struct FleetPod {
   // that the energy plugin charges it full power without an execution on it; -1: the
   // platform has none, and running nodes are kept busy with executions.
   int running_pstate = -1;
+  // What each pstate draws on a node with no execution on it (the plugin's idle value of
+  // the pstate), in W; the decode pstate (serving), and the compute pstates at each DVFS
+  // level, full power first, with the GEMM speed each leaves (1 first). A platform that
+  // does not name them runs everything in running_pstate.
+  std::vector<double> pstate_watts;
+  int decode_pstate = -1;
+  std::vector<int> dvfs_pstates;
+  std::vector<double> dvfs_speed;
   // Fabric figures the step-time model needs; a hand-written platform leaves them at
   // their defaults (non-blocking, no pod uplink limit).
   double oversubscription = 1.0;

@@ -73,7 +73,8 @@ void add_cost_keys(const Scenario& scenario, const RunResult& run, const PriceBo
                    json& workloads) {
   if (!scenario.cluster.design) return;
   const RunPrices prices = resolve_prices(scenario.cost, book);
-  const double pue = scenario.cluster.facility.pue;
+  // The PUE the IT energy saw (constant, or an hourly profile weighted by IT power).
+  const double pue = run.it_energy_j > 0 ? run.facility_energy_j / run.it_energy_j : scenario.cluster.facility.pue_at(0);
 
   // Node types in design order, each with its count and per-node costs.
   std::map<std::string, NodeCost> by_type;
