@@ -400,7 +400,14 @@ void Simulation::start_running(Job& job) {
   // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = job.spec->kind == "pretrain";
-  wait_for_power(job);  // under a facility cap: until its start fits
+  {
+    // Under a facility cap: until its start fits. A first start held for power starts
+    // (and its wait ends) when the power is there, not when its nodes were granted.
+    const double granted = sg4::Engine::get_clock();
+    wait_for_power(job);
+    WorkloadResult& r = *job.result;
+    if (r.start_s && *r.start_s == granted) r.start_s = sg4::Engine::get_clock();
+  }
   account_throttle(sg4::Engine::get_clock());
   job.energy_at_start_j = energy_of(job.hosts);
   job.run_start_s = sg4::Engine::get_clock();
