@@ -51,6 +51,9 @@ double Simulation::it_power_w() const {
 
 double Simulation::budget_it_power_w(int level) const {
   double watts = it_power_w();
+  // Jobs restarting after a failure hold idle nodes they will soon power up: reserved.
+  for (int index : running_jobs_)
+    if (const Job& job = jobs_[std::size_t(index)]; !job.powered) watts += added_power_w(job, level);
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
     const FleetPod& pod = fleet_.pods[p];
     watts += double(off_nodes_[p]) * pod.node_idle_watts;
@@ -108,7 +111,7 @@ void Simulation::account_throttle(double now) {
   result_.power_throttled_s += dt;
   for (int index : running_jobs_) {
     Job& job = jobs_[std::size_t(index)];
-    if (!job.throttleable || job.speed >= 1) continue;
+    if (!job.throttleable || !job.powered || job.speed >= 1) continue;
     WorkloadResult& r = *job.result;
     r.power_throttled_s += dt;
     result_.power_lost_accelerator_s += double(job.sched.accelerators) * (1 - job.speed) * dt;
@@ -135,7 +138,7 @@ void Simulation::relevel() {
   account_throttle(now);
   for (int index : running_jobs_) {
     Job& job = jobs_[std::size_t(index)];
-    if (!job.throttleable) continue;
+    if (!job.throttleable || !job.powered) continue;
     for (const auto& part : job.allocation.parts) {
       const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
       if (pod.running_pstate < 0) continue;

@@ -409,10 +409,15 @@ void Simulation::start_running(Job& job) {
     if (r.start_s && *r.start_s == granted) r.start_s = sg4::Engine::get_clock();
   }
   account_throttle(sg4::Engine::get_clock());
-  job.energy_at_start_j = energy_of(job.hosts);
   job.run_start_s = sg4::Engine::get_clock();
   job.steps_from_s = job.run_start_s;
-  power_up(job.allocation, job.busy, job.phase, job.throttleable);
+  // Restarting after a failure: its nodes wait idle through detection and restart.
+  job.powered = !job.restart_pending;
+  if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable);
+  // Read after the pstate change: the plugin brought every host up to now when its pstate
+  // changed (or its execution started), so each read is a lookup, not a simcall per host;
+  // the value is the same as before the change (no time has passed).
+  job.energy_at_start_j = energy_of(job.hosts);
   {
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
@@ -425,6 +430,17 @@ void Simulation::start_running(Job& job) {
   relevel();
   sample();  // a row at every change of state, so the series integrates exactly
   scheduler_.set_evictable(job.index, true);
+}
+
+void Simulation::power_up_job(Job& job) {
+  if (job.powered) return;
+  account_throttle(sg4::Engine::get_clock());
+  power_up(job.allocation, job.busy, job.phase, job.throttleable);
+  job.powered = true;
+  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+  if (job.throttleable && !pod.dvfs_speed.empty())
+    job.speed = pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
+  relevel();
 }
 
 void Simulation::stop_running(Job& job) {
@@ -458,9 +474,10 @@ void Simulation::leave_nodes(Job& job, bool record) {
   const double held_s = sg4::Engine::get_clock() - job.run_start_s;
   r.busy_s += held_s;
   r.accelerator_s += held_s * job.sched.accelerators;
-  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
   account_throttle(sg4::Engine::get_clock());
-  power_down(job.allocation, job.busy, job.throttleable);
+  if (job.powered) power_down(job.allocation, job.busy, job.throttleable);
+  job.powered = false;
+  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;  // after: see start_running
   for (const auto& part : job.allocation.parts)
     for (int n : part.nodes)
       if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
@@ -554,6 +571,7 @@ void Simulation::finish() {
   if (std::fabs(now - scenario_.horizon.value()) <= 1e-9 * scenario_.horizon.value()) now = scenario_.horizon.value();
   result_.simulated_s = now;
   if (options_.show_progress) std::fprintf(stderr, "\r%70s\r", "");
+  sg_host_energy_update_all();  // one pass over the hosts: the reads below are lookups
   for (Job& job : jobs_) {
     WorkloadResult& r = *job.result;
     if (!job.running) continue;
@@ -593,7 +611,6 @@ void Simulation::finish() {
   facility_figures(now);
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
   for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.accelerator_s;
-  sg_host_energy_update_all();
   for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
   // Facility energy: the plugin's IT energy x the PUE the IT energy saw (the profile's
   // hours weighted by the time series' IT power; exactly x PUE when it is constant).

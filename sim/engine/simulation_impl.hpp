@@ -58,6 +58,9 @@ struct Job {
   // controller may lower their clock (training jobs), and the GEMM speed it runs at now.
   PowerPhase phase = PowerPhase::Compute;
   bool throttleable = false;
+  // Its nodes are in their running pstate. A training job restarting after a failure
+  // holds its nodes idle (pstate 0) through detection and restart, then powers up.
+  bool powered = false;
   double speed = 1;
   // A training job in one pod: its steps done in this run up to `progress_at`, and the
   // wall time of a step at its present speed (0 when not running steps).
@@ -281,6 +284,8 @@ class Simulation {
   // records the change and the job's energy is counted from here. While it runs, its
   // actor only sleeps or waits on flows.
   void start_running(Job& job);
+  // A job that started idle (restarting after a failure) puts its nodes to work.
+  void power_up_job(Job& job);
   // The job's work ended now: its end, held time and energy; its nodes go back to the
   // scheduler and the time series records the change.
   void stop_running(Job& job);

@@ -80,6 +80,7 @@ void Simulation::run_job(Job& job) {
         continue;
       }
       job.restart_pending = false;
+      power_up_job(job);  // back to work: its nodes leave idle
       job.steps_from_s = sg4::Engine::get_clock();
       job.tokens_per_s = r.step.tokens_per_step / (r.step.step_time.value() * job.stretch);
       sample();

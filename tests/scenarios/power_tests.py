@@ -197,6 +197,26 @@ def test_decode_power():
               abs(w["energy_j"] / (2 * decode_node_watts("dgx-h100") * (w["end_s"] - w["start_s"])) - 1) < 1e-6)
 
 
+def test_restart_idle():
+    """A training job restarting after a failure holds its nodes idle through detection and
+    restart: its power drops, then comes back when its steps resume."""
+    s, out = run_ok("restart-idle", write("restart-idle.yaml", scenario(
+        "restart-idle", "{pue: 1.0}", training("t", 32, 4e11), horizon="2d",
+        failures="{enabled: true, rate_scale: 100, restart_time: 25min, repair_time: 6h}")))
+    if not s:
+        return
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    restarting = [r for r in rows if int(r["busy_accelerators"]) == 32 and float(r["tokens_per_s:t"]) == 0]
+    stepping = [r for r in rows if float(r["tokens_per_s:t"]) > 0]
+    check("restart: the job restarted at least once", s["workloads"][0]["interruptions"] > 0 and restarting)
+    check("restart: while it restarts every node draws at most its idle power",
+          all(float(r["it_power_w"]) <= 8 * IDLE + 1e-6 for r in restarting), str(restarting[:1]))
+    check("restart: while it steps its 4 nodes draw full power",
+          all(float(r["it_power_w"]) >= 4 * node_w(1.0) for r in stepping), str(stepping[:1]))
+    check("restart: a swing of its 4 nodes from full to idle is reported",
+          s["cluster"]["max_power_swing_w"] >= 4 * (node_w(1.0) - IDLE) - 1e-6, str(s["cluster"]["max_power_swing_w"]))
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
@@ -222,5 +242,6 @@ test_cap_never_exceeded()
 test_capped_slower()
 test_held_for_power()
 test_decode_power()
+test_restart_idle()
 test_bad_input()
 sys.exit(finish())
