@@ -22,6 +22,7 @@
 #include <algorithm>
 
 #include <simgrid/Exception.hpp>
+#include <simgrid/simix.hpp>
 
 namespace fleetsim::engine_detail {
 
@@ -123,9 +124,9 @@ void Simulation::account_throttle(double now) {
   }
 }
 
-void Simulation::relevel() {
+bool Simulation::relevel_state() {
   const auto& facility = scenario_.cluster.facility;
-  if (!facility.power_cap) return;
+  if (!facility.power_cap) return false;
   const double now = sg4::Engine::get_clock();
   const double cap = facility.power_cap->value(), pue = facility.pue_at(now);
   int level = lowest_level_;
@@ -134,7 +135,7 @@ void Simulation::relevel() {
       level = l;
       break;
     }
-  if (level == level_) return;
+  if (level == level_) return false;
   account_throttle(now);
   for (int index : running_jobs_) {
     Job& job = jobs_[std::size_t(index)];
@@ -165,8 +166,18 @@ void Simulation::relevel() {
     const double base = r.step_alone_s > 0 ? r.step_alone_s : r.step.step_time.value();
     if (!job.restart_pending && base > 0 && job.tokens_per_s > 0)
       job.tokens_per_s = r.step.tokens_per_step / (throttled_step_s(base, r.step.exposed_comm.value(), speed) * job.stretch);
-    wake(job);
   }
+  return true;
+}
+
+void Simulation::wake_throttleable() {
+  for (int index : std::set<int>(running_jobs_))
+    if (Job& job = jobs_[std::size_t(index)]; job.throttleable) wake(job);
+}
+
+void Simulation::relevel() {
+  // One kernel call: no other actor sees the fleet between two of its hosts' changes.
+  if (simgrid::kernel::actor::simcall_answered([this] { return relevel_state(); })) wake_throttleable();
 }
 
 void Simulation::run_power_controller() {

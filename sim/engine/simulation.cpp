@@ -25,9 +25,12 @@ constexpr double kScaleUpStepLatencyS = 3.4e-6;
 constexpr double kScaleOutStepLatencyS = 14.0e-6;
 
 double energy_of(const std::vector<sg4::Host*>& hosts) {
-  double joules = 0;
-  for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
-  return joules;
+  // One kernel call for all the hosts rather than one per host not yet brought up to now.
+  return simgrid::kernel::actor::simcall_answered([&hosts] {
+    double joules = 0;
+    for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
+    return joules;
+  });
 }
 
 // The fabric one accelerator of the job sees on its allocation.
@@ -413,21 +416,22 @@ void Simulation::start_running(Job& job) {
   job.steps_from_s = job.run_start_s;
   // Restarting after a failure: its nodes wait idle through detection and restart.
   job.powered = !job.restart_pending;
-  if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable);
-  // Read after the pstate change: the plugin brought every host up to now when its pstate
-  // changed (or its execution started), so each read is a lookup, not a simcall per host;
-  // the value is the same as before the change (no time has passed).
-  job.energy_at_start_j = energy_of(job.hosts);
-  {
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
                     ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
                     : 1.0;
-  }
-  job.running = true;
-  job.held_accelerators += job.sched.accelerators;
-  running_jobs_.insert(job.index);
-  relevel();
+    job.running = true;
+    job.held_accelerators += job.sched.accelerators;
+    running_jobs_.insert(job.index);
+    relevelled = relevel_state();
+  });
+  if (relevelled) wake_throttleable();
+  // Read after the pstate change: the plugin brought every host up to now when its pstate
+  // changed, so the read adds nothing at this instant (the same value as before it).
+  job.energy_at_start_j = energy_of(job.hosts);
   sample();  // a row at every change of state, so the series integrates exactly
   scheduler_.set_evictable(job.index, true);
 }
@@ -435,12 +439,16 @@ void Simulation::start_running(Job& job) {
 void Simulation::power_up_job(Job& job) {
   if (job.powered) return;
   account_throttle(sg4::Engine::get_clock());
-  power_up(job.allocation, job.busy, job.phase, job.throttleable);
-  job.powered = true;
-  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-  if (job.throttleable && !pod.dvfs_speed.empty())
-    job.speed = pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
-  relevel();
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    power_up(job.allocation, job.busy, job.phase, job.throttleable);
+    job.powered = true;
+    const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+    if (job.throttleable && !pod.dvfs_speed.empty())
+      job.speed = pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
+    relevelled = relevel_state();
+  });
+  if (relevelled) wake_throttleable();
 }
 
 void Simulation::stop_running(Job& job) {
@@ -475,17 +483,21 @@ void Simulation::leave_nodes(Job& job, bool record) {
   r.busy_s += held_s;
   r.accelerator_s += held_s * job.sched.accelerators;
   account_throttle(sg4::Engine::get_clock());
-  if (job.powered) power_down(job.allocation, job.busy, job.throttleable);
-  job.powered = false;
-  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;  // after: see start_running
-  for (const auto& part : job.allocation.parts)
-    for (int n : part.nodes)
-      if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
-  job.running = false;
-  job.held_accelerators -= job.sched.accelerators;
-  running_jobs_.erase(job.index);
-  job.wall_step_s = 0;
-  relevel();
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    if (job.powered) power_down(job.allocation, job.busy, job.throttleable);
+    job.powered = false;
+    for (const auto& part : job.allocation.parts)
+      for (int n : part.nodes)
+        if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
+    job.running = false;
+    job.held_accelerators -= job.sched.accelerators;
+    running_jobs_.erase(job.index);
+    job.wall_step_s = 0;
+    relevelled = relevel_state();
+  });
+  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;  // after the pstate change: see start_running
+  if (relevelled) wake_throttleable();
   power_freed_->notify_all();  // jobs held for power look again
   if (record) sample();
 }

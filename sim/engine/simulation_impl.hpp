@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <simgrid/s4u.hpp>
+#include <simgrid/simix.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/log.hpp"
@@ -258,6 +259,22 @@ class Simulation {
   // The controller: the highest DVFS level at which the facility fits under the cap now;
   // re-clocks the throttleable jobs' nodes (SimGrid pstates) and wakes their actors.
   void relevel();
+  // The controller's decision and the pstate changes it makes, to run inside one kernel
+  // call (simcall_answered) together with the change that prompted it, so that no actor
+  // samples the fleet half-changed; true if the level changed (wake_throttleable then).
+  bool relevel_state();
+  void wake_throttleable();
+  // Runs `change` in one kernel call where every host of the allocation has pstates (the
+  // execution path of platforms without them needs an actor context).
+  template <class F>
+  void atomically(const Allocation& allocation, F&& change) {
+    for (const auto& part : allocation.parts)
+      if (fleet_.pods[std::size_t(part.pod)].running_pstate < 0) {
+        change();
+        return;
+      }
+    simgrid::kernel::actor::simcall_answered(std::forward<F>(change));
+  }
   void run_power_controller();  // daemon: re-levels at every hour the PUE changes
   void account_throttle(double now);
   int lowest_level_ = 0;

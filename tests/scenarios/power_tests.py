@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (catalog_accelerator, catalog_node, check, decode_node_watts, fleetsim,  # noqa: E402
+from harness import (ROOT, catalog_accelerator, catalog_node, check, decode_node_watts, fleetsim,  # noqa: E402
                      invariants, read_csv, run_ok, watts, write, finish)
 
 H = 3600.0
@@ -217,6 +217,23 @@ def test_restart_idle():
           s["cluster"]["max_power_swing_w"] >= 4 * (node_w(1.0) - IDLE) - 1e-6, str(s["cluster"]["max_power_swing_w"]))
 
 
+def test_sites():
+    """The site scenarios run (2 h of each: the full 3 days take minutes) and stay under their cap."""
+    folder = os.path.join(ROOT, "scenarios", "sites")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".yaml"):
+            continue
+        s, out = run_ok(f"site-{name}", os.path.join(folder, name), "--set", "horizon=2h")
+        if not s:
+            continue
+        c = s["cluster"]
+        rows = read_csv(os.path.join(out, "timeseries.csv"))
+        peak = max(float(r["facility_power_w"]) for r in rows)
+        check(f"sites/{name}: 2 h run, facility peak {peak / 1e6:.1f} MW under the {c['power_cap_w'] / 1e6:.0f} MW cap",
+              peak <= c["power_cap_w"] * (1 + 1e-12) and c["it_energy_j"] > 0)
+        invariants(f"sites/{name}", out, s, c["accelerators"])
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
@@ -244,4 +261,5 @@ test_held_for_power()
 test_decode_power()
 test_restart_idle()
 test_bad_input()
+test_sites()
 sys.exit(finish())
