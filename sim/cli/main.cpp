@@ -116,7 +116,10 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
     }
   } else {
     if (scenario.failures.enabled) out << "  failures: enabled (catalog rates per node)\n";
-    out << "  cluster: platform file " << *scenario.cluster.platform_file << "\n";
+    // Loading the file and planning the workloads on it finds what `run` would refuse.
+    const PlatformSize size = check_on_platform_file(scenario, catalog);
+    out << "  cluster: platform file " << *scenario.cluster.platform_file << ": " << size.pods << " pods, "
+        << size.nodes << " nodes, " << size.accelerators << " accelerators\n";
   }
   out << "  horizon: " << format_quantity(scenario.horizon.value(), Dimension::Duration) << "\n";
   out << "  scheduler: " << scenario.scheduler.policy << ", placement " << scenario.scheduler.placement;
@@ -124,6 +127,9 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
     out << "; tenant " << name << " share " << t.share;
     if (t.quota) out << " quota " << *t.quota;
   }
+  if (scenario.scheduler.fair_share_half_life)
+    out << "; fair share decays with a half-life of "
+        << format_quantity(scenario.scheduler.fair_share_half_life->value(), Dimension::Duration);
   out << "\n";
   // Jobs of a trace or stream: the first in full as an example, the rest summed up.
   struct StreamSummary {
@@ -260,7 +266,8 @@ int main(int argc, char** argv) {
   }
 
   try {
-    set_log_level(quiet ? spdlog::level::warn : spdlog::level::info);
+    // `check` prints a report on stdout: progress lines would only interleave with it.
+    set_log_level(quiet || app.got_subcommand("check") ? spdlog::level::warn : spdlog::level::info);
     const Catalog& catalog = Catalog::builtin();
     if (app.got_subcommand("catalog")) {
       std::cout << catalog.describe();

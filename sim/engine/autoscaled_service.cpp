@@ -16,8 +16,10 @@
 // representative replicas (requests.representative_replicas) are scheduled request by
 // request on such streams, and the counts scaled to the whole stream (ratio estimator, as
 // for fixed services). A replica short of capacity because its added replicas queue
-// shows it in its TTFT and latency. Not modelled: the drain of a replica given back (its
-// queue is taken to finish elsewhere) and the load time of a new replica's weights.
+// shows it in its TTFT and latency. An added group holds (and powers) its nodes while it
+// loads its weights and serves only after `startup_time`; the first replicas serve from
+// the service's start, as a fixed service's do. Not modelled: the drain of a replica given
+// back (its queue is taken to finish elsewhere).
 #include "engine/simulation_impl.hpp"
 
 #include <algorithm>
@@ -47,6 +49,14 @@ constexpr double kEnoughSimulatedRequests = 200000;
 // up before the window is there when it starts.
 constexpr double kFullReplicaRequests = 1e6;
 constexpr double kSampledRequests = 4e5;
+
+// How fast a node loads a replica's weights from its local SSD into its GPUs, when the
+// scenario does not give `startup_time`: ServerlessLLM (Fu et al., OSDI'24, arXiv
+// 2401.14351, section 1) measured LLaMA-2-70B's 130 GB checkpoint taking 84 s to load into
+// GPU memory with the standard (PyTorch/Safetensors) loaders: 1.55 GB/s per server. Its own
+// loader is 3.6-8.2x faster, and a download from remote storage comes first on a node that
+// has never held the model: `startup_time` sets either case.
+constexpr double kNodeWeightLoadBytesPerS = 130e9 / 84.0;
 
 // Expected arrivals of a stream of rate x hourly profile x share(t) over [begin, end).
 double expected_shared(double rate, double begin, double end, const std::vector<double>* hourly,
@@ -96,6 +106,9 @@ void Simulation::run_autoscaled_service(Job& job) {
   // It serves until the run's horizon, or for its `duration`.
   const double horizon = scenario_.horizon.value();
   const double until = w.duration ? std::min(horizon, sg4::Engine::get_clock() + w.duration->value()) : horizon;
+  // Every GPU of an added node loads its shard of the weights from the node's storage.
+  a.startup_s = as.startup_time ? as.startup_time->value()
+                                : models.model.memory().weights.value() * per_node / kNodeWeightLoadBytesPerS;
 
   job.replicas_now = as.min_replicas;
   start_running(job);
@@ -108,9 +121,19 @@ void Simulation::run_autoscaled_service(Job& job) {
   // the end of its duration.
   while (true) {
     const long epoch = job.epoch;
-    for (auto& group : job.replica_groups)
-      if (group->granted && !group->running) start_group(job, *group);
     const double now = sg4::Engine::get_clock();
+    double next_ready = kUnbounded;  // the next group to finish loading its weights
+    for (auto& group : job.replica_groups) {
+      if (group->granted && !group->running) start_group(job, *group);
+      if (group->running && !group->serving) {
+        if (now >= group->serving_from_s) {
+          group->serving = true;
+          record_replicas(job, group->replicas);
+        } else {
+          next_ready = std::min(next_ready, group->serving_from_s);
+        }
+      }
+    }
     if (until < horizon && now >= until) break;
     if (now >= next_decision) {
       const double peak = peak_rate(q.rate.value(), now, std::min(now + as.interval.value(), until), &q.diurnal);
@@ -124,7 +147,7 @@ void Simulation::run_autoscaled_service(Job& job) {
       record_replicas(job, 0);  // the offered load changes with the hour (a row only if it did)
       next_decision = now + as.interval.value();
     }
-    wait_on(job, std::min(next_decision, until < horizon ? until : horizon + 1.0), epoch);
+    wait_on(job, std::min({next_decision, next_ready, until < horizon ? until : horizon + 1.0}), epoch);
   }
   // Its duration is over: everything it added goes back, then its first replicas.
   for (auto& group : job.replica_groups) {
@@ -142,7 +165,7 @@ void Simulation::resize_service(Job& job, int wanted, int per_replica, int step,
   // Running, about to (granted at this instant, started at the next look), and queued.
   int starting = 0, queued = 0;
   for (const auto& group : job.replica_groups) {
-    if (group->granted && !group->running) starting += group->replicas;
+    if (group->granted && !group->serving) starting += group->replicas;  // or loading its weights
     if (!group->granted) queued += group->replicas;
   }
   const int have = job.replicas_now + starting;
@@ -210,7 +233,13 @@ void Simulation::start_group(Job& job, Job::ReplicaGroup& group) {
   AutoscaleResult& a = job.result->autoscale;
   a.mean_scale_up_wait_s += group.started_s - group.requested_s;  // a sum until the end
   a.scale_ups++;
-  record_replicas(job, group.replicas);
+  group.serving_from_s = group.started_s + a.startup_s;
+  if (a.startup_s <= 0) {
+    group.serving = true;
+    record_replicas(job, group.replicas);
+  } else {
+    sample();  // its nodes draw power from now on
+  }
 }
 
 void Simulation::stop_group(Job& job, Job::ReplicaGroup& group) {
@@ -226,7 +255,10 @@ void Simulation::stop_group(Job& job, Job::ReplicaGroup& group) {
   power_down(group.allocation, group.busy);
   r.autoscale.scale_downs++;
   scheduler_.release(group.sched.id);
-  record_replicas(job, -group.replicas);  // after the release: the row's allocation is right
+  // After the release: the row's allocation is right.
+  if (group.serving) record_replicas(job, -group.replicas);
+  else sample();
+  group.serving = false;
 }
 
 void Simulation::record_replicas(Job& job, int delta) {

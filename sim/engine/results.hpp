@@ -44,6 +44,7 @@ struct AutoscaleResult {
   int min_replicas = 0, max_replicas = 0;  // reached
   int scale_ups = 0, scale_downs = 0;      // replica groups started and given back
   double mean_scale_up_wait_s = 0;     // request to start, over the groups that started
+  double startup_s = 0;                // start to serving of an added replica group (weights loaded)
   int replicas_queued = 0;             // asked for and still queued at the end
   int replicas_withdrawn = 0;          // asked for and withdrawn unstarted (the load fell first)
   double sampled_share = 1;            // of the service's time simulated request by request (1: all of it)
@@ -118,11 +119,19 @@ struct FailureEvent {
   std::string effect;      // interrupted (the job stopped), down (a free node), none (a service kept it)
 };
 
+// Nodes of one catalog node type in the fleet (pods of a hand-written platform file take
+// the node type their hosts name, or the catalog's with the same accelerator).
+struct FleetNodes {
+  const NodeType* type = nullptr;
+  long long count = 0;
+};
+
 struct RunResult {
   double simulated_s = 0;
   double wall_s = 0;
   int nodes = 0;
   int accelerators = 0;
+  std::vector<FleetNodes> fleet_nodes;  // by node type, in order of first pod
   double it_energy_j = 0;
   // IT energy x PUE: the constant PUE, or the profile's hour-by-hour PUE weighted by the
   // IT power of the time series (whose integral is the plugin's IT energy).

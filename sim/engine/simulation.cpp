@@ -222,6 +222,7 @@ PolicyConfig Simulation::policy_config(const SchedulerSpec& spec) {
   PolicyConfig config;
   config.name = spec.policy;
   config.preemption = spec.preemption;
+  if (spec.fair_share_half_life) config.fair_share_half_life_s = spec.fair_share_half_life->value();
   for (const auto& [name, tenant] : spec.tenants) config.tenants[name] = TenantLimits{tenant.share, tenant.quota};
   return config;
 }
@@ -232,6 +233,13 @@ RunResult Simulation::run() {
   for (std::size_t i = 0; i < jobs_.size(); ++i) jobs_[i].sched = plan_job(scenario_, int(i), fleet_, catalog_, problems);
   result_.nodes = fleet_.node_count();
   result_.accelerators = fleet_.accelerator_count();
+  for (const FleetPod& pod : fleet_.pods) {
+    const NodeType* type = node_type_of(pod, catalog_);
+    auto same = std::find_if(result_.fleet_nodes.begin(), result_.fleet_nodes.end(),
+                             [type](const FleetNodes& n) { return n.type == type; });
+    if (same == result_.fleet_nodes.end()) same = result_.fleet_nodes.insert(same, FleetNodes{type, 0});
+    same->count += static_cast<long long>(pod.hosts.size());
+  }
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
   exec_nodes_.assign(fleet_.pods.size(), 0);
@@ -638,8 +646,10 @@ namespace fleetsim {
 using engine_detail::Simulation;
 namespace sg4 = simgrid::s4u;
 
-RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
-                         const SimulationOptions& options) {
+namespace {
+
+// The SimGrid engine of one run (SimGrid allows one per process) with the host energy plugin.
+std::unique_ptr<sg4::Engine> make_engine() {
   // CM02 without cross-traffic: a flow takes bytes / bandwidth + latency (simulation.hpp),
   // and does not take the reverse direction's bandwidth for acknowledgements (SimGrid's
   // default charges that, which would slow the flows going the other way). Our
@@ -650,10 +660,26 @@ RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = int(argv.size());
-  sg4::Engine engine(&argc, argv.data());
+  auto engine = std::make_unique<sg4::Engine>(&argc, argv.data());
   sg_host_energy_plugin_init();
   set_log_clock([] { return sg4::Engine::get_clock(); });
+  return engine;
+}
 
+}  // namespace
+
+PlatformSize check_on_platform_file(const Scenario& scenario, const Catalog& catalog) {
+  const auto engine = make_engine();
+  const Fleet fleet = load_platform_file(*scenario.cluster.platform_file, catalog);
+  ProblemList problems;
+  for (std::size_t i = 0; i < scenario.workloads.size(); ++i) engine_detail::plan_job(scenario, int(i), fleet, catalog, problems);
+  problems.throw_if_any();
+  return {fleet.pods.size(), fleet.node_count(), fleet.accelerator_count()};
+}
+
+RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
+                         const SimulationOptions& options) {
+  const auto engine = make_engine();
   Fleet fleet;
   if (topology) {
     fleet = build_simgrid_platform(*topology);

@@ -36,4 +36,15 @@ struct SimulationOptions {
 RunResult run_simulation(const Scenario& scenario, const Catalog& catalog, const Topology* topology,
                          const SimulationOptions& options);
 
+// What `fleetsim check` learns of a scenario on a hand-written platform file without
+// running it: the file is loaded into SimGrid and every workload planned on it, with the
+// same checks as `run` (hosts' properties, accelerator counts, memory fit). Throws
+// InputError; returns the platform's size for the report.
+struct PlatformSize {
+  std::size_t pods = 0;
+  int nodes = 0;
+  int accelerators = 0;
+};
+PlatformSize check_on_platform_file(const Scenario& scenario, const Catalog& catalog);
+
 }  // namespace fleetsim

@@ -42,7 +42,9 @@ struct Job {
     SchedJob sched;  // replicas x (tp x pp) accelerators, the service's tenant and priority
     int replicas = 0;
     bool granted = false;  // set by the scheduler's callback; the service's actor starts it
-    bool running = false;
+    bool running = false;   // holds its nodes (and draws their power)
+    bool serving = false;   // has loaded its weights: counts among the replicas
+    double serving_from_s = 0;
     Allocation allocation;
     std::vector<sg4::Host*> hosts;
     std::vector<sg4::ExecPtr> busy;

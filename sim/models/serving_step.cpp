@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "models/gemm.hpp"
 #include "models/training_step.hpp"
 #include "models/transformer.hpp"
 
@@ -47,6 +48,12 @@ ServingStepModel::ServingStepModel(const ServingSetup& setup, const ServingFabri
   lm_head_params_ = double(m.vocab) * m.hidden;
   replica_rate_ = acc.peak(setup.precision) * (acc.matmul_efficiency(setup.precision) * setup.tp * setup.pp);
   hbm_rate_ = acc.hbm_bandwidth * kDecodeHbmEfficiency;
+  // Prefill attention runs as fused FlashAttention kernels (TensorRT-LLM's context FMHA,
+  // vLLM's flash/xformers kernels) at the catalog's FlashAttention efficiency of the BF16
+  // peak; an accelerator without that figure runs it at its GEMM rate.
+  attention_rate_ = acc.attention_efficiency > 0
+                        ? acc.peak(Precision::BF16) * (acc.attention_efficiency * setup.tp * setup.pp)
+                        : replica_rate_;
 }
 
 Seconds ServingStepModel::communication(double tokens, Seconds* tp_part, Seconds* pp_part) const {
@@ -58,14 +65,37 @@ Seconds ServingStepModel::communication(double tokens, Seconds* tp_part, Seconds
   return *tp_part + *pp_part;
 }
 
+Seconds ServingStepModel::prefill_matmul(double tokens, int prompts) const {
+  const ModelSpec& m = *setup_.model;
+  const Accelerator& acc = *setup_.accelerator;
+  const Precision prec = setup_.precision;
+  const double tp = setup_.tp;
+  if (m.is_moe()) {
+    // Routed experts: the tile shapes depend on the routing; FLOPs at the achievable rate.
+    return Flops(2.0 * active_params_ * tokens) / replica_rate_ +
+           gemm_time({double(prompts), m.vocab / tp, double(m.hidden)}, acc, prec);
+  }
+  // Each rank multiplies all `tokens` rows by its TP shard of every weight (Megatron split:
+  // QKV and MLP-in by columns, O and MLP-out by rows), timed by the tile-and-wave model.
+  const double h = m.hidden;
+  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
+  const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;  // gate and up fused
+  const Seconds layer = gemm_time({tokens, (h + 2.0 * kv_width) / tp, h}, acc, prec) +
+                        gemm_time({tokens, h, h / tp}, acc, prec) +
+                        gemm_time({tokens, mlp_in * m.ffn_hidden / tp, h}, acc, prec) +
+                        gemm_time({tokens, h, m.ffn_hidden / tp}, acc, prec);
+  // The slowest pipeline stage: its layers, and the LM head on the last token of each prompt.
+  return layer * (double(m.layers) / setup_.pp) + gemm_time({double(prompts), m.vocab / tp, h}, acc, prec);
+}
+
 Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prompts) const {
   if (tokens <= 0) return Seconds(0);
   const ModelSpec& m = *setup_.model;
-  const Flops flops(2.0 * active_params_ * tokens + 2.0 * m.layers * double(m.hidden) * squared_tokens +
-                    2.0 * lm_head_params_ * prompts);
+  const Flops attention(2.0 * m.layers * double(m.hidden) * squared_tokens);
+  const Seconds compute = prefill_matmul(tokens, prompts) + attention / attention_rate_;
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
-  return max(flops / replica_rate_, weights_read) + communication(tokens, &tp_comm, &pp_comm);
+  return max(compute, weights_read) + communication(tokens, &tp_comm, &pp_comm);
 }
 
 DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tokens) const {

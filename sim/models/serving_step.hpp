@@ -17,11 +17,17 @@
 //   of a co-resident verifier or filter model - the runtime reserve of training_step.hpp); per replica, in tokens: that / KV bytes per token per
 //   accelerator. A replica that cannot hold one request's input + output tokens is an
 //   input error (the scenario layer says so).
-// - Prefill of T tokens: FLOPs = 2 N T + 2 L h S (causal attention: a query at position
-//   i does 4 h i FLOPs per layer for QK^T and AV; summed over a prompt, 2 h s^2) +
-//   2 V h per prompt (LM head on its last token only), run at peak(precision) x
-//   matmul_efficiency(precision) of the catalog on tp x pp accelerators. Weights are
-//   read once (the time is the max of compute and that read).
+// - Prefill of T tokens from P prompts: max(compute, one read of the weights) + communication.
+//   compute = GEMMs + attention. GEMMs (dense models): per layer, on each rank, T rows times
+//   its TP shard of every weight (QKV: T x (h + 2 kv_width)/tp x h; O: T x h x h/tp; MLP in:
+//   T x (2 for SwiGLU) f/tp x h; MLP out: T x h x f/tp), timed by the tile-and-wave model of
+//   gemm.hpp (the one the training model uses: a GEMM whose output tiles do not fill the last
+//   wave of SMs pays the whole wave), times L / pp, plus the LM head on each prompt's last
+//   token (P x V/tp x h). MoE models: 2 N T FLOPs at peak(precision) x matmul_efficiency.
+//   Attention: 2 L h S FLOPs (causal: a query at position i does 4 h i FLOPs per layer for
+//   QK^T and AV; summed over a prompt, 2 h s^2) at peak_bf16 x attention_efficiency of the
+//   catalog (FlashAttention's measured rate; the engines' fused context-attention kernels),
+//   on tp x pp accelerators.
 // - Decode of b requests: max(HBM time, compute time) + communication, with
 //   HBM time = (pp x weights per accelerator + KV per token per accelerator x C) /
 //              (hbm_bandwidth x kDecodeHbmEfficiency),
@@ -35,12 +41,14 @@
 //   2 L all-reduces of one micro-batch (tokens / pp). Exposed: not overlapped.
 // - PP hand-offs: per iteration pp point-to-point sends of one micro-batch's activations
 //   (tokens / pp x h x 2 / tp bytes per rank).
-// Assumptions: every FLOP runs at the large-GEMM efficiency measured for training
-// (optimistic for decode's skinny GEMMs and for attention); no CUDA-graph launch gaps,
-// no sampling, no scheduler overhead; compute and HBM traffic overlap perfectly inside
-// an iteration; the pipeline never drains between iterations.
-// Known error: measured against MLPerf Inference v4.0 llama2-70b (8 x H100 and 8 x H200,
-// FP8, offline and server) in docs/models/serving.md; see there (optimistic).
+// Assumptions: decode's FLOPs run at the large-GEMM efficiency (its skinny GEMMs are bound
+// by the weight read, not modelled by tiles: cuBLAS picks other tiles and split-k there);
+// no kernel-launch gaps, no sampling, no scheduler or other CPU overhead between
+// iterations; compute and HBM traffic overlap perfectly inside an iteration; the pipeline
+// never drains between iterations.
+// Known error: scripts/validate (docs/models/serving.md): Splitwise's DGX-A100 latencies,
+// MLPerf Inference v4.0 llama2-70b (bracketed: its mean input length is not known) and,
+// out of sample, NVIDIA NIM latencies; optimistic, most of all for decode at batch 1.
 #pragma once
 
 #include "catalog/catalog.hpp"
@@ -128,6 +136,8 @@ class ServingStepModel : public IterationCost {
 
  private:
   Seconds communication(double tokens, Seconds* tp_part, Seconds* pp_part) const;
+  // GEMMs of a prefill of `tokens` tokens from `prompts` prompts on the slowest stage's rank.
+  Seconds prefill_matmul(double tokens, int prompts) const;
 
   ServingSetup setup_;
   ServingFabric fabric_;
@@ -135,6 +145,7 @@ class ServingStepModel : public IterationCost {
   double active_params_ = 0;  // non-embedding, active per token
   double lm_head_params_ = 0;
   FlopRate replica_rate_;     // achievable FLOP/s of the whole replica
+  FlopRate attention_rate_;   // achievable FlashAttention FLOP/s of the whole replica
   ByteRate hbm_rate_;         // achievable HBM bytes/s of one accelerator
 };
 

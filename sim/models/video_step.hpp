@@ -45,7 +45,7 @@
 // model); no FSDP weight gathers (the weights fit replicated); no scheduler, sampler or
 // Python overhead between steps; all-to-alls exposed.
 // Known error: measured against Wan2.1's published A800/A100 times on 1/2/4/8 GPUs in
-// docs/models/video.md (scripts/validate-video).
+// docs/models/video.md (scripts/validate --only video).
 #pragma once
 
 #include "catalog/catalog.hpp"

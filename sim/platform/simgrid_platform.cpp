@@ -147,8 +147,10 @@ std::optional<int> parse_count(const std::string& text) {
 
 class ProblemCollector {
  public:
-  explicit ProblemCollector(std::string file) : file_(std::move(file)) {}
-  void add(const std::string& message) { problems_.push_back({{file_, 0, 0}, kKeyPath, message}); }
+  explicit ProblemCollector(std::string file) : where_{std::move(file), 0, 0} {}
+  // Where the next problems are: a host's declaration, or the file as a whole (line 0).
+  void locate(SourceLocation where) { where_ = std::move(where); }
+  void add(const std::string& message) { problems_.push_back({where_, kKeyPath, message}); }
   void add(Problem problem) { problems_.push_back(std::move(problem)); }
   void throw_if_any() {
     if (problems_.empty()) return;
@@ -161,9 +163,35 @@ class ProblemCollector {
   }
 
  private:
-  std::string file_;
+  SourceLocation where_;
   std::vector<Problem> problems_;
 };
+
+// Line and column (1-based) of the element that declares `host` in the platform text: its
+// own <host id="...">, or else the <cluster> (or zone) whose id is the host's netzone, since
+// a cluster's hosts have no element of their own and take its properties. Line 0 when
+// neither is found (a host made by a construct this search does not know).
+SourceLocation declaration_of(const std::string& file, std::string_view text, const sg4::Host* host) {
+  auto element_with_id = [&text](const std::string& id, std::initializer_list<std::string_view> tags) {
+    const std::string needle = "id=\"" + id + "\"";
+    for (std::size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+      const std::size_t open = text.rfind('<', at);
+      if (open == std::string_view::npos) continue;
+      for (std::string_view tag : tags)
+        if (text.compare(open + 1, tag.size(), tag) == 0) return open;
+    }
+    return std::string_view::npos;
+  };
+  std::size_t offset = element_with_id(host->get_name(), {"host "});
+  if (offset == std::string_view::npos)
+    offset = element_with_id(host->get_englobing_zone()->get_name(), {"cluster ", "zone "});
+  if (offset == std::string_view::npos) return {file, 0, 0};
+  const std::string_view before = text.substr(0, offset);
+  const std::size_t line_start = before.rfind('\n');
+  const int line = 1 + int(std::count(before.begin(), before.end(), '\n'));
+  const int column = 1 + int(line_start == std::string_view::npos ? offset : offset - line_start - 1);
+  return {file, line, column};
+}
 
 // Hosts in the order the file declares them (Engine::get_all_hosts() sorts by name, which
 // puts "n10" before "n2"): zones depth first in creation order, then each zone's hosts by
@@ -217,13 +245,15 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
     throw refuse("expected a SimGrid platform file, got a directory or device");
   std::ifstream file(path);
   if (!file.good()) throw refuse("the SimGrid platform file cannot be read (check its permissions)");
+  std::string file_text;
   {
     // What SimGrid would abort on rather than throw (platform_precheck.hpp) is looked for
     // first, in the text.
-    std::ostringstream text;
-    text << file.rdbuf();
+    std::ostringstream content;
+    content << file.rdbuf();
+    file_text = content.str();
     ProblemCollector early(path);
-    for (Problem& problem : precheck_platform_xml(path, text.str())) early.add(std::move(problem));
+    for (Problem& problem : precheck_platform_xml(path, file_text)) early.add(std::move(problem));
     early.throw_if_any();
   }
 
@@ -270,6 +300,7 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
 
   for (sg4::Host* host : hosts_in_file_order(*engine)) {
     const std::string name = in_quotes(host->get_name());
+    problems.locate(declaration_of(path, file_text, host));
     std::string pod_name = property(host, props::kPod);
     if (pod_name.empty()) pod_name = host->get_englobing_zone()->get_name();
     auto [slot, added] = pod_index.emplace(pod_name, pods.size());
@@ -403,6 +434,7 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
     pod.hosts.push_back(host);
   }
 
+  problems.locate({path, 0, 0});
   for (PodBeingBuilt& building : pods) {
     if (building.pod.hosts.empty()) {
       problems.add("pod " + in_quotes(building.pod.name) + " has a gateway (" +

@@ -71,16 +71,16 @@ RunPrices resolve_prices(const CostSpec& overrides, const PriceBook& book) {
 
 void add_cost_keys(const Scenario& scenario, const RunResult& run, const PriceBook& book, json& cluster,
                    json& workloads) {
-  if (!scenario.cluster.design) return;
   const RunPrices prices = resolve_prices(scenario.cost, book);
   // The PUE the IT energy saw (constant, or an hourly profile weighted by IT power).
   const double pue = run.it_energy_j > 0 ? run.facility_energy_j / run.it_energy_j : scenario.cluster.facility.pue_at(0);
 
-  // Node types in design order, each with its count and per-node costs.
+  // Node types in pod order, each with its count and per-node costs.
   std::map<std::string, NodeCost> by_type;
   std::vector<std::string> order;
-  for (const PodSpec& pod : scenario.cluster.design->pods) {
-    const NodeType* t = pod.node;
+  for (const FleetNodes& nodes : run.fleet_nodes) {
+    const NodeType* t = nodes.type;
+    if (t == nullptr) return;  // a pod no catalog node type describes: nothing to price it by
     if (!by_type.count(t->name)) {
       order.push_back(t->name);
       NodeCost& c = by_type[t->name];
@@ -90,7 +90,7 @@ void add_cost_keys(const Scenario& scenario, const RunResult& run, const PriceBo
       c.network_usd = t->nics * prices.network_usd_per_port;
       c.facility_usd = t->max_power.value() * prices.facility_usd_per_w;
     }
-    by_type[t->name].count += static_cast<long long>(pod.count) * pod.nodes;
+    by_type[t->name].count += nodes.count;
   }
   double nodes_usd = 0, network_usd = 0, facility_usd = 0, per_hour = 0;
   json node_prices = json::object();

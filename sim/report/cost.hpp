@@ -25,7 +25,8 @@ RunPrices resolve_prices(const CostSpec& overrides, const PriceBook& book);
 
 // Adds the cost keys to the summary's cluster object and to each workload entry (the
 // entries already hold the kind's own keys: tokens, output_tokens, completed_queries...).
-// Needs a designed cluster (node types and counts): with a platform file nothing is added.
+// Nodes are priced by their catalog node type (RunResult::fleet_nodes): on a hand-written
+// platform, the type its hosts name or the catalog's with the same accelerator.
 void add_cost_keys(const Scenario& scenario, const RunResult& run, const PriceBook& book, nlohmann::ordered_json& cluster,
                    nlohmann::ordered_json& workloads);
 

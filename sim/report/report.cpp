@@ -86,6 +86,7 @@ void add_replica_keys(json& entry, const WorkloadResult& r) {
       scaling["scale_ups"] = a.scale_ups;
       scaling["scale_downs"] = a.scale_downs;
       scaling["mean_scale_up_wait_s"] = a.mean_scale_up_wait_s;
+      scaling["startup_s"] = a.startup_s;
       scaling["replicas_queued_at_end"] = a.replicas_queued;
       scaling["replicas_withdrawn_unstarted"] = a.replicas_withdrawn;
       scaling["request_sample_share"] = a.sampled_share;

@@ -87,6 +87,7 @@ struct SchedulerSpec {
   std::string placement = "topology-aware";  // packed | spread | topology-aware
   bool preemption = false;
   std::map<std::string, TenantSpec> tenants;  // tenants not listed: share 1, no quota
+  std::optional<Seconds> fair_share_half_life;  // priority only; absent: fair share by holdings now
 };
 
 
@@ -120,6 +121,10 @@ struct AutoscaleSpec {
   // planner sets, as on a real autoscaler: lower buys latency with accelerators).
   double target_utilization = 0.7;
   Seconds interval{900};  // 15 min: how often replicas are re-sized
+  // From a replica group's start (its nodes held and powered) to its first request: the
+  // weights loaded onto its GPUs. Absent: the weights on one node read at the loading rate
+  // ServerlessLLM measured (engine/autoscaled_service.cpp).
+  std::optional<Seconds> startup_time;
 };
 
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).

@@ -34,6 +34,14 @@ constexpr double kMaxTimeseriesRows = 1e6;
 
 // ---- --set KEY.PATH=VALUE ---------------------------------------------------------
 
+// Where a node of the scenario file is (1-based), for --set problems about it; the file
+// itself (line 0) for a node --set made.
+SourceLocation location_of(const YAML::Node& node, const std::string& file) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
 void apply_override(YAML::Node& root, const std::string& assignment, const std::string& file,
                     ReaderContext& context) {
   const auto eq = assignment.find('=');
@@ -61,7 +69,7 @@ void apply_override(YAML::Node& root, const std::string& assignment, const std::
     const bool is_index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
     if (current.IsSequence()) {
       if (!is_index || std::stoul(part) >= current.size()) {
-        context.problems->add({file, 0, 0}, path,
+        context.problems->add(location_of(current, file), path,
                               "--set: '" + part + "' is not an index of the list (0.." +
                                   std::to_string(current.size() == 0 ? 0 : current.size() - 1) + ")");
         return;
@@ -77,7 +85,9 @@ void apply_override(YAML::Node& root, const std::string& assignment, const std::
   if (parent.IsSequence()) {
     const bool is_index = last.find_first_not_of("0123456789") == std::string::npos;
     if (!is_index || std::stoul(last) >= parent.size()) {
-      context.problems->add({file, 0, 0}, path, "--set: '" + last + "' is not an index of the list");
+      context.problems->add(location_of(parent, file), path,
+                            "--set: '" + last + "' is not an index of the list (0.." +
+                                std::to_string(parent.size() == 0 ? 0 : parent.size() - 1) + ")");
       return;
     }
     parent[std::stoul(last)] = value;
@@ -447,7 +457,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   // scheduler
   if (top.has("scheduler")) {
     YamlReader s = top.child("scheduler");
-    if (s.expect_map({"policy", "placement", "preemption", "tenants"})) {
+    if (s.expect_map({"policy", "placement", "preemption", "tenants", "fair_share_half_life"})) {
       scenario.scheduler.policy = s.choice("policy", {"fifo", "easy-backfill", "priority"}, false).value_or("fifo");
       scenario.scheduler.placement =
           s.choice("placement", {"packed", "spread", "topology-aware"}, false).value_or("topology-aware");
@@ -455,6 +465,13 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
       if (scenario.scheduler.preemption && scenario.scheduler.policy != "priority")
         s.problem_at("preemption", "expected preemption only with policy: priority (a job evicts lower-priority "
                                    "ones), got policy " + scenario.scheduler.policy);
+      if (auto half_life = s.quantity("fair_share_half_life", Dimension::Duration, true, false)) {
+        scenario.scheduler.fair_share_half_life = Seconds(*half_life);
+        if (scenario.scheduler.policy != "priority")
+          s.problem_at("fair_share_half_life", "expected fair_share_half_life only with policy: priority (the only "
+                                               "policy that orders by fair share), got policy " +
+                                                   scenario.scheduler.policy);
+      }
       if (s.has("tenants")) {
         YamlReader tenants = s.child("tenants");
         if (!tenants.node().IsMap()) tenants.problem("expected a mapping of tenant names to {share, quota}, got " +

@@ -327,19 +327,25 @@ static bool read_diurnal(const YamlReader& r, RequestStreamSpec& q, bool poisson
   return true;
 }
 
-// `autoscale: {min_replicas, target_utilization, interval}` (all optional): the replicas
+// `autoscale: {min_replicas, target_utilization, interval, startup_time}` (all optional): the replicas
 // follow the load of an open Poisson stream, between min_replicas and gpus / (tp x pp).
 static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
   YamlReader a = w.child("autoscale");
   if (a.node().IsNull()) {  // `autoscale:` alone: every default
     spec.autoscale = AutoscaleSpec{};
-  } else if (!a.expect_map({"min_replicas", "target_utilization", "interval"})) {
+  } else if (!a.expect_map({"min_replicas", "target_utilization", "interval", "startup_time"})) {
     return;
   } else {
     AutoscaleSpec as;
     auto min_replicas = a.integer("min_replicas", 1, false);
     auto target = a.number("target_utilization", 0, false);
     auto interval = a.quantity("interval", Dimension::Duration, true, false);
+    auto startup = a.quantity("startup_time", Dimension::Duration, false, false);
+    if (startup && *startup < 0) {
+      a.problem_at("startup_time", "expected a duration of 0 s or more, got " + describe_yaml(a.node()["startup_time"]));
+      startup.reset();
+    }
+    if (startup) as.startup_time = Seconds(*startup);
     if (min_replicas) as.min_replicas = int(*min_replicas);
     if (target) as.target_utilization = *target;
     if (interval) as.interval = Seconds(*interval);
@@ -349,7 +355,7 @@ static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
       interval.reset();
     }
     bool ok = (min_replicas || !a.has("min_replicas")) && (target || !a.has("target_utilization")) &&
-              (interval || !a.has("interval"));
+              (interval || !a.has("interval")) && (startup || !a.has("startup_time"));
     if (target && (*target < 0.01 || *target > 1)) {
       a.problem_at("target_utilization", "expected a share of a replica's throughput in [0.01, 1], got " +
                                              describe_yaml(a.node()["target_utilization"]));

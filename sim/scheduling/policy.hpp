@@ -87,6 +87,7 @@ struct PolicyConfig {
   std::string name = "fifo";                    // fifo | easy-backfill | priority
   std::map<std::string, TenantLimits> tenants;  // tenants not listed: share 1, no quota
   bool preemption = false;                      // priority only: evict lower-priority batch jobs
+  double fair_share_half_life_s = 0;            // priority only: 0 = fair share by holdings now
 };
 
 std::unique_ptr<SchedulingPolicy> make_policy(const PolicyConfig& config);

@@ -1,6 +1,7 @@
 #include "scheduling/priority.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "scheduling/reservation.hpp"
@@ -13,10 +14,25 @@ const TenantLimits& PriorityPolicy::limits(const std::string& tenant) const {
   return it == tenants_.end() ? kDefault : it->second;
 }
 
+void PriorityPolicy::decay_usage_to(double now) {
+  // Over [t0, now) a tenant held a constant h, so its average becomes
+  // A(now) = A(t0) d + h (1 - d), with d = 2^-((now - t0) / H).
+  const double d = std::exp2(-(now - usage_time_s_) / half_life_s_);
+  for (auto& [tenant, average] : usage_) average *= d;
+  for (const auto& [tenant, held] : held_after_) usage_[tenant] += double(held) * (1 - d);
+  usage_time_s_ = now;
+}
+
 Decision PriorityPolicy::schedule(const SchedulingState& state) {
   std::map<std::string, long long> held;  // accelerators per tenant, running
   for (const RunningJob& r : state.running) held[r.job->tenant] += r.job->accelerators;
-  // The order, with its keys computed once (fair share as held at the start of the pass).
+  if (half_life_s_ > 0) decay_usage_to(state.now);
+  auto usage = [&](const std::string& tenant) {
+    if (half_life_s_ <= 0) return double(held[tenant]);
+    auto it = usage_.find(tenant);
+    return it == usage_.end() ? 0.0 : it->second;
+  };
+  // The order, with its keys computed once (fair share at the start of the pass).
   struct Key {
     int priority;
     double usage;
@@ -27,7 +43,7 @@ Decision PriorityPolicy::schedule(const SchedulingState& state) {
   std::vector<Key> keys;
   keys.reserve(state.queue.size());
   for (const SchedJob* j : state.queue)
-    keys.push_back({j->priority, double(held[j->tenant]) / limits(j->tenant).share, j->submit_s, j->id, j});
+    keys.push_back({j->priority, usage(j->tenant) / limits(j->tenant).share, j->submit_s, j->id, j});
   std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     if (a.priority != b.priority) return a.priority > b.priority;
     if (a.usage != b.usage) return a.usage < b.usage;
@@ -43,7 +59,11 @@ Decision PriorityPolicy::schedule(const SchedulingState& state) {
     return !quota || held[j.tenant] + j.accelerators <= *quota;
   };
   hooks.started = [&](const SchedJob& j) { held[j.tenant] += j.accelerators; };
-  if (!preemption_) return {{}, backfill_pass(order, state, hooks)};
+  if (!preemption_) {
+    Decision decision{{}, backfill_pass(order, state, hooks)};
+    held_after_ = std::move(held);
+    return decision;
+  }
 
   // With preemption: jobs start in order while they fit; the first that does not may
   // evict, before anything is backfilled behind it (which could take what it needs).
@@ -117,6 +137,7 @@ Decision PriorityPolicy::schedule(const SchedulingState& state) {
   after.free = &free;
   after.running = running;
   for (Start& s : backfill_pass(rest, after, hooks)) decision.starts.push_back(std::move(s));
+  held_after_ = std::move(held);
   return decision;
 }
 

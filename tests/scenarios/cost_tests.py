@@ -149,12 +149,16 @@ def test_bad_input():
               f"exit {p.returncode}, got {lines}\n      expected {want}\n      reproduce: cd {folder} && {BIN} run bad.yaml --out out")
 
 
-def test_platform_file_has_no_cost():
+def test_platform_file_is_priced_by_its_node_type():
+    # platforms/two-pods-h100.xml: 8 hosts naming node_type dgx-h100.
     s, _ = run_ok("cost-platform", os.path.join(ROOT, "scenarios/platform-file.yaml"))
-    check("a platform file (no node types and counts): no cost keys", s is not None and "cost_usd" not in s["cluster"])
+    c = s["cluster"] if s else {}
+    price = c.get("cost_inputs", {}).get("node_usd", {}).get("dgx-h100")
+    check("a platform file: its 8 nodes priced as dgx-h100", price is not None and c["capex_nodes_usd"] == 8 * price,
+          f"{c.get('capex_nodes_usd')} vs 8 x {price}")
 
 
-for test in [test_by_hand, test_reasoning_and_video, test_bad_input, test_platform_file_has_no_cost]:
+for test in [test_by_hand, test_reasoning_and_video, test_bad_input, test_platform_file_is_priced_by_its_node_type]:
     test()
 
 sys.exit(finish())

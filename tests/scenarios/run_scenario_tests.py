@@ -241,6 +241,28 @@ def test_platform_round_trip():
         check("platform file: same step time as the design", abs(wa["step_time_s"] / wb["step_time_s"] - 1) < 1e-9,
               f"{wa['step_time_s']} vs {wb['step_time_s']}")
         check("platform file: same IT energy as the design", abs(a["cluster"]["it_energy_j"] / b["cluster"]["it_energy_j"] - 1) < 1e-9)
+        check("platform file: priced like the design", "cost_usd" in b["cluster"]
+              and abs(a["cluster"]["cost_usd"] / b["cluster"]["cost_usd"] - 1) < 1e-9
+              and abs(wa["cost_usd"] / wb["cost_usd"] - 1) < 1e-9, f"{a['cluster'].get('cost_usd')} vs {b['cluster'].get('cost_usd')}")
+
+    # `check` loads the file too: what `run` refuses, `check` refuses, with the same line.
+    with open(xml) as f:
+        broken = f.read().replace('<prop id="accelerator" value="H100-SXM"/>', "", 1)
+    bad_xml = os.path.join(TMP, "rt-broken.xml")
+    with open(bad_xml, "w") as f:
+        f.write(broken)
+    cluster_line = 1 + broken[:broken.index("<cluster ")].count("\n")
+    bad = write("rt-broken.yaml", text.replace(xml, bad_xml))
+    expected = f'{bad_xml}:{cluster_line}:5: cluster.platform: host "hopper-0-n0": property "accelerator" is missing'
+    for command in ("check", "run"):
+        p, cmd = fleetsim(command, bad)
+        first = p.stderr.strip().splitlines()[:1]
+        check(f"platform file without an accelerator property: `{command}` exits 2 at the cluster's line",
+              p.returncode == 2 and len(first) == 1 and first[0].startswith(expected), f"{p.returncode} {first}\n      {cmd}")
+    too_big = write("rt-too-big.yaml", text.replace("gpus: 32", "gpus: 128").replace("dp: 4", "dp: 16"))
+    p, cmd = fleetsim("check", too_big)
+    check("check: more GPUs than the platform file has is refused", p.returncode == 2 and "workloads.0.gpus" in p.stderr,
+          f"{p.returncode} {p.stderr}\n      {cmd}")
 
 
 SERVING = """\

@@ -115,6 +115,28 @@ def test_tenant_quota():
     invariants("quota", out, s, 32)
 
 
+def test_fair_share_half_life():
+    # One pod of 4 nodes (32 GPUs). a1 (tenant a) holds all of it over [0, 2 h); c (tenant
+    # c) over [2 h, 4 h); a2 (a, submitted at 2.5 h) and b1 (b, at 2.6 h) wait for c. At
+    # 4 h: by holdings now both tenants hold nothing, so a2 goes first (submitted first);
+    # with a 1 h half-life a still averages 32 x 3/4 x 1/4 = 6 accelerators and b 0: b1 first.
+    jobs = [job("a1", 32, 0, 2, "    tenant: a\n"), job("c", 32, 1, 2, "    tenant: c\n"),
+            job("a2", 32, 2.5, 1, "    tenant: a\n"), job("b1", 32, 2.6, 1, "    tenant: b\n")]
+    for half_life, first, second in (("", "a2", "b1"), ("  fair_share_half_life: 1h\n", "b1", "a2")):
+        sched = "scheduler:\n  policy: priority\n" + half_life
+        s, _ = run_ok("fairshare", write("fairshare.yaml", scenario("fairshare", (1, 4), jobs, sched, "1d")))
+        if not s:
+            continue
+        starts = {w["name"]: w["start_s"] / H for w in s["workloads"]}
+        check(f"fair share {'by holdings now' if not half_life else 'with a 1 h half-life'}: {first} at 4 h, {second} at 5 h",
+              abs(starts[first] - 4) < 1e-6 and abs(starts[second] - 5) < 1e-6, str(starts))
+    sched = "scheduler:\n  policy: easy-backfill\n  fair_share_half_life: 1h\n"
+    p, cmd = fleetsim("check", write("fairshare-fifo.yaml", scenario("fairshare", (1, 4), jobs, sched, "1d")))
+    check("fair_share_half_life without policy priority is refused", p.returncode == 2
+          and "scheduler.fair_share_half_life: expected fair_share_half_life only with policy: priority" in p.stderr,
+          f"{p.returncode} {p.stderr}\n      {cmd}")
+
+
 def test_queued_at_horizon():
     # The second job cannot start before the horizon: reported queued, not lost.
     jobs = [job("long", 32, 0, 30), job("late", 32, 1, 1)]
@@ -473,8 +495,9 @@ def test_same_instant_races():
         invariants("race-end", out, s, 32)
 
 
-def service(gpus, rate, diurnal=None, autoscale="{min_replicas: 1}", extra=""):
-    """A chat service of llama3-70b in FP8, replicas of tp 8, priority 2."""
+def service(gpus, rate, diurnal=None, autoscale="{min_replicas: 1, startup_time: 0s}", extra=""):
+    """A chat service of llama3-70b in FP8, replicas of tp 8, priority 2 (added replicas
+    serve at once unless `autoscale` says otherwise, so that the counts work out by hand)."""
     profile = f", diurnal: {diurnal}" if diurnal else ""
     scaling = f"    autoscale: {autoscale}\n" if autoscale else ""
     return f"""\
@@ -525,6 +548,35 @@ def test_autoscaled_services():
         check("autoscale: the service keeps up with its load (TTFT p99 under 1 s, every request served)",
               chat["ttft_p99_s"] < 1 and chat["completed_requests"] >= 0.99 * chat["requests"], chat)
         invariants("autoscale-alone", out, s, 64)
+    # Added replicas that take 30 min to load their weights: the 2 added at 12 h serve from
+    # 12.5 h; they hold (and are charged) their nodes from 12 h, so the GPU-hours are the
+    # same and the mean replicas lower by 2 x 0.5 h / 30 h.
+    s4, out4 = run_ok("autoscale-startup", write("autoscale-startup.yaml", scenario(
+        "autoscale-startup", (1, 8), [service(64, rate, diurnal, autoscale="{min_replicas: 1, startup_time: 30min}")],
+        horizon="30h")))
+    if s4 and s:
+        chat4 = s4["workloads"][0]
+        a4 = chat4["autoscale"]
+        rows = read_csv(os.path.join(out4, "timeseries.csv"))
+        at = lambda h: int([r for r in rows if float(r["time_s"]) <= h * H][-1]["replicas:chat"])
+        held = lambda h: int([r for r in rows if float(r["time_s"]) <= h * H][-1]["allocated_accelerators"])
+        check("autoscale with a 30 min startup: the added replicas serve from 12.5 h, hold their nodes from 12 h",
+              (at(12.49), at(12.5), held(12), a4["startup_s"]) == (1, 3, 24, 1800),
+              (at(12.49), at(12.5), held(12), a4["startup_s"]))
+        check("autoscale with a startup: same GPU-hours, mean replicas lower by 2 x 0.5 h / 30 h",
+              abs(chat4["gpu_hours"] - 8 * 54) < 1e-6 and abs(a4["mean_replicas"] - 53 / 30) < 1e-9,
+              (chat4["gpu_hours"], a4["mean_replicas"]))
+        check("autoscale with a startup: the hour of loading shows in the TTFT tail",
+              chat4["ttft_p99_s"] > chat["ttft_p99_s"], (chat4["ttft_p99_s"], chat["ttft_p99_s"]))
+    # Without startup_time: a node's share of the weights (8 GPUs x 70e9 / 8 bytes in FP8)
+    # at ServerlessLLM's 130 GB in 84 s.
+    s5, _ = run_ok("autoscale-default-startup", write("autoscale-default-startup.yaml", scenario(
+        "autoscale-default-startup", (1, 8), [service(64, rate, diurnal, autoscale="{min_replicas: 1}")], horizon="2h")))
+    if s5:
+        w5 = s5["workloads"][0]
+        expected = w5["weights_per_gpu_bytes"] * 8 / (130e9 / 84)
+        check("autoscale: default startup = a node's weights at 130 GB / 84 s", abs(w5["autoscale"]["startup_s"] / expected - 1) < 1e-9,
+              (w5["autoscale"]["startup_s"], expected))
     # A tenant quota of 16 accelerators caps it at 2 replicas: the third, asked for at
     # 12 h, never starts and is withdrawn when the load falls at 24 h.
     s3, out3 = run_ok("autoscale-quota", write("autoscale-quota.yaml", scenario(
@@ -634,7 +686,7 @@ def test_autoscaled_services():
               p.stderr.strip()[:300])
 
 
-for test in [test_trace_kinds, test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_queued_at_horizon, test_trace,
+for test in [test_trace_kinds, test_autoscaled_services, test_same_instant_races, test_preemption, test_heterogeneous, test_contention, test_policies_hand_worked, test_placements, test_tenant_quota, test_fair_share_half_life, test_queued_at_horizon, test_trace,
              test_trace_errors, test_streams]:
     test()
 

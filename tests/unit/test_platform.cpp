@@ -508,7 +508,7 @@ TEST_CASE("child: host without accelerator", "[.][child]") {
                                                              "</platform>\n");
   CHECK(load_error(path, Catalog::builtin()) ==
         path.string() +
-            ":0:0: cluster.platform: host \"node-a\": property \"accelerator\" is missing; expected the catalog "
+            ":5:5: cluster.platform: host \"node-a\": property \"accelerator\" is missing; expected the catalog "
             "name of the node's accelerators, for example <prop id=\"accelerator\" value=\"H100-SXM\"/>");
   std::puts(kChildDone);
 }
@@ -540,6 +540,9 @@ TEST_CASE("child: many problems", "[.][child]") {
           "node, at least 1");
     // File order, not name order: n2 comes before n10.
     CHECK(problems[6].message.rfind("host \"n2\":", 0) == 0);
+    // Each at its host's line: n0 on line 5, so n2 on line 7.
+    CHECK(problems[6].where.line == 7);
+    CHECK(problems[6].where.column == 5);
     CHECK(problems[20].message == "and 55 more problems like these");
     for (const Problem& p : problems) {
       CHECK(p.where.file == path.string());
@@ -594,7 +597,7 @@ TEST_CASE("child: unknown accelerator", "[.][child]") {
                                                    "  </zone>\n"
                                                    "</platform>\n");
   CHECK(load_error(path, Catalog::builtin()) ==
-        path.string() + ":0:0: cluster.platform: host \"node-a\": property \"accelerator\" is \"" + typo +
+        path.string() + ":5:5: cluster.platform: host \"node-a\": property \"accelerator\" is \"" + typo +
             "\", which is not a catalog accelerator; did you mean \"" + node->accelerator + "\"?");
   std::puts(kChildDone);
 }

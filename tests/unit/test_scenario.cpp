@@ -334,7 +334,9 @@ TEST_CASE("bad input: unknown catalog model with a suggestion; several problems 
 TEST_CASE("bad input: --set on a missing list index names the override") {
   const auto lines = errors(kBase, {"workloads.3.gpus=8"});
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find("workloads.3.gpus: --set: '3' is not an index of the list") != std::string::npos);
+  CHECK(lines[0].find("workloads.3.gpus: --set: '3' is not an index of the list (0..0)") != std::string::npos);
+  // At the list it looked in, not at 0:0.
+  CHECK(lines[0].rfind("s.yaml:12:3:", 0) == 0);
 }
 
 namespace {

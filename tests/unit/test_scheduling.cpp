@@ -188,6 +188,45 @@ TEST_CASE("policies on a hand-worked queue") {
   }
 }
 
+TEST_CASE("fair share with a half-life remembers what a tenant ran") {
+  // Tenants a and b, equal shares, 16 nodes. a runs job 0 (12 nodes = 96 accelerators)
+  // over [0, H); at H it ends (a pass at that release, nothing queued). At 2H jobs 1 (a,
+  // submitted first) and 2 (b) wait, each needing the 4 nodes left free by others' work.
+  const double H = 3600;
+  World w;
+  w.jobs = {job(0, 12, H, 0, "a"), job(1, 4, 10, 0, "a"), job(2, 4, 10, 0, "b")};
+  const Allocation others = nodes({{0, {0, 1, 2, 3, 4, 5, 6, 7}}, {1, {0, 1, 2, 3}}});
+  auto replay = [&](PriorityPolicy& priority) {
+    REQUIRE(started(priority.schedule(w.state(0, {0}))) == std::vector<int>{0});
+    CHECK(priority.schedule(w.state(H, {})).starts.empty());  // job 0 has ended
+    w.free.take(others);
+    return started(priority.schedule(w.state(2 * H, {1, 2})));
+  };
+  SECTION("decayed: b first, since a averages 96 x (1 - 1/2) x 1/2 = 24 accelerators at 2H") {
+    PriorityPolicy priority({}, false, H);
+    CHECK(replay(priority) == std::vector<int>{2});
+  }
+  SECTION("instantaneous (no half-life): both hold nothing now, so submission order") {
+    PriorityPolicy priority({}, false);
+    CHECK(replay(priority) == std::vector<int>{1});
+  }
+  SECTION("decayed: both tenants' usage counts, weighted by their shares") {
+    // a runs 8 nodes (64 accelerators) and b 4 nodes (32) over [0, H). At 2H a averages
+    // 64 x 1/2 x 1/2 = 16 and b 8: with equal shares b goes first; with a's share 3,
+    // a's 16 / 3 = 5.3 is below b's 8 and a goes first.
+    for (double share_a : {1.0, 3.0}) {
+      World v;
+      v.jobs = {job(0, 8, H, 0, "a"), job(1, 4, 10, 0, "a"), job(2, 4, 10, 0, "b"), job(3, 4, H, 0, "b")};
+      v.jobs[3].submit_s = 0;
+      PriorityPolicy priority({{"a", TenantLimits{share_a, std::nullopt}}}, false, H);
+      REQUIRE(started(priority.schedule(v.state(0, {0, 3}))) == std::vector<int>{0, 3});
+      v.free.take(nodes({{0, {0, 1, 2, 3, 4, 5, 6, 7}}, {1, {0, 1, 2, 3}}}));
+      CHECK(priority.schedule(v.state(H, {})).starts.empty());
+      CHECK(started(priority.schedule(v.state(2 * H, {1, 2}))) == std::vector<int>{share_a == 1.0 ? 2 : 1});
+    }
+  }
+}
+
 TEST_CASE("preemption evicts the fewest lower-priority jobs that make room, youngest first") {
   // 16 nodes: job 0 (priority 0, 8 nodes, started at 0), job 1 (priority 0, 4 nodes,
   // started at 10), job 2 (priority 2, 4 nodes, started at 5, preemptible). Job 3

@@ -120,6 +120,30 @@ TEST_CASE("prefill is compute-bound: FLOPs at the achievable rate") {
   CHECK(model.prefill(0, 0, 0).value() == 0);
 }
 
+TEST_CASE("prefill GEMMs pay tile and wave quantization; attention runs at FlashAttention's rate") {
+  const ModelSpec m = llama2_70b();
+  Accelerator gpu = test_gpu();
+  gpu.streaming_multiprocessors = 100;
+  gpu.attention_efficiency = 0.5;
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  // One 1,000-token prompt, TP 8, fp8: 1.4e15 FLOP/s per GPU, 1.4e13 per SM; a 256 x 128 tile
+  // of depth k takes 2 x 256 x 128 x k / 1.4e13 s plus its write-back 256 x 128 x 2 B at
+  // 3.35e12 / 100 B/s = 1.9563 us.
+  const double wb = 256.0 * 128 * 2 / (3.35e12 / 100);
+  auto tile = [&](double k) { return 2.0 * 256 * 128 * k / 1.4e13 + wb; };
+  // QKV 1000 x 1280 x 8192: 4 x 10 = 40 tiles, one wave. O 1000 x 8192 x 1024: 256 tiles, 3 waves.
+  // MLP in 1000 x 7168 x 8192: 224 tiles, 3 waves. MLP out 1000 x 8192 x 3584: 256 tiles, 3 waves.
+  const double layer = tile(8192) + 3 * tile(1024) + 3 * tile(8192) + 3 * tile(3584);
+  // LM head on the prompt's last token: 1 x 4000 x 8192, 32 tiles, one wave.
+  const double gemms = 80 * layer + tile(8192);
+  // Attention 2 x 80 x 8192 x 1000^2 FLOPs at 1000e12 (bf16) x 0.5 x 8 GPUs.
+  const double attention = 2.0 * 80 * 8192 * 1e6 / (1000e12 * 0.5 * 8);
+  const double all_reduce = 2.0 * 7 / 8 * 16384000 / 370e9 + 14 * 3.4e-6;
+  CHECK(model.prefill(1000, 1e6, 1).value() == Approx(gemms + attention + 160 * all_reduce));
+  // 1.57 times the time of the same FLOPs at the large-GEMM rate: the QKV GEMM fills 40 of 100 SMs.
+  CHECK(gemms / (2.0 * 68451041280.0 * 1000 / 1.12e16) == Approx(1.57).epsilon(0.01));
+}
+
 TEST_CASE("pipeline parallelism reads the weights once per micro-batch") {
   const ModelSpec m = llama2_70b();
   const Accelerator gpu = test_gpu();
