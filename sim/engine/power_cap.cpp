@@ -20,14 +20,23 @@
 #include "engine/simulation_impl.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <simgrid/Exception.hpp>
 #include <simgrid/simix.hpp>
 
 namespace fleetsim::engine_detail {
 
-int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level) const {
-  if (phase == PowerPhase::Decode && pod.decode_pstate >= 0) return pod.decode_pstate;
+int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level,
+                           double utilisation) const {
+  if (phase == PowerPhase::Decode && !pod.decode_pstates.empty()) {
+    // The decode pstate whose utilisation is nearest the replica's (the first on a tie).
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < pod.decode_pstates.size(); ++k)
+      if (std::fabs(pod.decode_utilisation[k] - utilisation) < std::fabs(pod.decode_utilisation[best] - utilisation))
+        best = k;
+    return pod.decode_pstates[best];
+  }
   if (pod.dvfs_pstates.empty()) return pod.running_pstate;
   return pod.dvfs_pstates[std::size_t(throttleable ? std::min(level, int(pod.dvfs_pstates.size()) - 1) : 0)];
 }
@@ -70,7 +79,7 @@ double Simulation::added_power_w(const Job& job, int level) const {
   for (const auto& part : job.allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     const double running = pod.running_pstate >= 0
-                               ? pod.pstate_watts[std::size_t(pstate_for(pod, job.phase, job.throttleable, level))]
+                               ? pod.pstate_watts[std::size_t(pstate_for(pod, job.phase, job.throttleable, level, job.utilisation))]
                                : pod.node_busy_watts;
     watts += double(part.nodes.size()) * (running - pod.node_idle_watts);
   }

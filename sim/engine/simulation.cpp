@@ -363,14 +363,14 @@ void Simulation::acquire_nodes(Job& job) {
 }
 
 void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, PowerPhase phase,
-                          bool throttleable) {
+                          bool throttleable, double utilisation) {
   for (const auto& part : allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     const std::size_t p = std::size_t(part.pod);
     for (int n : part.nodes) {
       sg4::Host* host = pod.hosts[std::size_t(n)];
       if (pod.running_pstate >= 0) {
-        const int pstate = pstate_for(pod, phase, throttleable, level_);
+        const int pstate = pstate_for(pod, phase, throttleable, level_, utilisation);
         host->set_pstate(pstate);
         pstate_nodes_[p][std::size_t(pstate)]++;
       } else {
@@ -411,6 +411,9 @@ void Simulation::start_running(Job& job) {
   // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = job.spec->kind == "pretrain";
+  // A service's replicas decode their schedule's busy share of the time (computed before
+  // it starts, serving_service.cpp) and idle the rest.
+  job.utilisation = job.spec->is_serving() && job.result->serving.busy_fraction > 0 ? job.result->serving.busy_fraction : 1.0;
   {
     // Under a facility cap: until its start fits. A first start held for power starts
     // (and its wait ends) when the power is there, not when its nodes were granted.
@@ -426,7 +429,7 @@ void Simulation::start_running(Job& job) {
   job.powered = !job.restart_pending;
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable);
+    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
                     ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
@@ -449,7 +452,7 @@ void Simulation::power_up_job(Job& job) {
   account_throttle(sg4::Engine::get_clock());
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    power_up(job.allocation, job.busy, job.phase, job.throttleable);
+    power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
     job.powered = true;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     if (job.throttleable && !pod.dvfs_speed.empty())

@@ -65,6 +65,7 @@ struct Job {
   // holds its nodes idle (pstate 0) through detection and restart, then powers up.
   bool powered = false;
   double speed = 1;
+  double utilisation = 1;  // a service's replica busy share (its schedule's), for its decode pstate
   // A training job in one pod: its steps done in this run up to `progress_at`, and the
   // wall time of a step at its present speed (0 when not running steps).
   double progress_steps = 0, progress_at = 0, wall_step_s = 0;
@@ -245,9 +246,9 @@ class Simulation {
   // Services (the default) run in the decode pstate; training in the compute pstate of
   // the controller's present DVFS level when `throttleable`, else at full power.
   void power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy,
-                PowerPhase phase = PowerPhase::Decode, bool throttleable = false);
+                PowerPhase phase = PowerPhase::Decode, bool throttleable = false, double utilisation = 1);
   void power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, bool throttleable = false);
-  int pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level) const;
+  int pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level, double utilisation = 1) const;
 
   // Facility power cap (power_cap.cpp). IT power now, or with the throttleable nodes at
   // `level` and failed nodes counted at idle (what the controller budgets with).

@@ -7,6 +7,7 @@
 //   P_board(compute, l)  = f_l x TDP                                 (power limit f_l)
 //   P_board(decode)      = kDecodeBoardFraction x TDP
 //   speed(l)             = ((f_l x TDP - P_idle) / (TDP - P_idle))^(1/3)
+//   P_node(decode, u)    = P_idle + (P_node(decode) - P_idle) x u  (replica busy share u)
 //   P_node(idle)         = idle_power (catalog)
 //
 // Assumptions: GEMM-bound phases (training, prefill, denoising) run at the board limit
@@ -39,6 +40,11 @@ constexpr double kLevelFractions[] = {1.0, 0.85, 0.7, 0.6, 0.5};
 // accelerator as a fraction of its TDP (no per-chip decode measurement found).
 constexpr double kDecodeBoardFraction = 600.0 / 700.0;
 
+// A serving replica decodes only part of the time (its schedule's busy fraction) and
+// idles between: its nodes draw idle + (decode - idle) x utilisation on average. Offered
+// at these utilisations (a choice of resolution; the engine takes the nearest).
+constexpr double kDecodeUtilisations[] = {1.0, 0.75, 0.5, 0.25};
+
 }  // namespace
 
 std::vector<PowerLevel> dvfs_levels(const Accelerator& a) {
@@ -63,7 +69,11 @@ NodePowerTable node_power_table(const NodeType& node, const Accelerator& a) {
     t.compute_w.push_back(std::max(t.idle_w, host + n * l.board_fraction * a.tdp.value()));
     t.speed.push_back(l.speed);
   }
-  t.decode_w = std::max(t.idle_w, host + n * decode_board_power(a).value());
+  const double decode = std::max(t.idle_w, host + n * decode_board_power(a).value());
+  for (double u : kDecodeUtilisations) {
+    t.decode_w.push_back(t.idle_w + (decode - t.idle_w) * u);
+    t.decode_utilisation.push_back(u);
+  }
   return t;
 }
 

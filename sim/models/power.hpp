@@ -24,15 +24,19 @@ struct PowerLevel {
 
 // A node's pstate table. Pstate 0 is available (idle; an execution on it draws the full
 // compute power), pstates 1..levels are the compute phase at each DVFS level (1 = full
-// power, the engine's running pstate), the last is the decode phase at full clock.
+// power, the engine's running pstate), the last ones the decode phase at full clock at
+// each replica utilisation (full first).
 struct NodePowerTable {
   double idle_w = 0;
   std::vector<double> compute_w;  // per level, full power first
   std::vector<double> speed;      // per level, 1 first
-  double decode_w = 0;
+  // The decode phase at each replica utilisation (decoding that share of the time, idle
+  // the rest: the time-average of the two), full first.
+  std::vector<double> decode_w;
+  std::vector<double> decode_utilisation;
   int compute_pstate(int level) const { return 1 + level; }
-  int decode_pstate() const { return 1 + int(compute_w.size()); }
-  int pstate_count() const { return 2 + int(compute_w.size()); }
+  int decode_pstate(int k = 0) const { return 1 + int(compute_w.size()) + k; }
+  int pstate_count() const { return 1 + int(compute_w.size() + decode_w.size()); }
 };
 
 // The DVFS levels fleetsim offers every accelerator (power limit as a fraction of TDP)

@@ -16,14 +16,14 @@ std::string number_text(double value) {
 std::string wattage_per_state(const NodePowerTable& t) {
   std::string text = number_text(t.idle_w) + ":" + number_text(t.compute_w.front());
   for (double w : t.compute_w) text += "," + number_text(w) + ":" + number_text(w);
-  text += "," + number_text(t.decode_w) + ":" + number_text(t.decode_w);
+  for (double w : t.decode_w) text += "," + number_text(w) + ":" + number_text(w);
   return text;
 }
 
 std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
   std::vector<double> speeds = {peak_flops};
   for (double s : t.speed) speeds.push_back(peak_flops * s);
-  speeds.push_back(peak_flops);
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops);
   return speeds;
 }
 
@@ -33,6 +33,11 @@ namespace {
 std::string dvfs_text(const NodePowerTable& t) {
   std::string text;
   for (std::size_t l = 0; l < t.compute_w.size(); ++l) text += (l ? "," : "") + std::to_string(t.compute_pstate(int(l)));
+  return text;
+}
+std::string decode_text(const NodePowerTable& t) {
+  std::string text;
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) text += (k ? "," : "") + std::to_string(t.decode_pstate(int(k)));
   return text;
 }
 }  // namespace
@@ -45,7 +50,7 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       {kPod, pod.name},
       {kWattagePerState, wattage_per_state(power_table(pod))},
       {kRunningPstate, std::to_string(power_table(pod).compute_pstate(0))},
-      {kDecodePstate, std::to_string(power_table(pod).decode_pstate())},
+      {kDecodePstate, decode_text(power_table(pod))},
       {kDvfsPstates, dvfs_text(power_table(pod))},
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},

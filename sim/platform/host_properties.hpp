@@ -27,8 +27,8 @@ inline constexpr const char* kWattageOff = "wattage_off";
 // platforms use 1, whose idle and busy wattage are both the node's full-load power). A
 // platform without it keeps running nodes busy with executions instead.
 inline constexpr const char* kRunningPstate = "running_pstate";
-// Optional, with running_pstate: the pstate of a node serving requests (decode-dominated,
-// models/power.hpp), and the pstates of the compute phase at each DVFS level, full power
+// Optional, with running_pstate: the pstates of a node serving requests (decode-dominated,
+// models/power.hpp), at full utilisation first then lower ("6,7,8,9"), and the pstates of the compute phase at each DVFS level, full power
 // first ("1,2,3,4,5"), which the power-cap controller steps through. Without them a node
 // runs everything in running_pstate and cannot be throttled.
 inline constexpr const char* kDecodePstate = "decode_pstate";

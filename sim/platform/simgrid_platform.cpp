@@ -71,14 +71,17 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.node_busy_watts = pod.node_type->max_power.value();
     const NodePowerTable power = props::power_table(pod);
     fleet_pod.running_pstate = power.compute_pstate(0);
-    fleet_pod.decode_pstate = power.decode_pstate();
+    for (std::size_t k = 0; k < power.decode_w.size(); ++k) {
+      fleet_pod.decode_pstates.push_back(power.decode_pstate(int(k)));
+      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k]);
+    }
     fleet_pod.pstate_watts = {power.idle_w};
     for (std::size_t l = 0; l < power.compute_w.size(); ++l) {
       fleet_pod.pstate_watts.push_back(power.compute_w[l]);
       fleet_pod.dvfs_pstates.push_back(power.compute_pstate(int(l)));
       fleet_pod.dvfs_speed.push_back(power.speed[l]);
     }
-    fleet_pod.pstate_watts.push_back(power.decode_w);
+    for (double w : power.decode_w) fleet_pod.pstate_watts.push_back(w);
     fleet_pod.node_busy_watts = power.compute_w.front();
     fleet_pod.hosts.reserve(static_cast<std::size_t>(pod.nodes));
 
@@ -391,27 +394,32 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
         return index;
       };
       if (pod.running_pstate >= 0) {
-        const char* decode = host->get_property(props::kDecodePstate);
-        pod.decode_pstate = decode ? pstate_index(decode, props::kDecodePstate) : pod.running_pstate;
-        const char* dvfs = host->get_property(props::kDvfsPstates);
-        std::vector<int> levels;
-        if (dvfs) {
-          std::string text = dvfs;
+        // "6,7,8,9": pstate indices, each checked; the running pstate where absent.
+        auto index_list = [&](const char* key) {
+          std::vector<int> out;
+          const char* value = host->get_property(key);
+          if (!value) return std::vector<int>{pod.running_pstate};
+          const std::string text = value;
           for (std::size_t start = 0; start <= text.size();) {
             std::size_t comma = text.find(',', start);
             if (comma == std::string::npos) comma = text.size();
-            levels.push_back(pstate_index(text.substr(start, comma - start), props::kDvfsPstates));
+            const int index = pstate_index(text.substr(start, comma - start), key);
+            out.push_back(index >= 0 ? index : pod.running_pstate);
             start = comma + 1;
           }
-        } else {
-          levels.push_back(pod.running_pstate);
-        }
+          return out;
+        };
+        pod.decode_pstates = index_list(props::kDecodePstate);
+        const auto watt = [&](int s) { return wattage && std::size_t(s) < wattage->size() ? (*wattage)[std::size_t(s)].idle : 0.0; };
+        const double idle = wattage ? wattage->front().idle : 0.0, full_decode = watt(pod.decode_pstates.front());
+        for (int s : pod.decode_pstates)
+          pod.decode_utilisation.push_back(full_decode > idle ? (watt(s) - idle) / (full_decode - idle) : 1.0);
+        const std::vector<int> levels = index_list(props::kDvfsPstates);
         const double full = host->get_pstate_speed(levels.front() >= 0 ? levels.front() : pod.running_pstate);
         for (int l : levels) {
           pod.dvfs_pstates.push_back(l >= 0 ? l : pod.running_pstate);
           pod.dvfs_speed.push_back(host->get_pstate_speed(pod.dvfs_pstates.back()) / full);
         }
-        if (pod.decode_pstate < 0) pod.decode_pstate = pod.running_pstate;
       }
 
     } else {

@@ -197,6 +197,24 @@ def test_decode_power():
               abs(w["energy_j"] / (2 * decode_node_watts("dgx-h100") * (w["end_s"] - w["start_s"])) - 1) < 1e-6)
 
 
+def test_decode_utilisation():
+    """A lightly loaded service: its nodes draw idle + (decode - idle) x u, u the quarter
+    nearest its replicas' busy share (docs/models/power.md)."""
+    light = SERVICE.replace("rate: 5/s, count: 20000", "rate: 0.5/s, count: 1500")
+    s, _ = run_ok("decode-light", write("decode-light.yaml", scenario("decode-light", "{pue: 1.0}", light, horizon="1d")))
+    if not s:
+        return
+    w = s["workloads"][0]
+    busy = w["replica_busy_fraction"]
+    u = min((1.0, 0.75, 0.5, 0.25), key=lambda x: (abs(x - busy), -x))
+    per_node = IDLE + (decode_node_watts("dgx-h100") - IDLE) * u
+    print(f"      by hand: replicas busy {busy:.3f} of the time -> decode pstate at {u}: "
+          f"{IDLE:.0f} + ({decode_node_watts('dgx-h100'):.0f} - {IDLE:.0f}) x {u} = {per_node:.0f} W per node")
+    check("a lightly loaded service draws less than a saturated one",
+          u < 1 and abs(w["energy_j"] / (2 * per_node * (w["end_s"] - w["start_s"])) - 1) < 1e-6,
+          f"{w['energy_j']} vs {2 * per_node * (w['end_s'] - w['start_s'])}")
+
+
 def test_restart_idle():
     """A training job restarting after a failure holds its nodes idle through detection and
     restart: its power drops, then comes back when its steps resume."""
@@ -259,6 +277,7 @@ test_cap_never_exceeded()
 test_capped_slower()
 test_held_for_power()
 test_decode_power()
+test_decode_utilisation()
 test_restart_idle()
 test_bad_input()
 test_sites()

@@ -342,16 +342,19 @@ TEST_CASE("the SimGrid star of the small design", "[platform][simgrid]") {
   CHECK(std::string(n0->get_property("wattage_per_state"))
             .rfind("1500:10200,10200:10200,9000:9000,7800:7800,7000:7000,6200:6200,", 0) == 0);
   CHECK(std::string(n0->get_property("running_pstate")) == "1");
-  CHECK(std::string(n0->get_property("decode_pstate")) == "6");
+  CHECK(std::string(n0->get_property("decode_pstate")) == "6,7,8,9");
   CHECK(std::string(n0->get_property("dvfs_pstates")) == "1,2,3,4,5");
-  CHECK(n0->get_pstate_count() == 7);
+  CHECK(n0->get_pstate_count() == 10);
   CHECK(sg_host_get_wattmin_at(n0, 6) == Approx(2200 + 8 * 1000 * 600.0 / 700.0));
   // The speed each level leaves: (limit - idle) / (TDP - idle), cube root; 50%: (400/900)^(1/3).
   CHECK(n0->get_pstate_speed(1) == 8e15);
   CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::cbrt(400.0 / 900.0)));
   CHECK(n0->get_pstate_speed(6) == 8e15);
   CHECK(pod0.dvfs_pstates == std::vector<int>{1, 2, 3, 4, 5});
-  CHECK(pod0.decode_pstate == 6);
+  CHECK(pod0.decode_pstates == std::vector<int>{6, 7, 8, 9});
+  // Decode at utilisation u: idle + (decode - idle) x u.
+  CHECK(sg_host_get_wattmin_at(n0, 8) == Approx(1500 + (2200 + 8 * 1000 * 600.0 / 700.0 - 1500) * 0.5));
+  CHECK(pod0.decode_utilisation[2] == Approx(0.5));
   CHECK(pod0.pstate_watts[6] < pod0.pstate_watts[1]);
   CHECK(std::string(n0->get_property("wattage_off")) == "0");
   CHECK(n0->get_property("role") == nullptr);
