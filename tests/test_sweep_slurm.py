@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """scripts/sweep --backend slurm through a real Slurm: the private single-node one of
-scripts/slurm-local, started here if it is not running (and stopped again at the end if
-this test started it).
+scripts/slurm-local, started here if it is not running, and stopped again at the end if a
+run of this test started it and no other run of it (another checkout's test suite, say) is
+still using it: each run holds a lease file while it uses the daemons, and starting,
+taking and giving back leases happen under one lock.
 
   python3 tests/test_sweep_slurm.py [build/fleetsim]
 
@@ -9,7 +11,9 @@ Fails, never skips, when Slurm cannot be brought up: the message says why and wh
 daemons' logs are. Every wait is bounded.
 """
 
+import contextlib
 import csv
+import fcntl
 import os
 import subprocess
 import sys
@@ -44,6 +48,39 @@ def run(cmd, timeout, env=None):
         return subprocess.CompletedProcess(cmd, 124, e.stdout or "", f"timed out after {timeout} s")
 
 
+@contextlib.contextmanager
+def locked(path):
+    """An exclusive lock on `path` (created if needed), released on exit."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def live_leases(folder):
+    """The lease files of runs still alive; those of runs that died are removed."""
+    leases = []
+    for name in os.listdir(folder):
+        if name.isdigit() and alive(int(name)):
+            leases.append(name)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, name))
+    return leases
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -51,8 +88,23 @@ def read(path):
 
 def main():
     env = dict(os.environ, SLURM_CONF=os.path.join(SLURM_DIR, "slurm.conf"), FLEETSIM_SLURM_DIR=SLURM_DIR)
-    was_running = run([SLURM_LOCAL, "status"], 30, env).returncode == 0
-    started = run([SLURM_LOCAL, "start"], START_TIMEOUT_S, env)
+    leases = os.path.join(SLURM_DIR, "test-leases")
+    os.makedirs(leases, exist_ok=True)
+    lock = os.path.join(SLURM_DIR, "test-leases.lock")
+    # Marks a Slurm that a run of this test started (a user's own is never stopped here).
+    ours = os.path.join(SLURM_DIR, "started-by-test")
+    lease = os.path.join(leases, str(os.getpid()))
+    with locked(lock):
+        if run([SLURM_LOCAL, "status"], 30, env).returncode != 0:
+            with contextlib.suppress(OSError):
+                os.remove(ours)
+            started = run([SLURM_LOCAL, "start"], START_TIMEOUT_S, env)
+            if started.returncode == 0:
+                open(ours, "w").close()
+        else:
+            started = subprocess.CompletedProcess([], 0, "", "")
+        if started.returncode == 0:
+            open(lease, "w").close()
     if not check("a local Slurm is up (scripts/slurm-local start)", started.returncode == 0,
                  f"exit {started.returncode}: {started.stderr.strip()}\n      "
                  f"the daemons' logs are in {SLURM_DIR}; slurm-wlm and munge come from scripts/install-deps"):
@@ -88,9 +140,15 @@ def main():
                   r.returncode == 1 and "submitted" not in r.stderr and "(6 already recorded)" in r.stdout,
                   f"exit {r.returncode}\n      stdout: {r.stdout}\n      stderr: {r.stderr}")
     finally:
-        if not was_running:
-            stop = run([SLURM_LOCAL, "stop"], 60, env)
-            check("the local Slurm this test started stops", stop.returncode == 0, stop.stderr)
+        with locked(lock):
+            with contextlib.suppress(OSError):
+                os.remove(lease)
+            if os.path.exists(ours) and not live_leases(leases):
+                stop = run([SLURM_LOCAL, "stop"], 60, env)
+                check("the local Slurm a run of this test started stops when the last run ends",
+                      stop.returncode == 0, stop.stderr)
+                with contextlib.suppress(OSError):
+                    os.remove(ours)
     print("FAILED: " + ", ".join(failures) if failures else "all Slurm sweep tests passed")
     return 1 if failures else 0
 

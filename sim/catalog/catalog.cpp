@@ -416,6 +416,7 @@ std::map<std::string, Accelerator> parse_accelerators(const std::string& text, P
                    if (auto v = r.text("vendor", true)) a.vendor = *v;
                    if (auto v = r.quantity("peak_bf16", Dimension::FlopPerSecond, true)) a.peak_bf16 = FlopRate(*v);
                    if (auto v = r.quantity("peak_fp8", Dimension::FlopPerSecond, false, true)) a.peak_fp8 = FlopRate(*v);
+                   if (auto v = r.quantity("peak_fp4", Dimension::FlopPerSecond, false, true)) a.peak_fp4 = FlopRate(*v);
                    if (auto v = r.quantity("hbm", Dimension::Size, true)) a.hbm_capacity = Bytes(*v);
                    if (auto v = r.quantity("hbm_bandwidth", Dimension::Bandwidth, true)) a.hbm_bandwidth = ByteRate(*v);
                    auto tdp = r.quantity("tdp", Dimension::Power, true);
@@ -431,6 +432,15 @@ std::map<std::string, Accelerator> parse_accelerators(const std::string& text, P
                        r.problem_at(r.node_of("matmul_efficiency.fp8"), "matmul_efficiency.fp8",
                                     "expected no FP8 efficiency for an accelerator without peak_fp8, got " + 
                                         describe_node(r.node_of("matmul_efficiency.fp8")));
+                   }
+                   const bool has_fp4 = a.peak_fp4.value() > 0;
+                   if (auto v = r.ratio("matmul_efficiency.fp4", has_fp4)) {
+                     if (has_fp4)
+                       a.matmul_efficiency_fp4 = *v;
+                     else
+                       r.problem_at(r.node_of("matmul_efficiency.fp4"), "matmul_efficiency.fp4",
+                                    "expected no FP4 efficiency for an accelerator without peak_fp4, got " +
+                                        describe_node(r.node_of("matmul_efficiency.fp4")));
                    }
                    if (auto v = r.ratio("attention_efficiency", true)) a.attention_efficiency = *v;
                    if (auto v = r.count("streaming_multiprocessors", false, 1)) a.streaming_multiprocessors = *v;
@@ -528,6 +538,7 @@ std::map<std::string, ModelSpec> parse_models(const std::string& text, ProblemLi
                    if (auto v = r.count("vocab", !dit, dit ? 0 : 1)) m.vocab = *v;
                    if (auto v = r.text("mlp", false, {"swiglu", "gelu"}))
                      m.mlp = *v == "gelu" ? MlpKind::GeLU : MlpKind::SwiGLU;
+                   if (auto v = r.text("dropout", false, {"true", "false"})) m.dropout = *v == "true";
                    if (heads && kv_heads && *heads % *kv_heads != 0)
                      r.problem_at(r.node_of("kv_heads"), "kv_heads",
                                   "expected a divisor of heads (" + std::to_string(*heads) + "), got " +
@@ -738,10 +749,11 @@ std::string Catalog::describe() const {
   out += "Accelerators (" + std::to_string(accelerators_.size()) +
          "): dense peak per chip; GEMM eff. = fraction of peak large matmuls reach\n";
   std::vector<std::vector<std::string>> rows{
-      {"NAME", "VENDOR", "BF16", "FP8", "HBM", "HBM BW", "TDP", "IDLE", "GEMM EFF. BF16/FP8"}};
+      {"NAME", "VENDOR", "BF16", "FP8", "FP4", "HBM", "HBM BW", "TDP", "IDLE", "GEMM EFF. BF16/FP8"}};
   for (const auto& [name, a] : accelerators_)
     rows.push_back({name, a.vendor, format_quantity(a.peak_bf16.value(), Dimension::FlopPerSecond),
                     a.peak_fp8.value() > 0 ? format_quantity(a.peak_fp8.value(), Dimension::FlopPerSecond) : "-",
+                    a.peak_fp4.value() > 0 ? format_quantity(a.peak_fp4.value(), Dimension::FlopPerSecond) : "-",
                     format_gib(a.hbm_capacity.value()),
                     format_quantity(a.hbm_bandwidth.value(), Dimension::Bandwidth),
                     format_quantity(a.tdp.value(), Dimension::Power), format_quantity(a.idle.value(), Dimension::Power),
@@ -781,6 +793,10 @@ std::string Catalog::describe() const {
   out += render_table(rows);
   out += "\nEvery number carries its source in sim/catalog/data/*.yaml.\n";
   return out;
+}
+
+const char* precision_name(Precision p) {
+  return p == Precision::FP4 ? "fp4" : p == Precision::FP8 ? "fp8" : "bf16";
 }
 
 }  // namespace fleetsim

@@ -14,13 +14,17 @@
 
 namespace fleetsim {
 
-enum class Precision { BF16, FP8 };
+enum class Precision { BF16, FP8, FP4 };
+
+// "bf16", "fp8", "fp4": the scenario's spelling.
+const char* precision_name(Precision p);
 
 struct Accelerator {
   std::string name;    // "H100-SXM"
   std::string vendor;  // "NVIDIA"
   FlopRate peak_bf16;  // dense
   FlopRate peak_fp8;   // dense; 0 when the accelerator has no FP8 (A100, TPU v4)
+  FlopRate peak_fp4;   // dense; 0 when the accelerator has no FP4 tensor cores (all but Blackwell)
   Bytes hbm_capacity;
   ByteRate hbm_bandwidth;
   Watts tdp;   // board power at full load
@@ -28,6 +32,7 @@ struct Accelerator {
   // Fraction of dense peak that large transformer GEMMs reach in training, per precision.
   double matmul_efficiency_bf16 = 0;
   double matmul_efficiency_fp8 = 0;
+  double matmul_efficiency_fp4 = 0;
   // Fraction of dense BF16 peak a fused (flash) attention kernel reaches, forward and
   // backward together, on long sequences.
   double attention_efficiency = 0;
@@ -37,10 +42,15 @@ struct Accelerator {
   int streaming_multiprocessors = 0;
   std::map<std::string, std::string> sources;  // key -> citation
 
-  FlopRate peak(Precision p) const { return p == Precision::BF16 ? peak_bf16 : peak_fp8; }
-  double matmul_efficiency(Precision p) const {
-    return p == Precision::BF16 ? matmul_efficiency_bf16 : matmul_efficiency_fp8;
+  FlopRate peak(Precision p) const {
+    return p == Precision::BF16 ? peak_bf16 : p == Precision::FP8 ? peak_fp8 : peak_fp4;
   }
+  double matmul_efficiency(Precision p) const {
+    return p == Precision::BF16 ? matmul_efficiency_bf16
+           : p == Precision::FP8 ? matmul_efficiency_fp8
+                                 : matmul_efficiency_fp4;
+  }
+  bool supports(Precision p) const { return peak(p).value() > 0; }
 };
 
 struct NodeType {
@@ -77,6 +87,10 @@ struct ModelSpec {
   int kv_heads = 0;
   int vocab = 0;
   MlpKind mlp = MlpKind::SwiGLU;
+  // Trains with hidden dropout, whose 1-byte masks it stores for the backward pass
+  // (Megatron-LM's default: hidden_dropout 0.1, megatron/training/arguments.py); Llama,
+  // Mixtral and DeepSeek-V3 have none.
+  bool dropout = true;
   // Mixture of experts (experts == 0 means dense).
   int experts = 0;
   int top_k = 0;

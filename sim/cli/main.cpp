@@ -165,6 +165,11 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
         << " accelerators, ";
     if (w.is_video())
       out << w.replicas() << " replicas of sp " << w.sp();
+    else if (w.disaggregation)
+      out << w.disaggregation->prefill_replicas() << " prefill replicas of tp " << w.disaggregation->prefill_tp << " pp "
+          << w.disaggregation->prefill_pp << " on " << w.disaggregation->prefill_gpus << " accelerators and "
+          << w.replicas() << " decode replicas of tp " << p.tp << " pp " << p.pp << " on the other "
+          << w.gpus - w.disaggregation->prefill_gpus << " (precision " << precision_name(w.precision) << ")";
     else if (w.is_serving())
       out << (w.autoscale ? std::to_string(w.autoscale->min_replicas) + " to " : std::string()) << w.replicas()
           << " replicas of tp " << p.tp << " pp " << p.pp
@@ -197,6 +202,16 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
                         acc->name.c_str(), mem.weights.value() / 1e9, mem.capacity.value() / 1e9, mem.kv_tokens,
                         w.parallelism.tp, w.parallelism.pp);
           out << line;
+          if (w.disaggregation) {
+            const ServingMemory pre = serving_memory(prefill_setup(w, *acc));
+            std::snprintf(line, sizeof line,
+                          "    prefill pool: weights %.1f GB; KV cache %.0f tokens per replica of %d x %d; each "
+                          "prompt sends %.1f MB of KV cache to the decode pool\n",
+                          pre.weights.value() / 1e9, pre.kv_tokens, w.disaggregation->prefill_tp,
+                          w.disaggregation->prefill_pp,
+                          kv_bytes_per_token(w.model, w.precision).value() * w.requests.input_tokens / 1e6);
+            out << line;
+          }
           continue;
         }
         TrainingSetup setup = training_setup(w, *acc);
@@ -211,9 +226,9 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           setup = choice->setup;
           const Parallelism& c = setup.parallelism;
           std::snprintf(line, sizeof line,
-                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, step %.3f s (%d of %d "
-                        "candidates fit)\n",
-                        acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch,
+                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, zero %d, step %.3f s (%d "
+                        "of %d candidates fit)\n",
+                        acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch, setup.options.zero_stage,
                         choice->step.step_time.value(), choice->fitting, choice->candidates);
           out << line;
         }

@@ -10,6 +10,22 @@
 
 namespace fleetsim {
 
+// The two pools of a disaggregated inference service (models/disaggregation.hpp).
+struct DisaggregationResult {
+  int prefill_replicas = 0, decode_replicas = 0;
+  int simulated_prefill_replicas = 0, simulated_decode_replicas = 0;
+  double prefill_kv_tokens_per_replica = 0;
+  double prefill_busy_fraction = 0;   // share of the prefill replicas' time spent in prefills
+  double decode_busy_fraction = 0;    // share of the decode replicas' time spent in decode steps
+  double prefill_mean_prompts = 0;    // prompts per prefill iteration
+  double decode_mean_batch = 0;       // sequences per decode step
+  double kv_bytes_per_request = 0;    // mean over the simulated requests
+  double nvlink_share = 0;            // of the transfers, those inside a scale-up domain
+  double cross_pod_share = 0;         // of the transfers, those between pods
+  std::vector<double> kv_transfer_s;  // per prefilled request: transfer end - prefill end (queueing included)
+  std::vector<double> prefill_wait_s; // per prefilled request: prefill end - arrival
+};
+
 // What a serving workload (kind: inference) did, from the per-replica schedules.
 struct ServingResult {
   int replicas = 0;
@@ -35,6 +51,7 @@ struct ServingResult {
   double accepted_tokens = 0;        // their output tokens
   bool extrapolated = false;         // steady-state extrapolation rather than every request simulated
   long long simulated_requests = 0;  // requests run through the schedule, per replica
+  std::optional<DisaggregationResult> disaggregation;  // inference with separate prefill and decode pools
 };
 
 // How an autoscaled service's replicas followed its load (engine/autoscaled_service.cpp).

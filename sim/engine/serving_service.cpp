@@ -76,6 +76,10 @@ void scale_to_stream(ServingResult& out, const ReplicaTotals& totals, double sca
 // the nodes stay busy in SimGrid from the start to the last completion (or to the
 // horizon), so the energy plugin charges them. No SimGrid event per request or token.
 void Simulation::run_service(Job& job) {
+  if (job.spec->disaggregation) {
+    run_disaggregated_service(job);
+    return;
+  }
   const WorkloadSpec& w = *job.spec;
   acquire_nodes(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];

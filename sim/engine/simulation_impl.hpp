@@ -219,6 +219,9 @@ class Simulation {
   // the nodes stay busy in SimGrid from the start to the last completion (or to the
   // horizon), so the energy plugin charges them. No SimGrid event per request or token.
   void run_service(Job& job);
+  // An inference service with `disaggregation`: a prefill pool and a decode pool, each
+  // prompt's KV cache sent between them (disaggregated_service.cpp, models/disaggregation.hpp).
+  void run_disaggregated_service(Job& job);
 
   // A video-generation service: gpus / sp replicas, each generating one video at a time in
   // arrival order (requests go to the replica free first); the time of one video comes

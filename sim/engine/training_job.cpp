@@ -61,9 +61,11 @@ void Simulation::run_job(Job& job) {
       assert(choice && "parallelism: auto was checked at load time");
       r.setup = choice->setup;
       logger_->log(level,
-                   "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {} ({} of {} candidates fit)",
+                   "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {}, zero {} ({} of {} "
+                   "candidates fit)",
                    w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
-                   r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, choice->fitting,
+                   r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, r.setup.options.zero_stage,
+                   choice->fitting,
                    choice->candidates);
     }
     r.step = training_step(r.setup, fabric);

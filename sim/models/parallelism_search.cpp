@@ -50,15 +50,19 @@ std::optional<ParallelismChoice> search_parallelism(const TrainingSetup& base, i
           for (int micro_batch : {1, 2, 4, 8}) {
             if (base.global_batch % (dp * micro_batch) != 0) continue;
             for (RecomputeMode recompute : {RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full}) {
-              TrainingSetup s = base;
-              s.parallelism = Parallelism{tp, pp, dp, cp, ep, false};
-              s.micro_batch = micro_batch;
-              s.recompute = recompute;
-              ++candidates;
-              if (!training_memory(s).fits()) continue;
-              ++fitting;
-              const StepBreakdown step = training_step(s, fabric);
-              if (!best || step.step_time < best->step.step_time) best = ParallelismChoice{s, step, 0, 0};
+              for (int zero = base.options.zero_stage; zero <= 3; ++zero) {
+                if (zero > base.options.zero_stage && dp == 1) break;  // nothing to shard over
+                TrainingSetup s = base;
+                s.parallelism = Parallelism{tp, pp, dp, cp, ep, false};
+                s.micro_batch = micro_batch;
+                s.recompute = recompute;
+                s.options.zero_stage = zero;
+                ++candidates;
+                if (!training_memory(s).fits()) continue;
+                ++fitting;
+                const StepBreakdown step = training_step(s, fabric);
+                if (!best || step.step_time < best->step.step_time) best = ParallelismChoice{s, step, 0, 0};
+              }
             }
           }
         }

@@ -6,9 +6,11 @@
 // the remaining ranks up to the layer count; CP a power of two up to 8 that divides the
 // sequence (only for sequences of 16K tokens or more, where ring attention pays);
 // EP (MoE only) a power of two dividing both the experts and DP; micro-batch 1, 2, 4 or
-// 8 where the global batch allows; recompute none, selective, full. Every candidate is
-// one training_step and one training_memory evaluation (well under a microsecond each),
-// so 405B on 16,384 GPUs (about 3,000 candidates) takes milliseconds.
+// 8 where the global batch allows; recompute none, selective, full; the ZeRO stage from
+// the workload's (1 by default) up to 3: sharding deeper saves memory at the price of
+// more DP traffic, and the search never shards less than the workload asks. Every
+// candidate is one training_step and one training_memory evaluation (about a
+// microsecond), so 405B on 16,384 GPUs (about 9,000 candidates) takes milliseconds.
 #pragma once
 
 #include <optional>

@@ -64,6 +64,7 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
     admitted.clear();
     int admitted_sequences = 0;
     double prompt_tokens = 0, squared = 0;
+    int prefill_prompts = 0;  // admitted requests that need a prefill
     // An idle replica always takes the head of the queue, so an oversized request (refused
     // by the scenario layer; possible only from direct calls) cannot stall the loop.
     while (!waiting.empty() &&
@@ -74,18 +75,21 @@ ScheduleResult schedule_replica(const std::vector<ServingRequest>& requests, int
       waiting.pop_front();
       kv_reserved += reservation(i);
       admitted_sequences += samples(i);
-      const double in = requests[i].input_tokens;
-      prompt_tokens += in;
-      squared += in * in;
+      if (!requests[i].prefilled) {
+        const double in = requests[i].input_tokens;
+        prompt_tokens += in;
+        squared += in * in;
+        prefill_prompts++;
+      }
       admitted.push_back({i, 0});
     }
     if (!admitted.empty()) {
-      now += cost.prefill(prompt_tokens, squared, int(admitted.size())).value();
+      if (prefill_prompts > 0) now += cost.prefill(prompt_tokens, squared, prefill_prompts).value();
       for (Running r : admitted) {
         r.generated = 1;  // every sample's first token, drawn from the one prefill
         running_sequences += samples(r.index);
         context += double(requests[r.index].input_tokens) + samples(r.index);
-        out.requests[r.index].first_token_s = now;
+        out.requests[r.index].first_token_s = requests[r.index].prefilled ? iteration_start : now;
         if (requests[r.index].output_tokens <= 1) samples_done(r);
         else running.push_back(r);
       }

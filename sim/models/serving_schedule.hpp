@@ -44,6 +44,11 @@ struct ServingRequest {
   // the prompt is prefilled once and its KV cache shared; each sample decodes its own
   // output_tokens and keeps its own KV for them. 1 for plain serving.
   int samples = 1;
+  // Arrives with its prompt's KV cache already computed elsewhere (the decode pool of a
+  // disaggregated service, disaggregation.hpp): admission costs no prefill, its first
+  // token exists and is handed on when a slot takes it (first_token_s = its admission),
+  // and it only decodes.
+  bool prefilled = false;
 };
 
 struct RequestTiming {

@@ -9,11 +9,15 @@
 
 namespace fleetsim {
 
-double bytes_per_value(Precision precision) { return precision == Precision::FP8 ? 1.0 : 2.0; }
+double bytes_per_value(Precision precision) {
+  return precision == Precision::FP4 ? kNvfp4BytesPerValue : precision == Precision::FP8 ? 1.0 : 2.0;
+}
+
+double kv_bytes_per_value(Precision precision) { return precision == Precision::BF16 ? 2.0 : 1.0; }
 
 Bytes kv_bytes_per_token(const ModelSpec& m, Precision precision) {
   const double head_dim = double(m.hidden) / m.heads;
-  return Bytes(2.0 * m.layers * m.kv_heads * head_dim * bytes_per_value(precision));
+  return Bytes(2.0 * m.layers * m.kv_heads * head_dim * kv_bytes_per_value(precision));
 }
 
 ServingMemory serving_memory(const ServingSetup& s) {
@@ -32,7 +36,7 @@ ServingMemory serving_memory(const ServingSetup& s) {
   const double head_dim = double(m.hidden) / m.heads;
   const int heads_per_rank = (m.kv_heads + s.tp - 1) / s.tp;
   const double layers_per_stage = double(m.layers) / s.pp;
-  mem.kv_per_token = Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * p);
+  mem.kv_per_token = Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * kv_bytes_per_value(s.precision));
   const Bytes free = mem.capacity - mem.weights - mem.co_resident - mem.runtime_reserve;
   mem.kv_cache = free > Bytes(0) ? free * kKvCacheMemoryFraction : Bytes(0);
   mem.kv_tokens = mem.kv_cache / mem.kv_per_token;

@@ -7,7 +7,9 @@
 // already in the KV cache), T = prompt tokens prefilled, S = sum over prompts of the
 // prompt length squared. N = active non-embedding parameters, L layers, h hidden,
 // V vocabulary, p = bytes per value at the precision (bf16 2, fp8 1: weights and KV
-// cache both stored at the workload's precision, as TensorRT-LLM's FP8 recipes do).
+// cache both stored at the workload's precision, as TensorRT-LLM's FP8 recipes do;
+// fp4, Blackwell only: weights in NVFP4 at 9/16 byte, KV cache in FP8, GEMMs at the
+// FP4 peak; activations on the wire stay 16-bit).
 // - Weights per accelerator: the most loaded pipeline stage's parameters x p
 //   (parameters_per_accelerator() of training_step.hpp with dp = ep = 1).
 // - KV cache per token, whole model: 2 (K and V) x L x kv_heads x (h / heads) x p.
@@ -71,7 +73,19 @@ inline constexpr double kKvCacheMemoryFraction = 0.90;
 // Activations travel between ranks in 16-bit even when weights are FP8.
 inline constexpr double kActivationBytes = 2.0;
 
+// NVFP4, Blackwell's FP4 format: 4-bit E2M1 values in blocks of 16 sharing one E4M3
+// (8-bit) scale, so 16 weights take 8 + 1 = 9 bytes (NVIDIA cuTile "Inference with
+// NVFP4" tutorial; Intel Neural Compressor's NVFP4 table: block 16, UE4M3 scale). The
+// one FP32 scale per tensor is negligible.
+inline constexpr double kNvfp4BytesPerValue = 9.0 / 16.0;
+
+// Bytes of one stored weight at a compute precision: bf16 2, fp8 1, fp4 9/16 (NVFP4).
 double bytes_per_value(Precision precision);
+// Bytes of one KV-cache value at a compute precision: bf16 2, fp8 1, and fp4 1: under
+// FP4 compute the KV cache stays in FP8 (the `fp8` KV-cache option of NVIDIA's
+// TensorRT Model Optimizer, hf_ptq.py --kv_cache_qformat, used with --qformat nvfp4;
+// an NVFP4 KV cache is newer and not modelled).
+double kv_bytes_per_value(Precision precision);
 
 struct ServingSetup {
   const ModelSpec* model = nullptr;

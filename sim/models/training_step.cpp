@@ -28,7 +28,8 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
     }
     return level;
   }
-  LinkLevel level = span <= fabric.accelerators_in_pod ? fabric.scale_out : fabric.inter_pod;
+  const bool leaves_pod = span > fabric.accelerators_in_pod;
+  LinkLevel level = leaves_pod ? fabric.inter_pod : fabric.scale_out;
   // In a ring only the hop that leaves a node uses a NIC, and NCCL runs one channel per
   // NIC: the k members of a group on one node pool its NICs (k = node size / stride), up
   // to what the scale-up link feeds them. E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per
@@ -36,7 +37,17 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
   // sends off the node at once, so each has its own NIC share.
   if (traffic == Traffic::AllToAll) return level;
   const long per_node = std::clamp<long>(fabric.accelerators_per_node / std::max(1, stride), 1, ranks);
-  level.bandwidth = level.bandwidth * double(per_node);
+  if (leaves_pod) {
+    // Likewise only the hop that leaves a pod uses its uplink: the group's k members in
+    // one pod (k = the job's accelerators there / stride) pool their uplink shares, up to
+    // what their NICs carry.
+    const long per_pod = std::clamp<long>(fabric.accelerators_in_pod / std::max(1, stride), 1, ranks);
+    const double uplink = level.bandwidth.value() * double(per_pod);
+    const double nics = fabric.scale_out.bandwidth.value() * double(per_node);
+    level.bandwidth = ByteRate(std::min(uplink, nics));
+  } else {
+    level.bandwidth = level.bandwidth * double(per_node);
+  }
   if (level.bandwidth.value() * level.efficiency > fabric.scale_up.bandwidth.value() * fabric.scale_up.efficiency) {
     level.bandwidth = fabric.scale_up.bandwidth;
     level.efficiency = fabric.scale_up.efficiency;
@@ -49,14 +60,16 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
 // (attention 11h, MLP 19h, norms 4h) plus 5*a*s for the attention matrix; flash
 // attention (Dao et al. 2022) keeps no s x s matrix, so that term is dropped. Generalised
 // here to grouped-query attention (K and V are kv_dim wide) and to gated MLPs:
-// attention 7h + 4*kv_dim; MLP 3h + 4F (GeLU) or 3h + 6F (SwiGLU); norms 4h.
+// attention 7h + 4*kv_dim; MLP 3h + 4F (GeLU) or 3h + 6F (SwiGLU); norms 4h. Of these,
+// 2h are the 1-byte masks of the two hidden dropouts (one in each block), which a model
+// trained without dropout does not store.
 double activation_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
   const double h = m.hidden;
   const double kv_dim = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double ffn_terms = m.mlp == MlpKind::SwiGLU ? 6.0 : 4.0;
   const double mlp = moe_layer ? 3 * h + ffn_terms * m.expert_ffn_hidden * (m.top_k + m.shared_experts)
                                : 3 * h + ffn_terms * m.ffn_hidden;
-  return 4 * h + (7 * h + 4 * kv_dim) + mlp;
+  return 4 * h + (7 * h + 4 * kv_dim) + mlp - (m.dropout ? 0.0 : 2 * h);
 }
 
 }  // namespace
@@ -88,43 +101,112 @@ std::string MemoryBreakdown::largest_term() const {
   return text;
 }
 
+namespace {
+
+// Parameters of the largest layer on one accelerator (TP shard, its experts under EP):
+// the unit ZeRO-2 and ZeRO-3 reduce and gather at a time (FSDP wraps each layer).
+double largest_layer_parameters(const TrainingSetup& s) {
+  const ModelSpec& m = *s.model;
+  const Parallelism& p = s.parallelism;
+  const ParameterCount count = count_parameters(m);
+  const double dense = count.attention_per_layer + count.dense_mlp_per_layer;
+  const double moe = m.is_moe() ? count.attention_per_layer + count.moe_mlp_per_layer_total / p.ep : 0.0;
+  return std::max(dense, moe) / p.tp;
+}
+
+// Micro-batches of activations pipeline stage `stage` holds at its peak, each of its
+// layers once per micro-batch. 1F1B: pp - stage (Narayanan et al. 2021: stage i runs
+// pp - i - 1 warm-up forwards, then one more before its first backward). Interleaved
+// 1F1B with v virtual stages: its warm-up of 2 (pp - 1 - stage) + (v - 1) pp + 1 model
+// chunks of 1/v of its layers (Megatron-LM's interleaved schedule), which for the first
+// stage is pp + (pp - 1) / v, Korthikanti et al. 2022 (arXiv 2205.05198), sec. 4.2.3:
+// L (1 + (p - 1) / (p v)) layers. Never more than the step's micro-batches.
+double in_flight_micro_batches(const TrainingSetup& s, int stage, int micro_batches) {
+  const int pp = s.parallelism.pp;
+  const int v = std::max(1, s.options.virtual_stages);
+  const double peak = v > 1 ? pp + double(pp - 1 - 2 * stage) / v : double(pp - stage);
+  return std::clamp(peak, 1.0, double(micro_batches));
+}
+
+// Layers per pipeline stage when pp does not divide them: full stages hold ceil(L / pp)
+// and the shortfall comes off the two ends, the first stage taking the larger half (it
+// also holds the embedding and the most in-flight micro-batches). Llama 3 405B: 126
+// layers on 16 stages as 7, 8 x 14, 7 ("we reduce one Transformer layer each from the
+// first and the last stages", Llama 3 paper sec. 3.3.2; Megatron-Core's
+// --decoder-first/last-pipeline-num-layers).
+struct StageLayers {
+  double first, middle, last;
+};
+StageLayers stage_layers(int layers, int pp) {
+  if (pp <= 1) return {double(layers), double(layers), double(layers)};
+  const int full = (layers + pp - 1) / pp;
+  const int shortfall = full * pp - layers;
+  return {double(std::max(1, full - (shortfall + 1) / 2)), double(full), double(std::max(1, full - shortfall / 2))};
+}
+
+}  // namespace
+
 MemoryBreakdown training_memory(const TrainingSetup& s) {
   const ModelSpec& m = *s.model;
   const Parallelism& p = s.parallelism;
-  MemoryBreakdown mem;
-  const double params = parameters_per_accelerator(s);
-  // Megatron-LM distributed optimizer with bf16 parameters and fp32 gradients:
-  // 6 + 12/dp bytes per parameter (Megatron-LM docs, "Distributed Optimizer").
-  mem.weights = Bytes(params * kBf16Bytes);
-  mem.gradients = Bytes(params * kFp32Bytes);
-  mem.optimizer_state = Bytes(params * 12.0 / (s.options.distributed_optimizer ? p.dp : 1));
+  const int zero = s.options.zero_stage;
+  const ParameterCount count = count_parameters(m);
+  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
+  const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
+  // Parameters of one (average) layer on one accelerator, and of the embedding or LM head.
+  const double dense_part = count.non_embedding_total - moe_layers * count.moe_mlp_per_layer_total;
+  const double expert_part = moe_layers * count.moe_mlp_per_layer_total;
+  const double per_layer = (dense_part / p.tp + expert_part / (double(p.tp) * p.ep)) / std::max(1, m.layers);
+  const double embedding = double(m.vocab) * m.hidden / p.tp;
+  const double unit_params = largest_layer_parameters(s);
 
   const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
   const int micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
-  const int in_flight = std::min(p.pp, micro_batches);  // 1F1B: the first stage holds pp
-  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
-  const double layers_per_stage = double(m.layers) / p.pp;
-  double bytes_per_token_stage;
+  // Activation bytes per token of one layer (16-bit, before the TP split).
+  double per_token_layer;
   if (s.recompute == RecomputeMode::Full) {
-    bytes_per_token_stage = layers_per_stage * kBf16Bytes * m.hidden;  // each layer's input only
+    per_token_layer = kBf16Bytes * m.hidden;  // each layer's input only
   } else {
     // Selective recompute only drops the attention matrix, which flash attention never stores.
-    const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
-    bytes_per_token_stage = layers_per_stage * ((1 - moe_share) * activation_bytes_per_token_layer(m, false) +
-                                                moe_share * activation_bytes_per_token_layer(m, true));
+    per_token_layer = (1 - moe_share) * activation_bytes_per_token_layer(m, false) +
+                      moe_share * activation_bytes_per_token_layer(m, true);
   }
   // Sequence parallelism splits every stored activation across the TP group; without
   // it the norms' and dropouts' 10h per token and layer stay whole on every rank
   // (Korthikanti et al. 2022, eq. 2: 10 + 24/t).
-  const double whole = s.options.sequence_parallel || s.recompute == RecomputeMode::Full
-                           ? 0.0
-                           : layers_per_stage * 10.0 * m.hidden * (p.tp - 1);
-  mem.activations = Bytes(in_flight * tokens_per_micro_batch * (bytes_per_token_stage + whole) / p.tp);
-  // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
-  mem.logits = Bytes(tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp);
-  mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
-  mem.capacity = s.accelerator->hbm_capacity;
-  return mem;
+  if (!s.options.sequence_parallel && s.recompute != RecomputeMode::Full) per_token_layer += 10.0 * m.hidden * (p.tp - 1);
+
+  // One stage's memory: its layers, the micro-batches it holds, and the embedding (first
+  // stage) or LM head and logits (last stage; both on a single stage).
+  auto stage_memory = [&](double layers, int stage) {
+    MemoryBreakdown mem;
+    const bool first = stage == 0, last = stage == p.pp - 1;
+    const double params = layers * per_layer + (first ? embedding : 0.0) + (last ? embedding : 0.0);
+    const double unit = std::min(params, unit_params);
+    // bf16 parameters, fp32 gradients, fp32 master copy and Adam moments (12 bytes):
+    // 6 + 12/dp per parameter with Megatron-LM's distributed optimizer (Megatron-LM docs,
+    // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
+    // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
+    // forward/backward prefetch, DeepSpeed's prefetch bucket).
+    mem.weights = Bytes(zero >= 3 ? std::min(params, params / p.dp + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
+    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / p.dp + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
+    mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? p.dp : 1));
+    mem.activations = Bytes(in_flight_micro_batches(s, stage, micro_batches) * tokens_per_micro_batch * layers *
+                            per_token_layer / p.tp);
+    // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
+    mem.logits = Bytes(last ? tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp : 0.0);
+    mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
+    mem.capacity = s.accelerator->hbm_capacity;
+    return mem;
+  };
+  // The most loaded stage is the first, the second (a full stage when the first is
+  // short) or the last (LM head and logits).
+  const StageLayers layers = stage_layers(m.layers, p.pp);
+  MemoryBreakdown worst = stage_memory(layers.first, 0);
+  for (const MemoryBreakdown& other : {stage_memory(p.pp > 2 ? layers.middle : layers.last, std::min(1, p.pp - 1)),
+                                       stage_memory(layers.last, p.pp - 1)})
+    if (other.total() > worst.total()) worst = other;
+  return worst;
 }
 
 namespace {
@@ -134,7 +216,9 @@ double elementwise_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
   const double h = m.hidden;
   const double ffn = moe_layer ? double(m.expert_ffn_hidden) * (m.top_k + m.shared_experts) : m.ffn_hidden;
   const double activation = m.mlp == MlpKind::SwiGLU ? 6.0 * ffn : 4.0 * ffn;
-  return 8.0 * h + 14.0 * h + activation;
+  // Bias-dropout-residual: read 2h + 2h, write 2h, and the 1-byte mask h, twice.
+  const double residual = m.dropout ? 14.0 * h : 12.0 * h;
+  return 8.0 * h + residual + activation;
 }
 
 // Bytes moved per attention score (s x s per head) by standard attention, forward.
@@ -167,7 +251,6 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // ---- compute of the slowest stage, per micro-batch ------------------------------
   const double tokens_mb = double(s.micro_batch) * s.seq_len / p.cp;  // per micro-batch per rank
-  const double layers_per_stage = double(m.layers) / p.pp;
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
   const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
   const bool full = s.recompute == RecomputeMode::Full;
@@ -203,7 +286,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
                 weight_time(h, m.experts, tokens_mb);  // router
     if (m.shared_experts > 0) moe_layer = moe_layer + mlp_time(double(m.expert_ffn_hidden) * m.shared_experts, tokens_mb);
   }
-  const Seconds layers_matmul = dense_layer * ((1 - moe_share) * layers_per_stage) + moe_layer * (moe_share * layers_per_stage);
+  const Seconds layer_matmul = dense_layer * (1 - moe_share) + moe_layer * moe_share;  // one (average) layer
   // LM head on the last stage (not recomputed): vocab / tp columns.
   const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
                                gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
@@ -214,20 +297,18 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // rank h/tp. Under context parallelism a rank holds s/cp of the queries (tokens_mb),
   // and each of them still meets all s keys: ring attention passes every K/V block by.
   const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
-  const double attention_flops_stage =
-      4.0 * m.hidden * double(s.seq_len) * layers_per_stage * tokens_mb / p.tp * attention_passes;
+  const double attention_flops_layer = 4.0 * m.hidden * double(s.seq_len) * tokens_mb / p.tp * attention_passes;
   const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
-  Seconds attention_time;
+  Seconds attention_layer;
   if (opt.attention == AttentionKernel::Flash) {
-    attention_time = Flops(attention_flops_stage) / (acc.peak_bf16 * acc.attention_efficiency);
+    attention_layer = Flops(attention_flops_layer) / (acc.peak_bf16 * acc.attention_efficiency);
   } else {
     // Batched GEMMs at the GEMM rate, plus the score matrix through HBM: heads/tp x s
     // scores per query token, 13 bytes forward and 26 backward, forward again under
     // recompute.
     const double scores_per_token = double(m.heads) / p.tp * double(s.seq_len);
-    const double score_bytes =
-        scores_per_token * tokens_mb * layers_per_stage * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
-    attention_time = Flops(attention_flops_stage) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
+    const double score_bytes = scores_per_token * tokens_mb * kStandardAttentionBytesPerScore * (forward_passes + 2.0);
+    attention_layer = Flops(attention_flops_layer) / matmul_rate + Bytes(score_bytes) / elementwise_rate;
   }
   const double elementwise_per_token = (1 - moe_share) * elementwise_bytes_per_token_layer(m, false) +
                                        moe_share * elementwise_bytes_per_token_layer(m, true);
@@ -235,12 +316,22 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // without it the norms and the dropout-residual kernels (22h) run replicated on every
   // TP rank and only the MLP activation is split.
   const double replicated = opt.sequence_parallel ? 0.0 : 22.0 * m.hidden * (p.tp - 1) / p.tp;
-  const double elementwise_bytes_stage =
-      (elementwise_per_token + replicated) * layers_per_stage * tokens_mb / p.tp * passes;
+  const double elementwise_bytes_layer = (elementwise_per_token + replicated) * tokens_mb / p.tp * passes;
   const double loss_bytes = kLossBytesPerLogit * double(m.vocab) * tokens_mb / p.tp;  // last stage
 
-  const Seconds matmul_mb = layers_matmul + lm_head_time;
-  const Seconds elementwise_mb = Bytes(elementwise_bytes_stage + loss_bytes) / elementwise_rate;
+  // The slowest stage: a full one (ceil(layers / pp) layers) or the last (its layers,
+  // fewer when pp does not divide them, plus the LM head and the loss).
+  const StageLayers split = stage_layers(m.layers, p.pp);
+  const Seconds layer_time = layer_matmul + attention_layer + Bytes(elementwise_bytes_layer) / elementwise_rate;
+  const Seconds head_time = lm_head_time + Bytes(loss_bytes) / elementwise_rate;
+  const bool full_stage_slowest = p.pp > 1 && layer_time * split.last + head_time < layer_time * split.middle;
+  const double layers_per_stage = full_stage_slowest ? split.middle : split.last;
+  const double head_share = full_stage_slowest ? 0.0 : 1.0;
+
+  const Seconds matmul_mb = layer_matmul * layers_per_stage + lm_head_time * head_share;
+  const Seconds attention_time = attention_layer * layers_per_stage;
+  const Seconds elementwise_mb =
+      Bytes(elementwise_bytes_layer * layers_per_stage + loss_bytes * head_share) / elementwise_rate;
   const Seconds per_micro_batch = matmul_mb + attention_time + elementwise_mb;
   out.compute_matmul = matmul_mb * m_batches;
   out.compute_attention = attention_time * m_batches;
@@ -266,14 +357,20 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // Pipeline parallelism: activation and gradient sends on the critical path, once per
   // virtual stage.
-  const LinkLevel pp_level = group_level(p.pp, p.tp * p.cp * p.dp, fabric, Traffic::AllToAll);
+  // Rank order: Megatron-LM's default tp, cp, dp, pp, or tp, cp, pp, dp (Llama 3).
+  const bool pp_inside_dp = opt.rank_order == RankOrder::TpCpPpDp;
+  const int pp_stride = pp_inside_dp ? p.tp * p.cp : p.tp * p.cp * p.dp;
+  const int dp_stride = pp_inside_dp ? p.tp * p.cp * p.pp : p.tp * p.cp;
+  const LinkLevel pp_level = group_level(p.pp, pp_stride, fabric, Traffic::AllToAll);
   out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * v * (m_batches + p.pp - 1))
                          : Seconds(0);
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
+    // EP comes right after TP and CP in either order (Megatron-Core: tp-cp-ep-dp-pp or
+    // tp-cp-ep-pp-dp).
     const LinkLevel ep_level = group_level(p.ep, p.tp * p.cp, fabric, Traffic::AllToAll);
-    const double moe_layers_per_stage = double(moe_layers) / p.pp;
+    const double moe_layers_per_stage = moe_share * layers_per_stage;
     // Each token goes to top_k experts; with node-limited routing only one copy per
     // target node crosses the network (the rest fan out over NVLink), so off-node copies
     // are min(top_k, max_routed_nodes). Dispatch travels in the training precision (FP8
@@ -285,25 +382,55 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     out.ep_comm = all_to_all(Bytes(tokens_mb * per_token), p.ep, ep_level) * (moe_layers_per_stage * m_batches);
   }
 
-  // Data parallelism: fp32 gradients, then bf16 parameters (distributed optimizer).
-  const LinkLevel dp_level = group_level(p.dp, p.tp * p.cp, fabric);
+  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered.
+  const LinkLevel dp_level = group_level(p.dp, dp_stride, fabric);
   const double params = parameters_per_accelerator(s);
-  const Bytes gradients(params * kFp32Bytes);
-  Seconds grad_reduce, param_gather;
-  if (opt.distributed_optimizer) {
-    grad_reduce = ring_reduce_scatter(gradients, p.dp, dp_level);
-    param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+  const int zero = opt.zero_stage;
+  const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass
+  const Seconds backward_mb = per_micro_batch - forward_mb;       // backward (and recompute)
+  Seconds dp_exposed;
+  if (zero <= 1) {
+    Seconds grad_reduce, param_gather;
+    if (zero == 1) {
+      grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
+      param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+    } else {
+      grad_reduce = ring_all_reduce(Bytes(params * kFp32Bytes), p.dp, dp_level);
+    }
+    out.dp_comm = grad_reduce + param_gather;
+    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
+                 (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
+  } else if (zero == 2) {
+    // Sharded gradients: every micro-batch's are reduce-scattered as its backward
+    // produces them. Each reduction has until the next one starts to finish: one
+    // micro-batch's forward and backward in the 1F1B steady state; the last has only its
+    // own backward (as ZeRO-1's single reduction).
+    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
+    const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+    out.dp_comm = grad_reduce * m_batches + param_gather;
+    dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - per_micro_batch) * (m_batches - 1) +
+                                                max(Seconds(0), grad_reduce - backward_mb)
+                                          : grad_reduce * m_batches) +
+                 (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
   } else {
-    grad_reduce = ring_all_reduce(gradients, p.dp, dp_level);
+    // Sharded parameters: per micro-batch, each layer's are gathered before its forward
+    // and again before its backward, and its gradients reduce-scattered after it; one
+    // collective per layer (the FSDP unit), each paying the ring's latency.
+    const double units = std::max(1.0, params / std::max(1.0, largest_layer_parameters(s)));
+    const double unit_params = params / units;
+    const Seconds gather = ring_all_gather(Bytes(unit_params * kBf16Bytes), p.dp, dp_level) * units;
+    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * kFp32Bytes), p.dp, dp_level) * units;
+    const Seconds first_gather = gather * (1.0 / units);  // nothing runs before it
+    out.dp_comm = (gather * 2.0 + reduce) * m_batches;
+    const Seconds forward_exposed =
+        opt.overlap_param_gather ? min(gather, first_gather + max(Seconds(0), gather - forward_mb)) : gather;
+    const Seconds backward_exposed = opt.overlap_grad_reduce ? max(Seconds(0), gather + reduce - backward_mb)
+                                                             : gather + reduce;
+    dp_exposed = (forward_exposed + backward_exposed) * m_batches;
   }
-  out.dp_comm = grad_reduce + param_gather;
-  const Seconds backward_mb = per_micro_batch * (2.0 / passes), forward_mb = per_micro_batch * (1.0 / passes);
-  const Seconds dp_exposed =
-      (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
-      (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
 
   // Adam on the local shard: 30 bytes of HBM traffic per parameter.
-  const double shard = opt.distributed_optimizer ? params / p.dp : params;
+  const double shard = zero >= 1 ? params / p.dp : params;
   out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;

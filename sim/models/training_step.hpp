@@ -21,20 +21,31 @@
 //   * element-wise kernels (layer norms, bias+activation, bias+dropout+residual, the
 //     loss over the vocabulary) as HBM traffic at kElementwiseHbmEfficiency of the HBM
 //     bandwidth: per token and layer, forward 8h (two norms: read h, write h, 16-bit) +
-//     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask) + 4F (GeLU:
+//     14h (two fused bias-dropout-residual: read 2h, write h, 1-byte mask; 12h for a
+//     model without dropout) + 4F (GeLU:
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
 //     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
 //     training_step.cpp).
-// - The slowest stage sets the pace: layers / pp on every stage, plus the LM head and
-//   the loss on the last one.
+// - The slowest stage sets the pace: a full stage (ceil(layers / pp) layers) or the last
+//   (its layers plus the LM head and the loss). When pp does not divide the layers, the
+//   first and last stages hold fewer (Llama 3 405B on 16 stages: 7, 8 x 14, 7);
+//   otherwise every stage holds layers / pp and the last is the slowest.
+// - Memory (training_memory): weights, gradients, optimizer state by ZeRO stage (see
+//   MemoryBreakdown); activations per token and layer after Korthikanti et al. 2022
+//   (34h for GPT with flash attention, generalised to GQA and gated MLPs, 2h less
+//   without dropout), times the micro-batches the stage holds in flight (1F1B: pp - i
+//   on stage i; interleaved: pp + (pp - 1 - 2i) / v), the worst of the first, a full and
+//   the last stage.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =
 //   (pp - 1) / v x one micro-batch's stage time (Narayanan et al., SC'21, sec. 2.2).
-// - Megatron rank order tp, cp, dp, pp (tp fastest): a group of n ranks with stride s
-//   spans n x s consecutive ranks; it uses the scale-up fabric if that fits in a
-//   scale-up domain, the scale-out NICs if it fits in the job's share of a pod, and the
-//   inter-pod share otherwise (collectives.hpp gives the algorithms). Off the scale-up
-//   fabric, the k = node size / stride members of a group on one node pool its NICs
-//   (NCCL runs one channel per NIC), up to the scale-up bandwidth that feeds them.
+// - Rank order tp, cp, dp, pp (Megatron's default, tp fastest) or tp, cp, pp, dp
+//   (rank_order): a group of n ranks with stride s spans n x s consecutive ranks; it
+//   uses the scale-up fabric if that fits in a scale-up domain, the scale-out NICs if it
+//   fits in the job's share of a pod, and the inter-pod share otherwise
+//   (collectives.hpp gives the algorithms). Off the scale-up fabric, a ring's k = node
+//   size / stride members on one node pool its NICs (NCCL runs one channel per NIC), up
+//   to the scale-up bandwidth that feeds them; across pods its members in one pod pool
+//   their uplink shares the same way, up to their NICs.
 //   On a torus scale-up fabric (TPU ICI, Trainium NeuronLink) a group of n consecutive
 //   ranks spans k = ceil(log n / log side) of its d dimensions (side = domain^(1/d)) and
 //   its ring collectives use only those dimensions' links: k/d of the chip's bandwidth.
@@ -55,13 +66,21 @@
 //   or hidden behind compute with overlap.ep_comm (DeepSeek-V3's DualPipe). Routed-expert
 //   GEMMs run kMoeLoadImbalance times their mean (the busiest rank sets the pace).
 // - DP: gradients reduced in fp32 (Megatron-LM accumulates and reduces bf16 models'
-//   gradients in fp32), 4 bytes per local parameter. Distributed optimizer (ZeRO-1):
-//   reduce-scatter of gradients, then all-gather of bf16 parameters (2 bytes); without
-//   it, one all-reduce. With overlap (--overlap-grad-reduce, --overlap-param-gather) the
-//   reduce-scatter hides behind the last micro-batch's backward and the all-gather
-//   behind the first micro-batch's forward, the excess exposed; without, all exposed.
-// - Optimizer: Adam on the local shard (params / dp with the distributed optimizer),
-//   30 bytes of HBM traffic per parameter, at kElementwiseHbmEfficiency.
+//   gradients in fp32; Llama 3 reduce-scatters in fp32 too), 4 bytes per local
+//   parameter; parameters gathered in bf16 (2 bytes). By ZeRO stage z (options):
+//   z = 0: one all-reduce per step; z = 1 (distributed optimizer): one reduce-scatter
+//   and one all-gather per step; z = 2: a reduce-scatter per micro-batch (the gradients
+//   are sharded, so each micro-batch's are reduced as they are produced) and one
+//   all-gather per step; z = 3: per micro-batch and layer, an all-gather of the layer's
+//   parameters in forward and another in backward, and a reduce-scatter of its
+//   gradients (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023). With overlap
+//   (--overlap-grad-reduce, --overlap-param-gather) gradient reduction hides behind the
+//   backward pass it follows (z <= 1: the last micro-batch's; z = 2: each but the last
+//   has until the next micro-batch's reduction, one forward and backward), parameter gathers behind
+//   the forward (and under z = 3 the backward) pass they feed, the excess exposed;
+//   z = 3's first layer gather has nothing before it and is always exposed.
+// - Optimizer: Adam on the local shard (params / dp for z >= 1), 30 bytes of HBM
+//   traffic per parameter, at kElementwiseHbmEfficiency.
 // - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
 //   EP communication).
 // - Interference: hidden communication holds kCommunicationSms SMs while it runs, so
@@ -86,6 +105,12 @@ struct Parallelism {
 
 enum class AttentionKernel { Flash, Standard };
 
+// Which parallel dimension varies fastest across consecutive ranks, after TP and CP:
+// Megatron-Core's default order tp-cp-(ep)-dp-pp puts pipeline stages farthest apart;
+// its --use-tp-pp-dp-mapping, and Llama 3's [TP, CP, PP, DP] (Llama 3 paper, sec.
+// 3.3.2), keep a pipeline close and spread data parallelism farthest.
+enum class RankOrder { TpCpDpPp, TpCpPpDp };
+
 // The overlaps and optimizer layout Megatron-LM offers; defaults are Megatron-Core's
 // recommended settings for large runs.
 struct TrainingOptions {
@@ -94,9 +119,15 @@ struct TrainingOptions {
   bool overlap_param_gather = true;
   bool overlap_tp_comm = true;
   bool overlap_ep_comm = false;   // expert all-to-alls hidden behind compute (DualPipe)
-  bool distributed_optimizer = true;
+  // ZeRO stage over the DP group (Rajbhandari et al. 2020): 0 nothing sharded (gradients
+  // all-reduced); 1 optimizer state sharded (Megatron-LM's distributed optimizer, the
+  // default); 2 gradients sharded too, reduce-scattered every micro-batch (FSDP without
+  // resharding parameters after forward, as Llama 3 ran); 3 parameters sharded too,
+  // all-gathered layer by layer in forward and again in backward (FSDP / ZeRO-3).
+  int zero_stage = 1;
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
+  RankOrder rank_order = RankOrder::TpCpDpPp;
 };
 
 struct TrainingSetup {
@@ -138,6 +169,11 @@ struct StepBreakdown {
   double hardware_flops_per_step = 0;  // with LM head and recompute
 };
 
+// Memory of the most loaded accelerator (the first pipeline stage: it holds the most
+// in-flight micro-batches). Weights 2 bytes per parameter (2/dp with ZeRO-3, plus the
+// gathered layer and the one prefetched), fp32 gradients 4 (4/dp from ZeRO-2, plus the
+// fp32 buffers of the layer being reduced and the next), optimizer state 12 (fp32
+// master, Adam moments; 12/dp from ZeRO-1). Activations: Korthikanti et al. 2022.
 struct MemoryBreakdown {
   Bytes weights, gradients, optimizer_state, activations, logits, runtime_reserve;
   Bytes total() const { return weights + gradients + optimizer_state + activations + logits + runtime_reserve; }

@@ -103,6 +103,41 @@ void add_replica_keys(json& entry, const WorkloadResult& r) {
   add_common_keys(entry, r);
 }
 
+// An inference service with separate prefill and decode pools: `replicas`, `mean_batch`
+// and `kv_cache_tokens_per_replica` above are the decode pool's; this object has both.
+void add_disaggregation_keys(json& entry, const WorkloadResult& r) {
+  const WorkloadSpec& w = *r.spec;
+  const DisaggregationSpec& ds = *w.disaggregation;
+  json d;
+  d["prefill_gpus"] = ds.prefill_gpus;
+  d["decode_gpus"] = w.gpus - ds.prefill_gpus;
+  d["prefill_parallelism"] = {{"tp", ds.prefill_tp}, {"pp", ds.prefill_pp}};
+  d["decode_parallelism"] = {{"tp", w.parallelism.tp}, {"pp", w.parallelism.pp}};
+  d["prefill_replicas"] = ds.prefill_replicas();
+  d["decode_replicas"] = w.replicas();
+  d["prefill_max_batch"] = ds.prefill_max_batch;
+  const auto& s = r.serving.disaggregation;
+  auto value = [&](double v) { return s ? json(v) : json(nullptr); };
+  auto pct = [&](const std::vector<double>* v, double p) {
+    return !v || v->empty() ? json(nullptr) : json(percentile(*v, p));
+  };
+  d["simulated_prefill_replicas"] = s ? json(s->simulated_prefill_replicas) : json(nullptr);
+  d["simulated_decode_replicas"] = s ? json(s->simulated_decode_replicas) : json(nullptr);
+  d["prefill_kv_cache_tokens_per_replica"] = value(s ? s->prefill_kv_tokens_per_replica : 0);
+  d["prefill_busy_fraction"] = value(s ? s->prefill_busy_fraction : 0);
+  d["decode_busy_fraction"] = value(s ? s->decode_busy_fraction : 0);
+  d["prefill_mean_prompts"] = value(s ? s->prefill_mean_prompts : 0);
+  d["decode_mean_batch"] = value(s ? s->decode_mean_batch : 0);
+  d["kv_bytes_per_request"] = value(s ? s->kv_bytes_per_request : 0);
+  d["kv_transfer_nvlink_share"] = value(s ? s->nvlink_share : 0);
+  d["kv_transfer_cross_pod_share"] = value(s ? s->cross_pod_share : 0);
+  d["kv_transfer_p50_s"] = pct(s ? &s->kv_transfer_s : nullptr, 50);
+  d["kv_transfer_p99_s"] = pct(s ? &s->kv_transfer_s : nullptr, 99);
+  d["prefill_done_p50_s"] = pct(s ? &s->prefill_wait_s : nullptr, 50);
+  d["prefill_done_p99_s"] = pct(s ? &s->prefill_wait_s : nullptr, 99);
+  entry["disaggregation"] = d;
+}
+
 void add_inference_keys(json& entry, const WorkloadResult& r) {
   const WorkloadSpec& w = *r.spec;
   const ServingResult& s = r.serving;
@@ -111,7 +146,7 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   auto pct = [&](const std::vector<double>& v, double p) { return v.empty() ? json(nullptr) : json(percentile(v, p)); };
   entry["replicas"] = w.replicas();
   entry["simulated_replicas"] = started ? json(s.simulated_replicas) : json(nullptr);
-  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["precision"] = precision_name(w.precision);
   entry["max_batch"] = w.max_batch;
   entry["output_tokens_per_s"] = rate(s.output_tokens);
   entry["requests_per_s"] = rate(double(s.completed));
@@ -129,6 +164,7 @@ void add_inference_keys(json& entry, const WorkloadResult& r) {
   entry["input_tokens_per_request"] = w.requests.input_tokens;
   entry["output_tokens_per_request"] = w.requests.output_tokens;
   add_replica_keys(entry, r);
+  if (w.disaggregation) add_disaggregation_keys(entry, r);
 }
 
 // kind reasoning: a query is `samples` samples of thinking + answer tokens from one shared
@@ -143,7 +179,7 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   auto per_query = [&](double amount) { return s.completed > 0 ? json(amount / double(s.completed)) : json(nullptr); };
   entry["replicas"] = w.replicas();
   entry["simulated_replicas"] = started ? json(s.simulated_replicas) : json(nullptr);
-  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["precision"] = precision_name(w.precision);
   entry["max_batch"] = w.max_batch;
   entry["samples"] = w.requests.samples;
   entry["verifier"] = w.scorer ? json(w.scorer->name) : json(nullptr);
@@ -173,6 +209,7 @@ void add_reasoning_keys(json& entry, const WorkloadResult& r) {
   entry["answer_tokens"] = s.answer_tokens;
   entry["verify_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
   add_replica_keys(entry, r);
+  if (w.disaggregation) add_disaggregation_keys(entry, r);
 }
 
 // kind synthetic-data: generate until target_tokens accepted tokens. Rates are over the
@@ -183,7 +220,7 @@ void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
   const bool started = r.start_s.has_value();
   auto rate = [&](double amount) { return started && s.service_s > 0 ? json(amount / s.service_s) : json(nullptr); };
   entry["replicas"] = w.replicas();
-  entry["precision"] = w.precision == Precision::FP8 ? "fp8" : "bf16";
+  entry["precision"] = precision_name(w.precision);
   entry["max_batch"] = w.max_batch;
   entry["filter"] = w.scorer ? json(w.scorer->name) : json(nullptr);
   entry["accept_rate"] = w.accept_rate;
@@ -374,6 +411,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     }
     if (r.accelerator) {
       entry["micro_batch"] = r.setup.micro_batch;
+      entry["zero"] = r.setup.options.zero_stage;  // ZeRO stage over DP (chosen by the search under auto)
       entry["recompute"] = r.setup.recompute == RecomputeMode::Full        ? "full"
                            : r.setup.recompute == RecomputeMode::Selective ? "selective"
                                                                            : "none";
@@ -505,7 +543,11 @@ std::string timeseries_csv(const RunResult& run) {
 std::string replicas_text(const json& w) {
   char text[96];
   const auto it = w.find("autoscale");
-  if (it != w.end() && it->contains("mean_replicas"))
+  const auto split = w.find("disaggregation");
+  if (split != w.end())
+    std::snprintf(text, sizeof text, "%d prefill + %d decode replicas", (*split)["prefill_replicas"].get<int>(),
+                  (*split)["decode_replicas"].get<int>());
+  else if (it != w.end() && it->contains("mean_replicas"))
     std::snprintf(text, sizeof text, "autoscaled, %d to %d replicas (mean %.1f)", (*it)["min_replicas"].get<int>(),
                   (*it)["max_replicas"].get<int>(), (*it)["mean_replicas"].get<double>());
   else

@@ -4,6 +4,7 @@
 // assume every field here is valid.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -127,6 +128,28 @@ struct AutoscaleSpec {
   std::optional<Seconds> startup_time;
 };
 
+// kinds inference and reasoning: `disaggregation: {prefill_gpus, prefill_parallelism, prefill_max_batch}`
+// splits the service's gpus into a prefill pool (prefill_gpus of them, replicas of the
+// prefill parallelism) and a decode pool (the rest, replicas of `parallelism`); each
+// prompt's KV cache crosses the fabric between them (models/disaggregation.hpp).
+struct DisaggregationSpec {
+  int prefill_gpus = 0;
+  int prefill_tp = 1, prefill_pp = 1;  // default: the workload's tp and pp
+  int prefill_max_batch = 0;           // prompts one prefill replica admits at once; default max_batch
+  int prefill_replicas() const { return prefill_gpus / (prefill_tp * prefill_pp); }
+  // An open stream with `representatives` = K (0: every replica) is simulated on K decode
+  // replicas and the prefill replicas that feed them at their rate (at least K).
+  int simulated_decode(int decode_replicas, int representatives) const {
+    return representatives > 0 ? std::min(decode_replicas, representatives) : decode_replicas;
+  }
+  int simulated_prefill(int decode_replicas, int representatives) const {
+    if (representatives <= 0) return prefill_replicas();
+    const int decode = simulated_decode(decode_replicas, representatives);
+    const int feeding = int((static_cast<long long>(decode) * prefill_replicas() + decode_replicas - 1) / decode_replicas);
+    return std::min(prefill_replicas(), std::max(representatives, feeding));
+  }
+};
+
 // kind video-generation: what one request generates (SCENARIO.md's `video` mapping).
 struct VideoSpec {
   int width = 0, height = 0, frames = 0, steps = 0;
@@ -146,6 +169,7 @@ struct WorkloadSpec {
   RecomputeMode recompute = RecomputeMode::None;
   TrainingOptions training;  // attention kernel, overlaps, optimizer layout, virtual stages
   double weight_bytes_per_param = 0;  // serving: `weights: int4` gives 0.5; 0: the precision's size
+  bool fp4_weights = false;           // serving: `weights: fp4` (NVFP4; needs FP4 tensor cores)
   std::optional<double> tokens;  // stop after this many tokens
   std::optional<Seconds> duration;  // pretrain: stop after holding its accelerators this long
   // pretrain: `checkpoint: {interval}`; an evicted job resumes from its last checkpoint
@@ -168,6 +192,9 @@ struct WorkloadSpec {
   // prompt + its tokens) after the sample is generated.
   std::optional<ModelSpec> scorer;
   std::optional<AutoscaleSpec> autoscale;  // inference, reasoning: replicas follow the load
+  // inference, reasoning: separate prefill and decode pools. parallelism then describes a decode
+  // replica and parallelism.dp counts decode replicas ((gpus - prefill_gpus) / (tp x pp)).
+  std::optional<DisaggregationSpec> disaggregation;
   double accept_rate = 1.0;    // synthetic-data: share of samples the filter keeps
   double target_tokens = 0;    // synthetic-data: accepted tokens after which the job ends
   // kind video-generation: parallelism.cp holds sp (the Ulysses sequence-parallel ranks

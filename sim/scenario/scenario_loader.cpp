@@ -203,6 +203,21 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     return;
   }
   if (spec.is_serving()) {
+    // FP4 compute or weights: only accelerators with FP4 tensor cores may serve it.
+    if (spec.precision == Precision::FP4 || spec.fp4_weights) {
+      std::vector<std::string> with_fp4;
+      for (const auto& name : candidates)
+        if (catalog.accelerator(name)->supports(Precision::FP4)) with_fp4.push_back(name);
+      if (with_fp4.empty()) {
+        std::string offered_names;
+        for (const auto& name : candidates) offered_names += (offered_names.empty() ? "" : ", ") + name;
+        w.problem_at(spec.fp4_weights && spec.precision != Precision::FP4 ? "weights" : "precision",
+                     "expected an accelerator with FP4 tensor cores (peak_fp4 in the catalog: B200, GB200) for "
+                     "fp4, got " + offered_names + ", which " + (candidates.size() > 1 ? "have" : "has") + " none");
+        return;
+      }
+      candidates = with_fp4;
+    }
     // An autoscaled service: on a pod whose nodes its replicas fill.
     std::string packing;
     for (const auto& pod : design.pods) {
@@ -244,7 +259,7 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     why = text;
   }
   w.problem_at("parallelism", "expected a configuration that fits in accelerator memory, but it " + why +
-                                  " (raise tp/pp, use recompute, or a smaller micro_batch)");
+                                  " (raise tp/pp, use recompute, a smaller micro_batch, or shard over dp with zero: 2 or 3)");
 }
 
 }  // namespace
@@ -272,6 +287,15 @@ ServingSetup serving_setup(const WorkloadSpec& w, const Accelerator& accelerator
   s.precision = w.precision;
   s.weight_bytes_per_param = w.weight_bytes_per_param;
   if (w.scorer) s.co_resident_weights = serving_memory(scorer_setup(w, accelerator)).weights;
+  return s;
+}
+
+ServingSetup prefill_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
+  assert(w.disaggregation && "only for disaggregated services");
+  ServingSetup s = serving_setup(w, accelerator);
+  s.tp = w.disaggregation->prefill_tp;
+  s.pp = w.disaggregation->prefill_pp;
+  s.co_resident_weights = Bytes(0);  // a verifier lives on the decode replicas
   return s;
 }
 

@@ -25,6 +25,8 @@ TrainingSetup training_setup(const WorkloadSpec& workload, const Accelerator& ac
 // accelerator's memory (weights, or one request's KV cache), or "" if it fits.
 // With a verifier or filter, the replica's setup counts its weights as co-resident.
 ServingSetup serving_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
+// A disaggregated service's prefill replica: serving_setup with the prefill pool's tp and pp.
+ServingSetup prefill_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 // The verifier's (reasoning) or filter's (synthetic-data) setup on the same replica.
 ServingSetup scorer_setup(const WorkloadSpec& workload, const Accelerator& accelerator);
 // For a video-generation workload, the DiT's weights on each of its accelerators.

@@ -56,7 +56,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
     m.problem(message);
     return std::nullopt;
   }
-  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "experts", "top_k",
+  if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "dropout", "experts", "top_k",
                      "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
                      "patch_t", "patch_s", "text_len"}))
     return std::nullopt;
@@ -71,6 +71,7 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   spec.vocab = int(m.integer("vocab", spec.kind == "dit" ? 0 : 1, spec.kind != "dit").value_or(0));
   spec.mlp = m.choice("mlp", {"swiglu", "gelu"}, false).value_or("swiglu") == "gelu" ? MlpKind::GeLU
                                                                                       : MlpKind::SwiGLU;
+  spec.dropout = m.boolean("dropout", false).value_or(true);
   spec.experts = int(m.integer("experts", 1, false).value_or(0));
   // A diffusion transformer's VAE compression and patch size (models/video_step.hpp).
   if (spec.kind == "dit") {
@@ -127,7 +128,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
-                "distributed_optimizer", "sequence_parallel", "virtual_stages"});
+                "distributed_optimizer", "zero", "sequence_parallel", "virtual_stages", "rank_order"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -141,9 +142,28 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
       opt.overlap_ep_comm = o.boolean("ep_comm", false).value_or(false);
     }
   }
-  opt.distributed_optimizer = w.boolean("distributed_optimizer", false).value_or(true);
+  // `zero: 0-3` names the ZeRO stage; `distributed_optimizer: true|false` (the older key)
+  // is stage 1 or 0, and both together must agree.
+  const std::optional<bool> distributed_optimizer = w.boolean("distributed_optimizer", false);
+  opt.zero_stage = distributed_optimizer.value_or(true) ? 1 : 0;
+  if (w.has("zero")) {
+    if (auto zero = w.integer("zero", 0, false)) {
+      if (*zero > 3)
+        w.problem_at("zero", "expected a ZeRO stage 0, 1, 2 or 3, got " + std::to_string(*zero));
+      else if (distributed_optimizer && (*zero >= 1) != *distributed_optimizer)
+        w.problem_at("zero", "expected a stage that agrees with distributed_optimizer: " +
+                                 std::string(*distributed_optimizer ? "true (zero >= 1)" : "false (zero: 0)") +
+                                 ", got " + std::to_string(*zero));
+      else
+        opt.zero_stage = int(*zero);
+    }
+  }
   opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
   opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
+  opt.rank_order = w.choice("rank_order", {"tp-cp-dp-pp", "tp-cp-pp-dp"}, false).value_or("tp-cp-dp-pp") ==
+                           "tp-cp-pp-dp"
+                       ? RankOrder::TpCpPpDp
+                       : RankOrder::TpCpDpPp;
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   auto parallelism = read_parallelism(w);
@@ -206,10 +226,14 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   if (spec.seq_len % p.cp != 0)
     w.problem_at("parallelism", "expected cp to divide seq_len (" + std::to_string(spec.seq_len) +
                                     "), got cp = " + std::to_string(p.cp));
-  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers % (p.pp * opt.virtual_stages) != 0))
-    w.problem_at("virtual_stages", "expected pp > 1 and layers (" + std::to_string(spec.model.layers) +
-                                       ") divisible by pp x virtual_stages, got pp = " + std::to_string(p.pp) +
-                                       ", virtual_stages = " + std::to_string(opt.virtual_stages));
+  // Megatron-Core spreads layers that do not divide evenly over the first and last
+  // stages (--decoder-first/last-pipeline-num-layers; Llama 3 ran 126 layers on 16
+  // stages with one fewer on each end): every virtual stage needs at least one layer.
+  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers < p.pp * opt.virtual_stages))
+    w.problem_at("virtual_stages", "expected pp > 1 and at least one layer per virtual stage (layers " +
+                                       std::to_string(spec.model.layers) + " >= pp x virtual_stages), got pp = " +
+                                       std::to_string(p.pp) + ", virtual_stages = " +
+                                       std::to_string(opt.virtual_stages));
   if (p.pp > spec.model.layers)
     w.problem_at("parallelism", "expected pp <= the model's layers (" + std::to_string(spec.model.layers) +
                                     "), got pp = " + std::to_string(p.pp));
@@ -376,6 +400,76 @@ static void read_autoscale(const YamlReader& w, WorkloadSpec& spec) {
               "replicas follow its rate");
 }
 
+// `disaggregation: {prefill_gpus, prefill_parallelism: {tp, pp}, prefill_max_batch}`
+// (kinds inference and reasoning): the prefill pool; the decode pool is the rest of gpus,
+// in replicas of `parallelism`. Read after parallelism and max_batch, the defaults.
+static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
+  YamlReader d = w.child("disaggregation");
+  if (!spec.is_inference() && !spec.is_reasoning()) {
+    d.problem("expected `disaggregation` only with kinds inference and reasoning (separate prefill and decode pools "
+              "are not modelled for " + spec.kind + ")");
+    return false;
+  }
+  if (!d.expect_map({"prefill_gpus", "prefill_parallelism", "prefill_max_batch"})) return false;
+  DisaggregationSpec ds;
+  ds.prefill_tp = spec.parallelism.tp;
+  ds.prefill_pp = spec.parallelism.pp;
+  ds.prefill_max_batch = spec.max_batch;
+  auto gpus = d.integer("prefill_gpus", 1, true);
+  bool ok = gpus.has_value();
+  if (gpus) ds.prefill_gpus = int(*gpus);
+  if (d.has("prefill_parallelism")) {
+    YamlReader p = d.child("prefill_parallelism");
+    if (!p.expect_map({"tp", "pp"})) return false;
+    auto tp = p.integer("tp", 1, false);
+    auto pp = p.integer("pp", 1, false);
+    if (tp) ds.prefill_tp = int(*tp);
+    if (pp) ds.prefill_pp = int(*pp);
+    ok = ok && (tp || !p.has("tp")) && (pp || !p.has("pp"));
+  }
+  if (auto batch = d.integer("prefill_max_batch", 1, false)) ds.prefill_max_batch = int(*batch);
+  else ok = ok && !d.has("prefill_max_batch");
+  if (!ok) return false;
+  const int per_replica = ds.prefill_tp * ds.prefill_pp;
+  if (ds.prefill_gpus >= spec.gpus) {
+    d.problem_at("prefill_gpus", "expected fewer than gpus (" + std::to_string(spec.gpus) +
+                                     "): the others form the decode pool, got " + std::to_string(ds.prefill_gpus));
+    return false;
+  }
+  if (ds.prefill_gpus % per_replica != 0) {
+    d.problem_at("prefill_gpus", "expected a multiple of the prefill replica's tp x pp (" + std::to_string(ds.prefill_tp) +
+                                     " x " + std::to_string(ds.prefill_pp) + " = " + std::to_string(per_replica) +
+                                     "), got " + std::to_string(ds.prefill_gpus));
+    return false;
+  }
+  const std::string where = d.has("prefill_parallelism") ? "prefill_parallelism" : "prefill_gpus";
+  if (spec.model.heads % ds.prefill_tp != 0) {
+    d.problem_at(where, "expected a prefill tp that divides the model's attention heads (" +
+                            std::to_string(spec.model.heads) + "), got tp = " + std::to_string(ds.prefill_tp));
+    return false;
+  }
+  if (ds.prefill_pp > spec.model.layers) {
+    d.problem_at(where, "expected a prefill pp of at most the model's layers (" + std::to_string(spec.model.layers) +
+                            "), got pp = " + std::to_string(ds.prefill_pp));
+    return false;
+  }
+  if (ds.prefill_max_batch < spec.requests.samples) {
+    d.problem_at(d.has("prefill_max_batch") ? "prefill_max_batch" : "prefill_gpus",
+                 "expected a prefill_max_batch of at least the samples of one query (" +
+                     std::to_string(spec.requests.samples) + "): a query's samples are prefilled together, got " +
+                     std::to_string(ds.prefill_max_batch));
+    return false;
+  }
+  if (spec.parallelism.ep > 1 && per_replica % spec.parallelism.ep != 0) {
+    d.problem_at(where, "expected a prefill replica whose tp x pp (" + std::to_string(per_replica) +
+                            ") ep (" + std::to_string(spec.parallelism.ep) + ") divides, got tp = " +
+                            std::to_string(ds.prefill_tp) + ", pp = " + std::to_string(ds.prefill_pp));
+    return false;
+  }
+  spec.disaggregation = ds;
+  return true;
+}
+
 // kinds inference, reasoning and synthetic-data (SCENARIO.md): a service of
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
@@ -383,7 +477,7 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
                                    "requests", "max_batch", "submit", "accelerator", "tenant", "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
-  else keys.insert(keys.end(), {"autoscale", "duration"});
+  else keys.insert(keys.end(), {"autoscale", "duration", "disaggregation"});
   w.expect_map(keys);
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
@@ -396,17 +490,22 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
     if (target) spec.target_tokens = *target;
     target_ok = target.has_value();
   }
-  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
-                                                                                          : Precision::BF16;
+  // Compute precision; fp4 (Blackwell's NVFP4 tensor cores) only for the serving kinds,
+  // refused on accelerators without FP4 (scenario_loader.cpp, serving_fit_problem).
+  const std::string precision = w.choice("precision", {"bf16", "fp8", "fp4"}, false).value_or("bf16");
+  spec.precision = precision == "fp4" ? Precision::FP4 : precision == "fp8" ? Precision::FP8 : Precision::BF16;
   // Stored weight precision: the compute precision's by default; int4 for weight-only
-  // quantised serving (0.5 bytes per weight).
-  if (auto weights = w.choice("weights", {"bf16", "fp8", "int4"}, false)) {
+  // quantised serving (0.5 bytes per weight); fp4 for NVFP4 weights (9/16 byte, FP4
+  // hardware only) under FP8 or BF16 compute.
+  if (auto weights = w.choice("weights", {"bf16", "fp8", "fp4", "int4"}, false)) {
     if (*weights == "int4") spec.weight_bytes_per_param = 0.5;
+    else if (*weights == "fp4") spec.weight_bytes_per_param = kNvfp4BytesPerValue;
     else if (*weights == "fp8") spec.weight_bytes_per_param = 1.0;
     else spec.weight_bytes_per_param = 2.0;
+    spec.fp4_weights = *weights == "fp4";
     if (spec.weight_bytes_per_param > bytes_per_value(spec.precision))
       w.problem_at("weights", "expected weights no wider than the compute precision (" +
-                                  std::string(spec.precision == Precision::FP8 ? "fp8" : "bf16") + "), got " + *weights);
+                                  std::string(precision_name(spec.precision)) + "), got " + *weights);
   }
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
   // A service may end before the horizon: it holds its nodes this long once started.
@@ -500,12 +599,17 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   spec.max_batch = int(*max_batch);
   Parallelism& p = spec.parallelism;
   const int per_replica = p.tp * p.pp;
-  if (spec.gpus % per_replica != 0) {
-    w.problem_at("parallelism", "expected tp x pp to divide gpus (" + std::to_string(spec.gpus) + "), got " +
-                                    std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
-                                    std::to_string(per_replica));
+  const bool disaggregated = w.has("disaggregation") && read_disaggregation(w, spec);
+  if (w.has("disaggregation") && !disaggregated) return;
+  // Disaggregated: the replicas of `parallelism` are the decode pool's, on what prefill leaves.
+  const int serving_gpus = disaggregated ? spec.gpus - spec.disaggregation->prefill_gpus : spec.gpus;
+  if (serving_gpus % per_replica != 0) {
+    w.problem_at("parallelism", "expected tp x pp to divide " +
+                                    std::string(disaggregated ? "the decode pool's gpus - prefill_gpus (" : "gpus (") +
+                                    std::to_string(serving_gpus) + "), got " + std::to_string(p.tp) + " x " +
+                                    std::to_string(p.pp) + " = " + std::to_string(per_replica));
   } else {
-    p.dp = spec.gpus / per_replica;
+    p.dp = serving_gpus / per_replica;
   }
   if (spec.model.heads % p.tp != 0)
     w.problem_at("parallelism", "expected tp to divide the model's attention heads (" +
@@ -519,7 +623,11 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
     w.problem_at("parallelism", "expected ep to divide both the replica's accelerators (tp x pp = " +
                                     std::to_string(per_replica) + ") and the experts (" +
                                     std::to_string(spec.model.experts) + "), got ep = " + std::to_string(p.ep));
-  if (w.has("autoscale")) read_autoscale(w, spec);
+  if (w.has("autoscale") && disaggregated)
+    w.problem_at("autoscale", "expected no `autoscale` with `disaggregation` (autoscaled prefill and decode pools "
+                              "are not modelled)");
+  else if (w.has("autoscale"))
+    read_autoscale(w, spec);
   if (spec.requests.samples > spec.max_batch)
     w.child("requests").problem_at("samples", "expected at most max_batch (" + std::to_string(spec.max_batch) +
                                                   ") samples: a query's samples decode in one batch, got " +
@@ -654,6 +762,10 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
     expected = q.rate * std::min(horizon - spec.submit, 2 * spec.autoscale->interval) / spec.autoscale->min_replicas;
     per = "per replica in two autoscale intervals";
     fix = "a smaller rate or interval, or more min_replicas";
+  } else if (!q.count && spec.disaggregation) {
+    // Every request of a simulated prefill replica is simulated (its decode only for some).
+    const DisaggregationSpec& d = *spec.disaggregation;
+    expected *= double(d.simulated_prefill(replicas, q.representative_replicas)) / d.prefill_replicas();
   } else if (!q.count && q.representative_replicas > 0 && replicas > q.representative_replicas) {
     expected *= double(q.representative_replicas) / replicas;
   }
@@ -664,10 +776,19 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
   w.child("requests").problem_at(q.count ? "count" : "rate", text);
 }
 
+// FP4 compute or NVFP4 weights need FP4 tensor cores (peak_fp4 in the catalog).
+// Returns "" if the accelerator has them or the workload does not ask for FP4.
+std::string fp4_support_problem(const WorkloadSpec& spec, const Accelerator& acc) {
+  if ((spec.precision != Precision::FP4 && !spec.fp4_weights) || acc.supports(Precision::FP4)) return "";
+  return acc.name + " has no FP4 tensor cores (" + std::string(spec.fp4_weights ? "weights" : "precision") +
+         ": fp4 needs an accelerator with peak_fp4 in the catalog, e.g. B200)";
+}
+
 // An inference replica must hold its weights and at least one request's KV cache.
 // Returns "" if it does, else why not.
 std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc) {
   if (spec.precision == Precision::FP8 && acc.peak_fp8.value() <= 0) return acc.name + " has no FP8 support";
+  if (const std::string why = fp4_support_problem(spec, acc); !why.empty()) return why;
   const ServingMemory mem = serving_memory(serving_setup(spec, acc));
   char text[400];
   if (!mem.weights_fit()) {
@@ -681,6 +802,28 @@ std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc
                   mem.weights.value() / 1e9, scorer, acc.name.c_str(), mem.runtime_reserve.value() / 1e9,
                   mem.capacity.value() / 1e9);
     return text;
+  }
+  if (spec.disaggregation) {
+    // The prefill pool: its weights and one prompt's KV cache.
+    const ServingMemory pre = serving_memory(prefill_setup(spec, acc));
+    const int prompt = spec.requests.input_lengths.fixed() ? spec.requests.input_tokens
+                                                           : spec.requests.input_lengths.largest();
+    if (!pre.weights_fit()) {
+      std::snprintf(text, sizeof text,
+                    "needs %.1f GB of weights per accelerator in a prefill replica (tp %d, pp %d) on %s (plus a "
+                    "%.1f GB runtime reserve), which has %.1f GB (raise disaggregation.prefill_parallelism)",
+                    pre.weights.value() / 1e9, spec.disaggregation->prefill_tp, spec.disaggregation->prefill_pp,
+                    acc.name.c_str(), pre.runtime_reserve.value() / 1e9, pre.capacity.value() / 1e9);
+      return text;
+    }
+    if (pre.kv_tokens < prompt + 1) {
+      std::snprintf(text, sizeof text,
+                    "leaves room for %.0f tokens of KV cache in a prefill replica (tp %d, pp %d) on %s, less than "
+                    "one prompt (%d tokens; raise disaggregation.prefill_parallelism)",
+                    pre.kv_tokens, spec.disaggregation->prefill_tp, spec.disaggregation->prefill_pp, acc.name.c_str(),
+                    prompt + 1);
+      return text;
+    }
   }
   const double one_request = spec.kv_tokens_per_request();
   if (mem.kv_tokens < one_request) {

@@ -27,5 +27,7 @@ void check_request_volume(const YamlReader& w, const WorkloadSpec& spec, Seconds
 
 // Why a serving replica of `spec` does not fit on `acc` ("" if it does).
 std::string serving_fit_problem(const WorkloadSpec& spec, const Accelerator& acc);
+// "" unless the workload asks for FP4 (precision or weights) on an accelerator without it.
+std::string fp4_support_problem(const WorkloadSpec& spec, const Accelerator& acc);
 
 }  // namespace fleetsim

@@ -474,3 +474,30 @@ components:
     CHECK(what.find("components.gpu.per: expected node or accelerator, got 'socket'") != std::string::npos);
   }
 }
+
+TEST_CASE("FP4: peak_fp4 is optional and sourced; an FP4 efficiency needs it") {
+  const Catalog& c = Catalog::builtin();
+  CHECK(c.accelerator("B200")->peak(Precision::FP4).value() == Approx(9000e12));  // 144 PF sparse / 8 / 2
+  CHECK(c.accelerator("B200")->supports(Precision::FP4));
+  CHECK_FALSE(c.accelerator("H100-SXM")->supports(Precision::FP4));
+  CHECK_FALSE(c.accelerator("H20")->supports(Precision::FP4));
+
+  const std::string with_fp4 = replace(replace(kAccelerators, "    hbm: 80GiB\n", "    peak_fp4: 400TFLOPS\n    hbm: 80GiB\n"),
+                                       "      bf16: 0.8\n", "      bf16: 0.8\n      fp4: 0.7\n");
+  // Without its citation the FP4 peak is refused, like every number.
+  const auto unsourced_problems = problems_of(with_fp4, kNodes, kModels);
+  const Problem* unsourced = find_problem(unsourced_problems, "accelerators.X1.peak_fp4");
+  REQUIRE(unsourced != nullptr);
+  CHECK(contains(unsourced->message, "expected a citation for this number under sources: peak_fp4"));
+  const Catalog ok = Catalog::from_yaml(
+      replace(with_fp4, "      peak_bf16: \"datasheet\"\n", "      peak_bf16: \"datasheet\"\n      peak_fp4: \"datasheet\"\n"),
+      kNodes, kModels);
+  CHECK(ok.accelerator("X1")->peak(Precision::FP4).value() == Approx(400e12));
+  CHECK(ok.accelerator("X1")->matmul_efficiency(Precision::FP4) == 0.7);
+  // An FP4 efficiency without an FP4 peak.
+  const std::string efficiency_only = replace(kAccelerators, "      bf16: 0.8\n", "      bf16: 0.8\n      fp4: 0.7\n");
+  const auto problems = problems_of(efficiency_only, kNodes, kModels);
+  const Problem* p = find_problem(problems, "accelerators.X1.matmul_efficiency.fp4");
+  REQUIRE(p != nullptr);
+  CHECK(contains(p->message, "expected no FP4 efficiency for an accelerator without peak_fp4"));
+}

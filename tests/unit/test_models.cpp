@@ -189,7 +189,7 @@ TEST_CASE("step time of a data-parallel job, by hand") {
   // one all-reduce of fp32 gradients and the whole optimizer runs on every rank.
   s.options.overlap_grad_reduce = s.options.overlap_param_gather = false;
   CHECK(training_step(s, test_fabric()).exposed_comm.value() == Approx(reduce_scatter + all_gather));
-  s.options.distributed_optimizer = false;
+  s.options.zero_stage = 0;
   const StepBreakdown plain = training_step(s, test_fabric());
   CHECK(plain.dp_comm.value() == Approx(2 * 7.0 / 8 * params * 4 / 370e9));
   CHECK(plain.optimizer.value() == Approx(params * 30 / 2.7e12));
@@ -209,6 +209,39 @@ TEST_CASE("group members on one node pool its NICs, up to the scale-up bandwidth
   CHECK(training_step(tp4, fabric).dp_comm.value() == Approx(15.0 / 16 * p4 * 6 / (100e9 * 370 / 450)));
 }
 
+TEST_CASE("a ring across pods pools its members' uplink shares, up to their NICs") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 64;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};  // 1 GB/s per accelerator of the pod uplink
+  // TP 8, DP 16: the DP ring (stride 8) spans 128 ranks, two pods; 8 of its members are in
+  // each pod and share the 64 GPUs' uplink: 8 x 1 GB/s, below their one NIC each (50).
+  TrainingSetup s{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double P = parameters_per_accelerator(s), bw = 8e9 * 370 / 450;
+  CHECK(training_step(s, fabric).dp_comm.value() == Approx(15.0 / 16 * P * 6 / bw));
+  // A generous uplink: the NIC is the limit (one member per node, 50 GB/s).
+  fabric.inter_pod = {ByteRate(100e9), Seconds(0)};
+  CHECK(training_step(s, fabric).dp_comm.value() == Approx(15.0 / 16 * P * 6 / (50e9 * 370 / 450)));
+}
+
+TEST_CASE("rank order tp-cp-pp-dp keeps the pipeline inside a pod and spreads DP across pods") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 32;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};
+  // TP 8, PP 4, DP 2 on 64 GPUs in two pods of 32.
+  TrainingSetup s{&model, &gpu, {8, 4, 2, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  const StepBreakdown megatron = training_step(s, fabric);  // PP stride 16: crosses pods
+  s.options.rank_order = RankOrder::TpCpPpDp;                 // PP stride 8: inside a pod
+  const StepBreakdown llama = training_step(s, fabric);
+  CHECK(llama.pp_comm.value() == Approx(megatron.pp_comm.value() * 1e9 / 50e9));
+  CHECK(llama.dp_comm > megatron.dp_comm);  // DP (stride 32) now crosses the pods
+}
+
 TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
@@ -224,6 +257,21 @@ TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   CHECK(interleaved.bubble.value() == Approx(b.bubble.value() / 2));
   CHECK(interleaved.pp_comm.value() == Approx(2 * b.pp_comm.value()));
   CHECK(b.pp_comm.value() > 0);
+}
+
+TEST_CASE("an uneven pipeline split is paced by its full stages") {
+  const Accelerator gpu = test_gpu();
+  auto compute = [&](int layers) {
+    ModelSpec model = tiny_gpt();
+    model.layers = layers;
+    TrainingSetup s{&model, &gpu, {1, 4, 2, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+    return training_step(s, test_fabric()).compute.value();
+  };
+  // 8 layers on 4 stages: 2 each, the last also runs the LM head and the loss. 6 layers:
+  // 1, 2, 2, 1 -- a full stage of 2 layers is the slowest; 5 layers: 1, 2, 2, 1 too
+  // (the shortfall comes off the ends, never below one layer).
+  CHECK(compute(6) < compute(8));
+  CHECK(compute(5) == Approx(compute(6)));
 }
 
 TEST_CASE("exposed communication never exceeds total communication") {
@@ -272,6 +320,90 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   TrainingSetup big{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
   const double stage = 401646551040.0 / 128 + 128256.0 * 16384 / 8;
   CHECK(parameters_per_accelerator(big) == Approx(stage));
+}
+
+TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layers whole") {
+  const ModelSpec model = llama3_405b();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
+  // One layer's TP shard: attention 2h^2 + 2 h kv (kv = 1024), SwiGLU 3 h F, over tp 8.
+  const double h = 16384, layer = (2 * h * h + 2 * h * 1024 + 3 * h * 53248) / 8;
+  // 126 layers on 16 stages: 7, 8 x 14, 7. The most loaded is the second stage: 8 layers
+  // and 15 micro-batches in flight (the first: 7 layers, 16 micro-batches, embedding).
+  const double P = 8 * layer;
+  // Activations per token and layer (Korthikanti et al. generalised): norms 4h,
+  // attention 7h + 4 kv, SwiGLU MLP 3h + 6F; 8192 tokens, / tp 8.
+  const double per_token_layer = 14 * h + 4 * 1024 + 6 * 53248.0;
+  CHECK(training_memory(s).activations.value() == Approx(15 * 8 * 8192 * per_token_layer / 8));
+  // Without dropout the two 1-byte masks per hidden element are not stored.
+  ModelSpec no_dropout = model;
+  no_dropout.dropout = false;
+  TrainingSetup nd = s;
+  nd.model = &no_dropout;
+  CHECK(training_memory(nd).activations.value() == Approx(15 * 8 * 8192 * (per_token_layer - 2 * h) / 8));
+  s.options.zero_stage = 0;
+  CHECK(training_memory(s).optimizer_state.value() == Approx(12 * P));
+  s.options.zero_stage = 1;
+  const MemoryBreakdown z1 = training_memory(s);
+  CHECK(z1.gradients.value() == Approx(4 * P));
+  CHECK(z1.optimizer_state.value() == Approx(12 * P / 128));
+  s.options.zero_stage = 2;
+  const MemoryBreakdown z2 = training_memory(s);
+  CHECK(z2.weights.value() == Approx(2 * P));
+  CHECK(z2.gradients.value() == Approx(4 * (P / 128 + 2 * layer)));
+  s.options.zero_stage = 3;
+  const MemoryBreakdown z3 = training_memory(s);
+  CHECK(z3.weights.value() == Approx(2 * (P / 128 + 2 * layer)));
+  CHECK(z3.activations.value() == Approx(z1.activations.value()));
+  // Meta's layout (Llama 3, sec. 3.3.2: gradients and optimizer sharded) fits in 80 GB
+  // without recompute; Megatron's distributed optimizer alone does not.
+  CHECK(z2.total().value() < 85.5e9);
+  CHECK(z1.total().value() > 85.5e9);
+}
+
+TEST_CASE("memory: interleaving holds (pp + (pp - 1) / v) micro-batches of a stage's layers") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  // pp 4, dp 1, global batch 16: m = 16, enough for the whole warm-up.
+  TrainingSetup s{&model, &gpu, {1, 4, 1, 1, 1}, 1024, 16, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double plain = training_memory(s).activations.value();
+  s.options.virtual_stages = 2;  // Korthikanti et al. 2022: L (1 + (p - 1) / (p v)) layers
+  CHECK(training_memory(s).activations.value() == Approx(plain * (4 + 3.0 / 2) / 4));
+  // With fewer micro-batches than that, the stage holds all of them and no more.
+  s.global_batch = 2;
+  CHECK(training_memory(s).activations.value() == Approx(plain * 2 / 4));
+}
+
+TEST_CASE("ZeRO-2 reduces every micro-batch; ZeRO-3 gathers each layer twice per micro-batch") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  // DP 8 inside the scale-up domain (370 GB/s effective, no latency), m = 4.
+  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 32, 1, Precision::BF16, RecomputeMode::None, {}};
+  const double P = parameters_per_accelerator(s), bw = 370e9;
+  const double reduce_scatter = 7.0 / 8 * P * 4 / bw, all_gather = 7.0 / 8 * P * 2 / bw;
+  CHECK(training_step(s, test_fabric()).dp_comm.value() == Approx(reduce_scatter + all_gather));
+  s.options.zero_stage = 2;
+  const StepBreakdown z2 = training_step(s, test_fabric());
+  CHECK(z2.dp_comm.value() == Approx(4 * reduce_scatter + all_gather));
+  // Each of the first three reductions has one micro-batch (forward and backward) to
+  // hide behind, the last only its backward; the gather the first forward.
+  const double mb = z2.compute.value() / 4;
+  CHECK(z2.exposed_comm.value() == Approx(3 * std::max(0.0, reduce_scatter - mb) +
+                                          std::max(0.0, reduce_scatter - mb * 2 / 3) +
+                                          std::max(0.0, all_gather - mb / 3)));
+  s.options.zero_stage = 3;
+  const StepBreakdown z3 = training_step(s, test_fabric());
+  CHECK(z3.dp_comm.value() == Approx(4 * (2 * all_gather + reduce_scatter)));
+  CHECK(z3.exposed_comm <= z3.total_comm);
+  // Without overlap every byte is on the critical path.
+  s.options.overlap_grad_reduce = s.options.overlap_param_gather = false;
+  CHECK(training_step(s, test_fabric()).exposed_comm.value() == Approx(z3.dp_comm.value()));
+  // Each layer's collective pays the ring's latency: more layers, more latency.
+  FabricView slow = test_fabric();
+  slow.scale_up.latency = Seconds(1e-3);
+  const double latency_part = training_step(s, slow).dp_comm.value() - z3.dp_comm.value();
+  const double units = P / ((4.0 * 1024 * 1024 + 2.0 * 1024 * 4096));  // the embedding counts as units too
+  CHECK(latency_part == Approx(4 * 3 * units * 7 * 1e-3));
 }
 
 // ---- properties a planner relies on (issue 3, item 7), on catalog hardware ---------
@@ -382,8 +514,16 @@ TEST_CASE("parallelism: auto finds the fastest split that fits, and nothing when
   llama3.parallelism = {8, 16, 128, 1, 1};
   llama3.recompute = RecomputeMode::Full;
   CHECK(choice->step.step_time <= training_step(llama3, nominal_fabric(dgx, 1024, 1.0)).step_time);
-  // 405B on 8 GPUs: weights and gradients alone need 6 x 405B / 8 = 304 GB per GPU.
+  // 405B on 8 GPUs: even fully sharded (ZeRO-3), 16 x 405B / 8 = 810 GB per GPU.
   CHECK_FALSE(search_parallelism(base, 8, nominal_fabric(dgx, 1024, 1.0)));
+  // The search shards deeper when that is faster or the only way to fit, never less
+  // than the workload asks.
+  TrainingSetup sharded = base;
+  sharded.options.zero_stage = 2;
+  const auto deeper = search_parallelism(sharded, 16384, nominal_fabric(dgx, 1024, 1.0));
+  REQUIRE(deeper);
+  CHECK(deeper->setup.options.zero_stage >= 2);
+  CHECK(deeper->candidates < choice->candidates);
 }
 
 TEST_CASE("MoE: node-limited routing and FP8 dispatch shrink the all-to-all; overlap hides it") {

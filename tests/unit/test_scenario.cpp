@@ -100,6 +100,24 @@ TEST_CASE("bad input: exact error lines") {
         std::vector<std::string>{"s.yaml:17:14: workloads.0.seq_len: expected an integer of at least 1, got 'long'"});
 }
 
+TEST_CASE("pretrain: `zero` names the ZeRO stage; distributed_optimizer is stage 1 or 0") {
+  auto stage = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.zero_stage;
+  };
+  CHECK(stage("") == 1);
+  CHECK(stage("    distributed_optimizer: false\n") == 0);
+  CHECK(stage("    zero: 3\n") == 3);
+  CHECK(stage("    distributed_optimizer: true\n    zero: 2\n") == 2);
+  CHECK(load_scenario_text(kBase + "    rank_order: tp-cp-pp-dp\n", "s.yaml", {}, Catalog::builtin())
+            .workloads.at(0)
+            .training.rank_order == RankOrder::TpCpPpDp);
+  CHECK(errors(kBase + "    zero: 4\n") ==
+        std::vector<std::string>{"s.yaml:19:11: workloads.0.zero: expected a ZeRO stage 0, 1, 2 or 3, got 4"});
+  CHECK(errors(kBase + "    distributed_optimizer: false\n    zero: 2\n") ==
+        std::vector<std::string>{"s.yaml:20:11: workloads.0.zero: expected a stage that agrees with "
+                                 "distributed_optimizer: false (zero: 0), got 2"});
+}
+
 TEST_CASE("bad input: malformed YAML names the line") {
   const auto lines = errors(replace(kBase, "kind: pretrain", "kind: [pretrain"));
   REQUIRE(lines.size() == 1);
@@ -575,4 +593,108 @@ TEST_CASE("serving weights: int4 is accepted, wider than the compute precision i
   CHECK(errors(replace(kServing, "precision: fp8", "precision: fp8\n    weights: bf16")) ==
         std::vector<std::string>{"s.yaml:15:14: workloads.0.weights: expected weights no wider than the compute "
                                  "precision (fp8), got bf16"});
+}
+
+TEST_CASE("FP4: precision and weights fp4 serve on B200, and are refused where there are no FP4 tensor cores") {
+  const std::string blackwell = replace(kServing, "node: dgx-h100", "node: dgx-b200");
+  const Scenario s = load_scenario_text(replace(blackwell, "precision: fp8", "precision: fp4"), "s.yaml", {},
+                                        Catalog::builtin());
+  CHECK(s.workloads[0].precision == Precision::FP4);
+  const Scenario w = load_scenario_text(replace(blackwell, "precision: fp8", "precision: fp8\n    weights: fp4"),
+                                        "s.yaml", {}, Catalog::builtin());
+  CHECK(w.workloads[0].fp4_weights);
+  CHECK(w.workloads[0].weight_bytes_per_param == 9.0 / 16.0);
+  CHECK(errors(replace(kServing, "precision: fp8", "precision: fp4")) ==
+        std::vector<std::string>{"s.yaml:14:16: workloads.0.precision: expected an accelerator with FP4 tensor cores "
+                                 "(peak_fp4 in the catalog: B200, GB200) for fp4, got H100-SXM, which has none"});
+  CHECK(errors(replace(kServing, "precision: fp8", "precision: fp8\n    weights: fp4")) ==
+        std::vector<std::string>{"s.yaml:15:14: workloads.0.weights: expected an accelerator with FP4 tensor cores "
+                                 "(peak_fp4 in the catalog: B200, GB200) for fp4, got H100-SXM, which has none"});
+  // Training stays bf16 | fp8.
+  const auto train = errors(kBase + "    precision: fp4\n");
+  REQUIRE(train.size() == 1);
+  CHECK(train[0].rfind("s.yaml:19:16: workloads.0.precision: expected one of", 0) == 0);
+}
+
+TEST_CASE("disaggregation: a prefill pool taken from gpus, the decode pool in replicas of parallelism") {
+  const Scenario s = load_scenario_text(
+      replace(kServing, "    max_batch: 64\n",
+              "    max_batch: 64\n    disaggregation: {prefill_gpus: 8, prefill_parallelism: {tp: 4}, prefill_max_batch: 16}\n"),
+      "s.yaml", {}, Catalog::builtin());
+  const WorkloadSpec& w = s.workloads[0];
+  REQUIRE(w.disaggregation);
+  CHECK(w.disaggregation->prefill_gpus == 8);
+  CHECK(w.disaggregation->prefill_tp == 4);
+  CHECK(w.disaggregation->prefill_replicas() == 2);
+  CHECK(w.disaggregation->prefill_max_batch == 16);
+  CHECK(w.replicas() == 1);  // (16 - 8) / tp 8 decode replicas
+  // Defaults: the workload's tp and pp, and its max_batch.
+  const Scenario d = load_scenario_text(replace(kServing, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n"),
+                                        "s.yaml", {}, Catalog::builtin());
+  CHECK(d.workloads[0].disaggregation->prefill_tp == 8);
+  CHECK(d.workloads[0].disaggregation->prefill_max_batch == 64);
+}
+
+TEST_CASE("bad input: disaggregation") {
+  auto with = [](const std::string& mapping) {
+    return errors(replace(kServing, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: " + mapping + "\n"));
+  };
+  CHECK(with("{prefill_gpus: 16}") ==
+        std::vector<std::string>{"s.yaml:21:36: workloads.0.disaggregation.prefill_gpus: expected fewer than gpus "
+                                 "(16): the others form the decode pool, got 16"});
+  CHECK(with("{prefill_gpus: 6, prefill_parallelism: {tp: 4}}") ==
+        std::vector<std::string>{"s.yaml:21:36: workloads.0.disaggregation.prefill_gpus: expected a multiple of the "
+                                 "prefill replica's tp x pp (4 x 1 = 4), got 6"});
+  CHECK(with("{prefill_gpus: 4, prefill_parallelism: {tp: 4}}") ==
+        std::vector<std::string>{"s.yaml:13:18: workloads.0.parallelism: expected tp x pp to divide the decode "
+                                 "pool's gpus - prefill_gpus (12), got 8 x 1 = 8"});
+  CHECK(with("{prefill_gpus: 6, prefill_parallelism: {tp: 3}}") ==
+        std::vector<std::string>{"s.yaml:21:60: workloads.0.disaggregation.prefill_parallelism: expected a prefill tp "
+                                 "that divides the model's attention heads (64), got tp = 3"});
+  const auto unknown = with("{prefill_gpu: 8}");
+  REQUIRE(unknown.size() >= 1);
+  CHECK(unknown[0].find("workloads.0.disaggregation.prefill_gpu: unknown key 'prefill_gpu'; did you mean "
+                        "'prefill_gpus'?") != std::string::npos);
+  // Reasoning takes it (a query's samples need that many prompts per prefill batch);
+  // synthetic-data and autoscaling do not.
+  const std::string reasoning =
+      replace(replace(kServing, "kind: inference", "kind: reasoning"), "      output_tokens: 256\n",
+              "      output_tokens: 256\n      thinking_tokens: 100\n      samples: 4\n    disaggregation: {prefill_gpus: 8}\n");
+  CHECK(load_scenario_text(reasoning, "s.yaml", {}, Catalog::builtin()).workloads[0].disaggregation->prefill_gpus == 8);
+  CHECK(errors(replace(reasoning, "{prefill_gpus: 8}", "{prefill_gpus: 8, prefill_max_batch: 2}")) ==
+        std::vector<std::string>{"s.yaml:22:58: workloads.0.disaggregation.prefill_max_batch: expected a "
+                                 "prefill_max_batch of at least the samples of one query (4): a query's samples are "
+                                 "prefilled together, got 2"});
+  const std::string autoscaled =
+      replace(replace(kServing, "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 10/s\n"),
+              "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n    autoscale: {}\n");
+  CHECK(errors(autoscaled) ==
+        std::vector<std::string>{"s.yaml:22:16: workloads.0.autoscale: expected no `autoscale` with `disaggregation` "
+                                 "(autoscaled prefill and decode pools are not modelled)"});
+}
+
+TEST_CASE("disaggregation: the request-volume bound counts every request of the simulated prefill replicas") {
+  // 64 H100 as replicas of tp 1 at 3,000 requests/s for 2 h (21.6M requests). Co-located,
+  // 16 of 64 replicas are simulated: 5.4M requests, accepted. Disaggregated with 8 prefill
+  // replicas, all 8 feed the 16 simulated decode replicas, so every request is prefilled
+  // in the simulation: refused.
+  const std::string open = replace(replace(replace(replace(kServing, "gpus: 16", "gpus: 64"), "tp: 8", "tp: 1"),
+                                           "      mode: offline\n      count: 100\n", "      mode: poisson\n      rate: 3000/s\n"),
+                                   "input_tokens: 1024", "input_tokens: 256");
+  CHECK(errors(open).empty());
+  const auto lines = errors(replace(open, "    max_batch: 64\n", "    max_batch: 64\n    disaggregation: {prefill_gpus: 8}\n"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:17:13: workloads.0.requests.rate: expected at most 10000000 requests per workload", 0) == 0);
+}
+
+TEST_CASE("disaggregation: a prefill replica that does not fit is refused with its figures") {
+  // Llama 2 70B in BF16 on one H100 (prefill tp 1): 138 GB of weights; the decode replicas
+  // of tp 8 fit.
+  const auto lines = errors(replace(replace(kServing, "precision: fp8", "precision: bf16"), "    max_batch: 64\n",
+                                    "    max_batch: 64\n    disaggregation: {prefill_gpus: 8, prefill_parallelism: {tp: 1}}\n"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:13:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but "
+                       "it needs ", 0) == 0);
+  CHECK(lines[0].find("GB of weights per accelerator in a prefill replica (tp 1, pp 1) on H100-SXM") != std::string::npos);
+  CHECK(lines[0].find("(raise disaggregation.prefill_parallelism)") != std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "models/disaggregation.hpp"
 #include "models/serving_schedule.hpp"
 #include "models/serving_step.hpp"
 #include "models/synthetic_data.hpp"
@@ -558,4 +559,146 @@ TEST_CASE("autoscaling: a stream shared by a changing number of replicas") {
   CHECK(peak_rate(2.0, 11.5 * 3600, 12.5 * 3600, &profile) == Approx(3.0));
   CHECK(peak_rate(2.0, 11.5 * 3600, 12 * 3600, &profile) == Approx(1.0));  // the window ends as hour 12 begins
   CHECK(peak_rate(2.0, 0, 3600, nullptr) == 2.0);
+}
+
+TEST_CASE("FP4: NVFP4 weights take 9/16 byte, the KV cache stays FP8, GEMMs run at the FP4 peak") {
+  // NVFP4 stores 16 weights as 16 x 4 bits + one 8-bit scale = 9 bytes.
+  CHECK(bytes_per_value(Precision::FP4) == 9.0 / 16.0);
+  CHECK(kv_bytes_per_value(Precision::FP4) == 1.0);
+  const ModelSpec m = llama2_70b();
+  CHECK(kv_bytes_per_token(m, Precision::FP4).value() == 163840.0);  // as FP8: 2 x 80 x 8 x 128 x 1
+
+  Accelerator gpu = test_gpu();
+  gpu.peak_fp4 = FlopRate(4000e12);
+  gpu.matmul_efficiency_fp4 = 0.7;
+  CHECK(gpu.supports(Precision::FP4));
+  CHECK_FALSE(test_gpu().supports(Precision::FP4));
+  const ServingSetup fp8{&m, &gpu, 1, 1, Precision::FP8, Bytes(0)};
+  ServingSetup fp4 = fp8;
+  fp4.precision = Precision::FP4;
+  const ServingMemory a = serving_memory(fp8), b = serving_memory(fp4);
+  CHECK(b.weights.value() == Approx(a.weights.value() * 9.0 / 16.0));
+  CHECK(b.kv_per_token == a.kv_per_token);
+  CHECK(b.kv_tokens > a.kv_tokens);  // the weights' freed HBM goes to the KV cache
+
+  // Prefill of 8 prompts of 4096 tokens on one accelerator is compute-bound at both
+  // precisions (about 4.8e15 FLOPs: 3.4 s at FP8 against a weight read of 0.02 s), so FP4,
+  // at twice the peak and the same efficiency, takes half the time.
+  const ServingStepModel at_fp8(fp8, {kNvlink, kNvlink}), at_fp4(fp4, {kNvlink, kNvlink});
+  const double tokens = 8 * 4096.0, squared = 8 * 4096.0 * 4096.0;
+  CHECK(at_fp4.prefill(tokens, squared, 8).value() == Approx(at_fp8.prefill(tokens, squared, 8).value() / 2));
+  // Decode of one request is bound by reading the weights: 9/16 of FP8's bytes.
+  const DecodeBreakdown d8 = at_fp8.decode_breakdown(1, 1000), d4 = at_fp4.decode_breakdown(1, 1000);
+  const double kv_s = 1000 * 163840.0 / (3.35e12 * kDecodeHbmEfficiency);
+  CHECK(d4.hbm.value() - kv_s == Approx((d8.hbm.value() - kv_s) * 9.0 / 16.0));
+}
+
+TEST_CASE("disaggregation by hand: the decode pool no longer stalls for prefills; TTFT carries the KV transfer") {
+  // Costs of LinearCost: prefill 1 ms per prompt token, decode step 10 ms + 1 ms per request.
+  // A arrives at 0, B at 0.05 s; both 100 prompt tokens and 3 output tokens.
+  const LinearCost cost;
+  const std::vector<ServingRequest> requests{{0.0, 100, 3, 1}, {0.05, 100, 3, 1}};
+
+  // Co-located, one replica: A prefills over [0, 0.1] (first token 0.1), decodes token 2 by
+  // 0.111; the next iteration admits B, whose prefill stalls A over [0.111, 0.211], then one
+  // decode step of both (12 ms) gives A its third token at 0.223 and B its second; B's
+  // third comes at 0.234. A's time per output token: (0.223 - 0.1) / 2 = 61.5 ms.
+  const ScheduleResult co = schedule_replica(requests, 8, 1e9, cost);
+  CHECK(co.requests[0].first_token_s == Approx(0.1));
+  CHECK(co.requests[0].decode_end_s == Approx(0.223));
+  CHECK(co.requests[1].first_token_s == Approx(0.211));
+  CHECK(co.requests[1].decode_end_s == Approx(0.234));
+
+  // Disaggregated, one prefill replica and one decode replica. The prefill replica ends A at
+  // 0.1 and B at 0.2 (B waits for A's iteration). Each KV transfer takes 2 ms + 1e7 B / 1 GB/s
+  // (100 tokens x 1e5 B) = 12 ms: A's KV is at the decode replica at 0.112, B's at 0.212.
+  // The decode replica only decodes: A's tokens 2 and 3 at 0.123 and 0.134 (batch 1,
+  // 11 ms each), B's at 0.223 and 0.234.
+  DisaggregatedPools pools;
+  pools.prefill = &cost;
+  pools.prefill_max_batch = 8;
+  pools.prefill_kv_tokens = 1e9;
+  pools.decode = &cost;
+  pools.decode_max_batch = 8;
+  pools.decode_kv_tokens = 1e9;
+  pools.kv_bytes_per_token = 1e5;
+  const KvTransferTime transfer = [](int, int, double bytes) { return 0.002 + bytes / 1e9; };
+  const std::vector<std::vector<RoutedRequest>> routed{{{requests[0], 0, 0}, {requests[1], 0, 0}}};
+  const DisaggregatedSchedule d = schedule_disaggregated(routed, 1, pools, transfer);
+  const DisaggregatedTiming& a = d.timing[0][0];
+  const DisaggregatedTiming& b = d.timing[0][1];
+  CHECK(a.prefill_end_s == Approx(0.1));
+  CHECK(a.kv_ready_s == Approx(0.112));
+  CHECK(a.decode_end_s == Approx(0.134));
+  CHECK(b.prefill_end_s == Approx(0.2));
+  CHECK(b.transfer_start_s == Approx(0.2));
+  CHECK(b.kv_ready_s == Approx(0.212));
+  CHECK(b.decode_end_s == Approx(0.234));
+  CHECK(a.decoded);
+  // TTFT = queueing + prefill + transfer: A 0.112 s, B 0.212 - 0.05 = 0.162 s.
+  // A's time per output token: (0.134 - 0.112) / 2 = 11 ms, against 61.5 ms co-located.
+  const double tpot_co = (co.requests[0].decode_end_s - co.requests[0].first_token_s) / 2;
+  const double tpot_disaggregated = (a.decode_end_s - a.kv_ready_s) / 2;
+  CHECK(tpot_co == Approx(0.0615));
+  CHECK(tpot_disaggregated == Approx(0.011));
+  // The decode pool ran only decode steps: 4 of batch 1, busy 0.112-0.134 and 0.212-0.234.
+  REQUIRE(d.decode.size() == 1);
+  CHECK(d.decode[0].decode_steps == 4);
+  CHECK(d.decode[0].batch_sum == 4);
+  REQUIRE(d.decode[0].busy.size() == 2);
+  CHECK(d.decode[0].busy[0].start_s == Approx(0.112));
+  CHECK(d.decode[0].busy[1].end_s == Approx(0.234));
+}
+
+TEST_CASE("disaggregation: KV transfers queue on a replica's link, first prefilled first sent") {
+  // Two prefill replicas each prefill one 100-token prompt at t = 0 (both end at 0.1 s) and
+  // send it to the same decode replica, whose receiving link takes one transfer at a time:
+  // replica 0's KV is there at 0.112, replica 1's starts then and is there at 0.124.
+  const LinearCost cost;
+  DisaggregatedPools pools;
+  pools.prefill = pools.decode = &cost;
+  pools.prefill_max_batch = pools.decode_max_batch = 8;
+  pools.prefill_kv_tokens = pools.decode_kv_tokens = 1e9;
+  pools.kv_bytes_per_token = 1e5;
+  const KvTransferTime transfer = [](int, int, double bytes) { return 0.002 + bytes / 1e9; };
+  const ServingRequest one{0.0, 100, 2, 1};
+  const DisaggregatedSchedule d = schedule_disaggregated({{{one, 0, 0}}, {{one, 0, 0}}}, 1, pools, transfer);
+  CHECK(d.timing[0][0].kv_ready_s == Approx(0.112));
+  CHECK(d.timing[1][0].transfer_start_s == Approx(0.112));
+  CHECK(d.timing[1][0].kv_ready_s == Approx(0.124));
+  // The decode replica admits the first at 0.112 (one step, 11 ms: done 0.123); the second
+  // arrives at 0.124 and is done at 0.135.
+  CHECK(d.timing[0][0].decode_end_s == Approx(0.123));
+  CHECK(d.timing[1][0].decode_end_s == Approx(0.135));
+  // A request routed to no simulated decode replica is prefilled and sent, not decoded.
+  const DisaggregatedSchedule sent_only = schedule_disaggregated({{{one, 5, -1}}}, 0, pools, transfer);
+  CHECK(sent_only.timing[0][0].kv_ready_s == Approx(0.112));
+  CHECK_FALSE(sent_only.timing[0][0].decoded);
+  CHECK(sent_only.decode.empty());
+}
+
+TEST_CASE("disaggregation: a request waiting for a decode slot gets its first token when admitted") {
+  // Two prompts prefilled at once on two prefill replicas (0.1 s each), sent to one decode
+  // replica of max_batch 1: A's KV is there at 0.112, B's at 0.124 (the receiving link is
+  // FIFO). A decodes tokens 2 and 3 by 0.134 (11 ms each); only then is B admitted: its
+  // first token reaches the user at 0.134 (TTFT 0.134 s, the slot's wait included) and its
+  // time per output token is the decode pool's alone, (0.156 - 0.134) / 2 = 11 ms.
+  const LinearCost cost;
+  DisaggregatedPools pools;
+  pools.prefill = pools.decode = &cost;
+  pools.prefill_max_batch = 8;
+  pools.decode_max_batch = 1;
+  pools.prefill_kv_tokens = pools.decode_kv_tokens = 1e9;
+  pools.kv_bytes_per_token = 1e5;
+  const KvTransferTime transfer = [](int, int, double bytes) { return 0.002 + bytes / 1e9; };
+  const ServingRequest one{0.0, 100, 3, 1};
+  const DisaggregatedSchedule d = schedule_disaggregated({{{one, 0, 0}}, {{one, 0, 0}}}, 1, pools, transfer);
+  const DisaggregatedTiming& a = d.timing[0][0];
+  const DisaggregatedTiming& b = d.timing[1][0];
+  CHECK(a.decode_start_s == Approx(0.112));
+  CHECK(a.decode_end_s == Approx(0.134));
+  CHECK(b.kv_ready_s == Approx(0.124));
+  CHECK(b.decode_start_s == Approx(0.134));
+  CHECK(b.decode_end_s == Approx(0.156));
+  CHECK((b.decode_end_s - b.decode_start_s) / 2 == Approx(0.011));
 }
