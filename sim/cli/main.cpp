@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "catalog/failure_rates.hpp"
+#include "models/power.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "engine/simulation.hpp"
@@ -75,6 +76,30 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           << " nodes (" << pod.node->accelerators << " x " << pod.node->accelerator << " each)\n";
     }
     out << "  cluster: " << nodes << " nodes, " << accelerators << " accelerators\n";
+    {
+      // Facility power idle and with every node training at full clock (docs/models/power.md),
+      // at the highest PUE, against the cap.
+      double idle_w = 0, full_w = 0, lowest_w = 0;
+      for (const auto& pod : scenario.cluster.design->pods) {
+        const NodePowerTable t = node_power_table(*pod.node, *catalog.accelerator(pod.node->accelerator));
+        const double n = double(pod.count) * pod.nodes;
+        idle_w += n * t.idle_w;
+        full_w += n * t.compute_w.front();
+        lowest_w += n * t.compute_w.back();
+      }
+      const auto& f = scenario.cluster.facility;
+      const double pue = f.max_pue();
+      char line[240];
+      std::snprintf(line, sizeof line,
+                    "  facility: %s idle, %s with every node training (%s at the lowest DVFS level), at PUE %.3g%s",
+                    format_quantity(idle_w * pue, Dimension::Power).c_str(),
+                    format_quantity(full_w * pue, Dimension::Power).c_str(),
+                    format_quantity(lowest_w * pue, Dimension::Power).c_str(), pue,
+                    f.pue_hourly.empty() ? "" : " (the profile's highest)");
+      out << line;
+      if (f.power_cap) out << "; cap " << format_quantity(f.power_cap->value(), Dimension::Power);
+      out << "\n";
+    }
     if (scenario.failures.enabled) {
       // What the failure catalog predicts for this design over the horizon.
       double per_day = 0;

@@ -105,6 +105,10 @@ struct WorkloadResult {
   // takes; reported when writes cost time (a storage bandwidth, or failures on).
   bool checkpoint_costed = false;
   double checkpoint_interval_s = 0, checkpoint_write_s = 0;
+  // Under a facility power cap (engine/power_cap.cpp): time its nodes waited for power
+  // before it started, time it ran below full clock, and the steps that throttling cost
+  // (steps at full clock minus steps done, over the throttled time).
+  double power_held_s = 0, power_throttled_s = 0, power_lost_steps = 0;
   ServingResult serving;  // kind: inference only
   VideoResult video;      // kind: video-generation only
   AutoscaleResult autoscale;  // inference and reasoning with `autoscale` only
@@ -148,6 +152,17 @@ struct RunResult {
   int accelerators = 0;
   std::vector<FleetNodes> fleet_nodes;  // by node type, in order of first pod
   double it_energy_j = 0;
+  // IT energy x PUE: the constant PUE, or the profile's hour-by-hour PUE weighted by the
+  // IT power of the time series (whose integral is the plugin's IT energy).
+  double facility_energy_j = 0;
+  double peak_it_power_w = 0, peak_facility_power_w = 0;  // over states that lasted (not instants between two changes)
+  // The largest change of facility power within facility.swing_window (time-series rows
+  // at every change of state), up or down, and when the window it was seen in began.
+  double max_swing_w = 0, max_swing_at_s = 0;
+  // Power cap: time spent with training throttled below full clock, accelerator-seconds
+  // of GEMM throughput it cost (accelerators x (1 - speed) x time), jobs held for power.
+  double power_throttled_s = 0, power_lost_accelerator_s = 0, power_held_s = 0;
+  int power_held_jobs = 0;
   double busy_accelerator_s = 0;
   std::vector<WorkloadResult> workloads;
   // Time-series throughput columns: each workload written out, then each trace or stream

@@ -25,9 +25,12 @@ constexpr double kScaleUpStepLatencyS = 3.4e-6;
 constexpr double kScaleOutStepLatencyS = 14.0e-6;
 
 double energy_of(const std::vector<sg4::Host*>& hosts) {
-  double joules = 0;
-  for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
-  return joules;
+  // One kernel call for all the hosts rather than one per host not yet brought up to now.
+  return simgrid::kernel::actor::simcall_answered([&hosts] {
+    double joules = 0;
+    for (auto* h : hosts) joules += sg_host_get_consumed_energy(h);
+    return joules;
+  });
 }
 
 // The fabric one accelerator of the job sees on its allocation.
@@ -228,7 +231,6 @@ RunResult Simulation::run() {
   ProblemList problems;
   jobs_.resize(scenario_.workloads.size());
   for (std::size_t i = 0; i < jobs_.size(); ++i) jobs_[i].sched = plan_job(scenario_, int(i), fleet_, catalog_, problems);
-  problems.throw_if_any();
   result_.nodes = fleet_.node_count();
   result_.accelerators = fleet_.accelerator_count();
   for (const FleetPod& pod : fleet_.pods) {
@@ -243,7 +245,29 @@ RunResult Simulation::run() {
   }
   result_.workloads.resize(scenario_.workloads.size());
   running_nodes_.assign(fleet_.pods.size(), 0);
+  exec_nodes_.assign(fleet_.pods.size(), 0);
+  throttled_nodes_.assign(fleet_.pods.size(), 0);
+  for (const FleetPod& pod : fleet_.pods) {
+    pstate_nodes_.emplace_back(pod.pstate_watts.size(), 0);
+    lowest_level_ = std::max(lowest_level_, int(pod.dvfs_pstates.size()) - 1);
+  }
+  if (const auto& facility = scenario_.cluster.facility; facility.power_cap) {
+    // The idle fleet must fit under the cap at the highest PUE, or nothing could start.
+    double idle_w = 0;
+    for (const FleetPod& pod : fleet_.pods) idle_w += double(pod.hosts.size()) * pod.node_idle_watts;
+    if (idle_w * facility.max_pue() > facility.power_cap->value())
+      problems.add(facility.power_cap_where, "cluster.facility.power_cap",
+                   "expected at least the idle fleet's facility power (" + std::to_string(idle_w * facility.max_pue() / 1e6) +
+                       " MW at PUE " + std::to_string(facility.max_pue()) + "), got " +
+                       std::to_string(facility.power_cap->value() / 1e6) + " MW");
+    for (const WorkloadSpec& w : scenario_.workloads)
+      if (w.autoscale)
+        problems.add(facility.power_cap_where, "cluster.facility.power_cap",
+                     "expected no autoscaled service with a facility power cap (its replicas are not yet held "
+                     "for power), got workload " + w.name + " with autoscale");
+  }
   off_nodes_.assign(fleet_.pods.size(), 0);
+  problems.throw_if_any();
   for (const FleetPod& pod : fleet_.pods) {
     node_owner_.emplace_back(pod.hosts.size(), -1);
     down_.emplace_back(pod.hosts.size(), 0);
@@ -307,6 +331,10 @@ RunResult Simulation::run() {
   result_.failures_enabled = scenario_.failures.enabled;
   if (scenario_.failures.enabled) sg4::Actor::create("failures", anchor, [this] { run_failures(); })->daemonize();
 
+  // The hourly PUE changes facility power between job events: re-level and record then.
+  if (!scenario_.cluster.facility.pue_hourly.empty())
+    sg4::Actor::create("power-controller", anchor, [this] { run_power_controller(); })->daemonize();
+
   for (const Job& job : jobs_) queued_ += job.spec->submit.value() <= 0 ? 1 : 0;
   sample();  // the idle cluster at time 0
   wall_start_ = std::chrono::steady_clock::now();
@@ -337,45 +365,104 @@ void Simulation::acquire_nodes(Job& job) {
   }
 }
 
-void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy) {
+void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, PowerPhase phase,
+                          bool throttleable, double utilisation) {
   for (const auto& part : allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+    const std::size_t p = std::size_t(part.pod);
     for (int n : part.nodes) {
       sg4::Host* host = pod.hosts[std::size_t(n)];
       if (pod.running_pstate >= 0) {
-        host->set_pstate(pod.running_pstate);
+        const int pstate = pstate_for(pod, phase, throttleable, level_, utilisation);
+        host->set_pstate(pstate);
+        pstate_nodes_[p][std::size_t(pstate)]++;
       } else {
         // No running pstate: an execution keeps the node busy until the job stops it.
         // (Host::exec_init would run it on the calling actor's host in SimGrid 3.32.)
         busy.push_back(sg4::this_actor::exec_init(host->get_speed() * (scenario_.horizon.value() + 1.0)));
         busy.back()->set_host(host)->start();
+        exec_nodes_[p]++;
       }
     }
-    running_nodes_[std::size_t(part.pod)] += int(part.nodes.size());
+    running_nodes_[p] += int(part.nodes.size());
+    if (throttleable && pod.running_pstate >= 0) throttled_nodes_[p] += int(part.nodes.size());
   }
 }
 
-void Simulation::power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy) {
+void Simulation::power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, bool throttleable) {
   for (const auto& part : allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
-    if (pod.running_pstate >= 0)
-      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(0);
-    running_nodes_[std::size_t(part.pod)] -= int(part.nodes.size());
+    const std::size_t p = std::size_t(part.pod);
+    if (pod.running_pstate >= 0) {
+      for (int n : part.nodes) {
+        sg4::Host* host = pod.hosts[std::size_t(n)];
+        pstate_nodes_[p][std::size_t(host->get_pstate())]--;
+        host->set_pstate(0);
+      }
+      if (throttleable) throttled_nodes_[p] -= int(part.nodes.size());
+    } else {
+      exec_nodes_[p] -= int(part.nodes.size());
+    }
+    running_nodes_[p] -= int(part.nodes.size());
   }
   for (auto& exec : busy) exec->cancel();
   busy.clear();
 }
 
 void Simulation::start_running(Job& job) {
-  job.energy_at_start_j = energy_of(job.hosts);
+  // Serving replicas spend most of their time decoding; training steps, prefill-heavy
+  // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
+  job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
+  job.throttleable = job.spec->kind == "pretrain";
+  // A service's replicas decode their schedule's busy share of the time (computed before
+  // it starts, serving_service.cpp) and idle the rest.
+  job.utilisation = job.spec->is_serving() && job.result->serving.busy_fraction > 0 ? job.result->serving.busy_fraction : 1.0;
+  {
+    // Under a facility cap: until its start fits. A first start held for power starts
+    // (and its wait ends) when the power is there, not when its nodes were granted.
+    const double granted = sg4::Engine::get_clock();
+    wait_for_power(job);
+    WorkloadResult& r = *job.result;
+    if (r.start_s && *r.start_s == granted) r.start_s = sg4::Engine::get_clock();
+  }
+  account_throttle(sg4::Engine::get_clock());
   job.run_start_s = sg4::Engine::get_clock();
   job.steps_from_s = job.run_start_s;
-  power_up(job.allocation, job.busy);
-  job.running = true;
-  job.held_accelerators += job.sched.accelerators;
-  running_jobs_.insert(job.index);
+  // Restarting after a failure: its nodes wait idle through detection and restart.
+  job.powered = !job.restart_pending;
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+    job.speed = job.throttleable && !pod.dvfs_speed.empty()
+                    ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
+                    : 1.0;
+    job.running = true;
+    job.held_accelerators += job.sched.accelerators;
+    running_jobs_.insert(job.index);
+    relevelled = relevel_state();
+  });
+  if (relevelled) wake_throttleable();
+  // Read after the pstate change: the plugin brought every host up to now when its pstate
+  // changed, so the read adds nothing at this instant (the same value as before it).
+  job.energy_at_start_j = energy_of(job.hosts);
   sample();  // a row at every change of state, so the series integrates exactly
   scheduler_.set_evictable(job.index, true);
+}
+
+void Simulation::power_up_job(Job& job) {
+  if (job.powered) return;
+  account_throttle(sg4::Engine::get_clock());
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    job.powered = true;
+    const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+    if (job.throttleable && !pod.dvfs_speed.empty())
+      job.speed = pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
+    relevelled = relevel_state();
+  });
+  if (relevelled) wake_throttleable();
 }
 
 void Simulation::stop_running(Job& job) {
@@ -409,14 +496,23 @@ void Simulation::leave_nodes(Job& job, bool record) {
   const double held_s = sg4::Engine::get_clock() - job.run_start_s;
   r.busy_s += held_s;
   r.accelerator_s += held_s * job.sched.accelerators;
-  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;
-  power_down(job.allocation, job.busy);
-  for (const auto& part : job.allocation.parts)
-    for (int n : part.nodes)
-      if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
-  job.running = false;
-  job.held_accelerators -= job.sched.accelerators;
-  running_jobs_.erase(job.index);
+  account_throttle(sg4::Engine::get_clock());
+  bool relevelled = false;
+  atomically(job.allocation, [&] {
+    if (job.powered) power_down(job.allocation, job.busy, job.throttleable);
+    job.powered = false;
+    for (const auto& part : job.allocation.parts)
+      for (int n : part.nodes)
+        if (int& owner = node_owner_[std::size_t(part.pod)][std::size_t(n)]; owner == job.index) owner = -1;
+    job.running = false;
+    job.held_accelerators -= job.sched.accelerators;
+    running_jobs_.erase(job.index);
+    job.wall_step_s = 0;
+    relevelled = relevel_state();
+  });
+  r.energy_j += energy_of(job.hosts) - job.energy_at_start_j;  // after the pstate change: see start_running
+  if (relevelled) wake_throttleable();
+  power_freed_->notify_all();  // jobs held for power look again
   if (record) sample();
 }
 
@@ -439,19 +535,49 @@ void Simulation::sample() {
   for (int index : running_jobs_)
     if (const Job& job = jobs_[std::size_t(index)]; job.replica_series >= 0)
       row.replicas[std::size_t(job.replica_series)] = job.replicas_now;
-  // Running nodes draw the busy wattage the energy plugin charges them (same host
-  // property); every other node is idle (allocated ones too, until their job starts).
-  for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
-    const FleetPod& pod = fleet_.pods[p];
-    if (std::size_t(running_nodes_[p]) > pod.hosts.size())
-      throw std::logic_error("engine bug: more running nodes than pod " + pod.name + " has");
-    // Failed nodes switched off draw nothing (the energy plugin's wattage_off, 0 W by default).
-    row.it_power_w += double(running_nodes_[p]) * pod.node_busy_watts +
-                      double(pod.hosts.size() - std::size_t(running_nodes_[p]) - std::size_t(off_nodes_[p])) *
-                          pod.node_idle_watts;
-  }
-  row.facility_power_w = row.it_power_w * scenario_.cluster.facility.pue;
+  // What the energy plugin charges the nodes now (power_cap.cpp): running nodes their
+  // pstate's wattage, idle ones the idle wattage, failed ones nothing.
+  row.it_power_w = it_power_w();
+  row.facility_power_w = row.it_power_w * scenario_.cluster.facility.pue_at(row.time_s);
   result_.timeseries.push_back(std::move(row));
+}
+
+void Simulation::facility_figures(double end) {
+  // The series is piecewise constant between change rows; rows at one instant are the
+  // steps of one change (a job ends, another starts): only the last one holds.
+  std::vector<std::pair<double, double>> steps;  // time, facility power
+  std::vector<double> it;                         // IT power
+  for (const TimeseriesRow& row : result_.timeseries) {
+    if (!steps.empty() && steps.back().first == row.time_s) {
+      steps.back().second = row.facility_power_w;
+      it.back() = row.it_power_w;
+    } else {
+      steps.emplace_back(row.time_s, row.facility_power_w);
+      it.push_back(row.it_power_w);
+    }
+  }
+  double it_j = 0, facility_j = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const double t0 = steps[i].first, t1 = i + 1 < steps.size() ? steps[i + 1].first : end;
+    facility_j += steps[i].second * (t1 - t0);  // rows fall on every hour the PUE changes
+    it_j += it[i] * (t1 - t0);
+    result_.peak_facility_power_w = std::max(result_.peak_facility_power_w, steps[i].second);
+    result_.peak_it_power_w = std::max(result_.peak_it_power_w, it[i]);
+  }
+  it_weighted_pue_ = it_j > 0 ? facility_j / it_j : 0.0;
+  // The largest swing: power levels i and j (i before j) both seen within one window,
+  // level i holds until t_{i+1}, so it and level j are both seen within a window when
+  // t_j - t_{i+1} < window.
+  const double window = scenario_.cluster.facility.swing_window.value();
+  for (std::size_t j = 1; j < steps.size(); ++j)
+    for (std::size_t i = j; i-- > 0;) {
+      if (steps[j].first - steps[i + 1].first >= window) break;
+      const double swing = std::fabs(steps[j].second - steps[i].second);
+      if (swing > result_.max_swing_w) {
+        result_.max_swing_w = swing;
+        result_.max_swing_at_s = steps[i + 1].first;
+      }
+    }
 }
 
 // Progress on a terminal, at most once per wall second, from SimGrid's clock signal
@@ -471,6 +597,7 @@ void Simulation::finish() {
   if (std::fabs(now - scenario_.horizon.value()) <= 1e-9 * scenario_.horizon.value()) now = scenario_.horizon.value();
   result_.simulated_s = now;
   if (options_.show_progress) std::fprintf(stderr, "\r%70s\r", "");
+  sg_host_energy_update_all();  // one pass over the hosts: the reads below are lookups
   for (Job& job : jobs_) {
     WorkloadResult& r = *job.result;
     if (!job.running) continue;
@@ -498,16 +625,23 @@ void Simulation::finish() {
         r.contention_slowdown = std::max(1.0, (job.cross_held_s + elapsed) / (steps * r.step_alone_s * job.stretch));
     }
     if (job.segmented) apply_contention(r);
+    else if (job.wall_step_s > 0)  // its steps so far, at the speeds it ran at
+      r.steps_done = job.kept_steps + std::floor(job.progress_steps + (now - job.progress_at) / job.wall_step_s);
     else
       r.steps_done = job.kept_steps + std::floor(std::max(0.0, now - job.steps_from_s) /
                                                  (r.step.step_time.value() * job.stretch));
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();
+  account_throttle(now);
+  facility_figures(now);
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
   for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.accelerator_s;
-  sg_host_energy_update_all();
   for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
+  // Facility energy: the plugin's IT energy x the PUE the IT energy saw (the profile's
+  // hours weighted by the time series' IT power; exactly x PUE when it is constant).
+  result_.facility_energy_j = it_weighted_pue_ > 0 ? result_.it_energy_j * it_weighted_pue_
+                                                   : result_.it_energy_j * scenario_.cluster.facility.pue_at(0);
   result_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <simgrid/s4u.hpp>
+#include <simgrid/simix.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/log.hpp"
@@ -17,6 +18,7 @@
 #include "platform/fleet.hpp"
 #include "engine/simulation.hpp"
 #include "models/serving_schedule.hpp"
+#include "models/power.hpp"
 #include "models/serving_step.hpp"
 
 namespace fleetsim::engine_detail {
@@ -55,6 +57,18 @@ struct Job {
   StepProfile wanted_timeline;   // replicas wanted from each decision on (autoscaled only)
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
+  // Power (models/power.hpp): the phase its nodes run in, whether the power-cap
+  // controller may lower their clock (training jobs), and the GEMM speed it runs at now.
+  PowerPhase phase = PowerPhase::Compute;
+  bool throttleable = false;
+  // Its nodes are in their running pstate. A training job restarting after a failure
+  // holds its nodes idle (pstate 0) through detection and restart, then powers up.
+  bool powered = false;
+  double speed = 1;
+  double utilisation = 1;  // a service's replica busy share (its schedule's), for its decode pstate
+  // A training job in one pod: its steps done in this run up to `progress_at`, and the
+  // wall time of a step at its present speed (0 when not running steps).
+  double progress_steps = 0, progress_at = 0, wall_step_s = 0;
   // A training job whose traffic leaves its pods runs in segments and counts its own
   // steps, to the horizon if it gets there (training_job.cpp); `wake` cuts a quiet
   // segment when another such job starts or stops on one of its pods.
@@ -232,8 +246,51 @@ class Simulation {
 
   // Nodes of an allocation start or stop drawing their busy power (running pstate, or an
   // execution per node where the platform has none) and count as running in the series.
-  void power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy);
-  void power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy);
+  // Services (the default) run in the decode pstate; training in the compute pstate of
+  // the controller's present DVFS level when `throttleable`, else at full power.
+  void power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy,
+                PowerPhase phase = PowerPhase::Decode, bool throttleable = false, double utilisation = 1);
+  void power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, bool throttleable = false);
+  int pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level, double utilisation = 1) const;
+
+  // Facility power cap (power_cap.cpp). IT power now, or with the throttleable nodes at
+  // `level` and failed nodes counted at idle (what the controller budgets with).
+  double it_power_w() const;
+  double budget_it_power_w(int level) const;
+  // What starting `job` would add to the budget with throttleable work at `level`.
+  double added_power_w(const Job& job, int level) const;
+  // Waits until the job's start fits under the cap (throttling everything to the lowest
+  // level if need be); returns at once without a cap.
+  void wait_for_power(Job& job);
+  // The controller: the highest DVFS level at which the facility fits under the cap now;
+  // re-clocks the throttleable jobs' nodes (SimGrid pstates) and wakes their actors.
+  void relevel();
+  // The controller's decision and the pstate changes it makes, to run inside one kernel
+  // call (simcall_answered) together with the change that prompted it, so that no actor
+  // samples the fleet half-changed; true if the level changed (wake_throttleable then).
+  bool relevel_state();
+  void wake_throttleable();
+  // Runs `change` in one kernel call where every host of the allocation has pstates (the
+  // execution path of platforms without them needs an actor context).
+  template <class F>
+  void atomically(const Allocation& allocation, F&& change) {
+    for (const auto& part : allocation.parts)
+      if (fleet_.pods[std::size_t(part.pod)].running_pstate < 0) {
+        change();
+        return;
+      }
+    simgrid::kernel::actor::simcall_answered(std::forward<F>(change));
+  }
+  void run_power_controller();  // daemon: re-levels at every hour the PUE changes
+  void account_throttle(double now);
+  int lowest_level_ = 0;
+  int level_ = 0;               // present DVFS level of throttleable work (0: full power)
+  double level_since_ = 0;
+  std::vector<std::vector<int>> pstate_nodes_;  // per pod and pstate: running nodes in it
+  std::vector<int> exec_nodes_;                 // per pod: running nodes kept busy by executions
+  std::vector<int> throttled_nodes_;            // per pod: nodes of throttleable running jobs
+  sg4::MutexPtr power_mutex_ = sg4::Mutex::create();
+  sg4::ConditionVariablePtr power_freed_ = sg4::ConditionVariable::create();
 
   // The links a serving replica's TP group and PP hand-offs use on the job's placement.
   ServingFabric serving_fabric(const Job& job, const NodeType& node) const;
@@ -250,6 +307,8 @@ class Simulation {
   // records the change and the job's energy is counted from here. While it runs, its
   // actor only sleeps or waits on flows.
   void start_running(Job& job);
+  // A job that started idle (restarting after a failure) puts its nodes to work.
+  void power_up_job(Job& job);
   // The job's work ended now: its end, held time and energy; its nodes go back to the
   // scheduler and the time series records the change.
   void stop_running(Job& job);
@@ -300,6 +359,10 @@ class Simulation {
   void show_progress();
 
   void finish();
+  // From the change rows of the time series (before they go on the grid): the PUE the IT
+  // energy saw, the facility peak and the largest swing within facility.swing_window.
+  void facility_figures(double end);
+  double it_weighted_pue_ = 0;
 
   const Scenario& scenario_;
   const Catalog& catalog_;

@@ -82,6 +82,7 @@ void Simulation::run_job(Job& job) {
         continue;
       }
       job.restart_pending = false;
+      power_up_job(job);  // back to work: its nodes leave idle
       job.steps_from_s = sg4::Engine::get_clock();
       job.tokens_per_s = r.step.tokens_per_step / (r.step.step_time.value() * job.stretch);
       sample();
@@ -119,12 +120,36 @@ void Simulation::run_job(Job& job) {
     } else {
       job.segmented = false;
       r.inter_pod_comm_s = 0;
-      const double wall_step_s = step_s * job.stretch;  // with its share of checkpoint writes
-      const double run_s = std::min(target_steps * wall_step_s, until - start);
-      if (hold_until(job, start + run_s))
-        done = run_s == target_steps * wall_step_s ? target_steps : std::floor(run_s / wall_step_s);
-      else
-        done = std::floor((sg4::Engine::get_clock() - start) / wall_step_s);
+      // Steps at the speed the power-cap controller leaves it (1 without a cap), with their
+      // share of checkpoint writes; a change of speed wakes it to re-plan the rest.
+      const double exposed_s = r.step.exposed_comm.value();
+      job.progress_steps = 0;
+      job.progress_at = start;
+      bool reached = false;  // the token target, at the planned end
+      double wall_step_s = step_s * job.stretch;
+      while (true) {
+        wall_step_s = throttled_step_s(step_s, exposed_s, job.speed) * job.stretch;
+        job.wall_step_s = wall_step_s;
+        const long epoch = job.epoch;
+        const double left = target_steps - job.progress_steps;
+        const bool to_target = job.progress_at + left * wall_step_s <= until;
+        const double end = to_target ? job.progress_at + left * wall_step_s : until;
+        const bool timed_out = job.preempted || sg4::Engine::get_clock() >= end || wait_on(job, end, epoch);
+        const double now = sg4::Engine::get_clock();
+        if (job.preempted) break;
+        if (timed_out && now >= end) {
+          reached = to_target;
+          job.progress_steps = to_target ? target_steps : job.progress_steps + (end - job.progress_at) / wall_step_s;
+          job.progress_at = now;
+          break;
+        }
+        job.progress_steps += (now - job.progress_at) / wall_step_s;
+        job.progress_at = now;
+      }
+      if (job.preempted)
+        job.progress_steps += (sg4::Engine::get_clock() - job.progress_at) / wall_step_s;
+      done = reached ? target_steps : std::floor(job.progress_steps);
+      job.wall_step_s = 0;
       r.steps_done = job.kept_steps + done;
       r.tokens_done = r.steps_done * r.step.tokens_per_step;
     }
@@ -336,21 +361,31 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     const double now = sg4::Engine::get_clock();
     if (now >= deadline) return stop(deadline < until_s);
     const long epoch = job.epoch;  // before looking: a job arriving after this wakes the wait below
+    // Under a power cap the compute slows by the job's speed (read once per segment: a
+    // segment that shares uplinks takes a new speed at its end, within kSegmentS).
+    const double sp = job.speed;
+    CrossPodTraffic slowed = traffic;
+    slowed.local_step_s = traffic.local_step_s / sp;
+    slowed.hidden_s = traffic.hidden_s / sp;
+    if (sp != 1) slowed.alone_step_s = traffic.alone_step_s - traffic.local_step_s + slowed.local_step_s;
+    // Seconds of a segment, as the unthrottled job would have spent them: throttling is
+    // not contention (contention_slowdown compares with traffic.alone_step_s).
+    const double unthrottle = traffic.alone_step_s / slowed.alone_step_s;
     if (!shares_uplinks(job)) {
       // Alone on its uplinks: nothing can slow it, so no flows; it runs at its own rate
       // until it is done or another job that spans pods arrives on one of its pods.
-      const double alone_rate = tokens_per_step / traffic.alone_step_s;
+      const double alone_rate = tokens_per_step / slowed.alone_step_s;
       if (std::fabs(alone_rate - job.tokens_per_s) > 1e-9 * alone_rate) {
         job.tokens_per_s = alone_rate;
         sample();  // back to its own rate
       }
-      const double end = std::min(deadline, now + (steps - done) * traffic.alone_step_s);
-      job.segment = {now, steps - done, 0.0, traffic.alone_step_s, now, {}};
+      const double end = std::min(deadline, now + (steps - done) * slowed.alone_step_s);
+      job.segment = {now, steps - done, 0.0, slowed.alone_step_s, now, {}};
       const bool woken = !wait_on(job, end, epoch);
       const double took = sg4::Engine::get_clock() - now;
-      account(woken || end < now + (steps - done) * traffic.alone_step_s ? took / traffic.alone_step_s
+      account(woken || end < now + (steps - done) * slowed.alone_step_s ? took / slowed.alone_step_s
                                                                           : steps - done,
-              took);
+              took * unthrottle);
       if (job.preempted) return stop(false);
       if (!woken && end >= deadline && done < steps - 1e-9) return stop(deadline < until_s);
       continue;
@@ -359,22 +394,22 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     // flows; SimGrid re-shares the uplinks whenever a flow starts or ends.
     // (The last segment may be a fraction of a step: progress is fractional after a
     // stretch alone.)
-    double n = std::min(steps - done, std::max(1.0, std::floor(kSegmentS / traffic.alone_step_s)));
-    const double fit = (deadline - now) / (traffic.alone_step_s * slowdown);  // steps before the deadline
+    double n = std::min(steps - done, std::max(1.0, std::floor(kSegmentS / slowed.alone_step_s)));
+    const double fit = (deadline - now) / (slowed.alone_step_s * slowdown);  // steps before the deadline
     n = n < 1 ? (fit >= n ? n : 0.0) : std::min(n, std::floor(fit));
     if (n <= 0) {
       hold_until(job, deadline);  // less than a step left: busy until the deadline
-      account(0, sg4::Engine::get_clock() - now);
+      account(0, (sg4::Engine::get_clock() - now) * unthrottle);
       return stop(!job.preempted && deadline < until_s);
     }
     // The flows carry the segment's inter-pod bytes while the hidden part of the step's
     // compute runs; whatever they take beyond it is exposed; then the rest of the compute.
-    job.segment = {now, n, traffic.hidden_s, traffic.local_step_s - traffic.hidden_s, -1.0, {}};
+    job.segment = {now, n, slowed.hidden_s, slowed.local_step_s - slowed.hidden_s, -1.0, {}};
     for (const auto& f : traffic.flows) job.segment.flow_bytes.push_back(n * f.bytes_per_step);
     for (const auto& f : traffic.flows)
       job.flows.push_back(sg4::Comm::sendto_async(f.from, f.to, std::uint64_t(std::llround(n * f.bytes_per_step))));
-    bool finished = hold_until(job, std::min(now + n * traffic.hidden_s, deadline)) &&
-                    now + n * traffic.hidden_s <= deadline && wait_flows(job, deadline);
+    bool finished = hold_until(job, std::min(now + n * slowed.hidden_s, deadline)) &&
+                    now + n * slowed.hidden_s <= deadline && wait_flows(job, deadline);
     // If cut here, the progress is read now, while the flows still say how far they got.
     const double cut_progress = finished ? 0.0 : job.segment.done_by(sg4::Engine::get_clock(), job.flows);
     for (auto& c : job.flows)
@@ -382,17 +417,17 @@ CrossPodRun Simulation::run_cross_pod(Job& job, const CrossPodTraffic& traffic, 
     job.flows.clear();
     const double rest_start = sg4::Engine::get_clock();
     job.segment.rest_start = rest_start;
-    const double rest_end = rest_start + n * (traffic.local_step_s - traffic.hidden_s);
+    const double rest_end = rest_start + n * (slowed.local_step_s - slowed.hidden_s);
     const bool reached_rest = finished;
     finished = finished && hold_until(job, std::min(rest_end, deadline)) && rest_end <= deadline;
     const double took = sg4::Engine::get_clock() - now;
     if (!finished) {
       // Cut by the deadline or an eviction.
-      account(reached_rest ? job.segment.done_by(sg4::Engine::get_clock(), job.flows) : cut_progress, took);
+      account(reached_rest ? job.segment.done_by(sg4::Engine::get_clock(), job.flows) : cut_progress, took * unthrottle);
       return stop(!job.preempted && deadline < until_s);
     }
-    account(n, took);
-    slowdown = std::max(1.0, took / (n * traffic.alone_step_s));
+    account(n, took * unthrottle);
+    slowdown = std::max(1.0, took / (n * slowed.alone_step_s));
     const double rate = n * tokens_per_step / took;
     if (std::fabs(rate - job.tokens_per_s) > 1e-9 * rate) {
       job.tokens_per_s = rate;

@@ -30,6 +30,15 @@ struct FleetPod {
   // that the energy plugin charges it full power without an execution on it; -1: the
   // platform has none, and running nodes are kept busy with executions.
   int running_pstate = -1;
+  // What each pstate draws on a node with no execution on it (the plugin's idle value of
+  // the pstate), in W; the decode pstate (serving), and the compute pstates at each DVFS
+  // level, full power first, with the GEMM speed each leaves (1 first). A platform that
+  // does not name them runs everything in running_pstate.
+  std::vector<double> pstate_watts;
+  std::vector<int> decode_pstates;       // full utilisation first
+  std::vector<double> decode_utilisation;  // of each: (its watts - idle) / (the first's - idle)
+  std::vector<int> dvfs_pstates;
+  std::vector<double> dvfs_speed;
   // Fabric figures the step-time model needs; a hand-written platform leaves them at
   // their defaults (non-blocking, no pod uplink limit).
   double oversubscription = 1.0;

@@ -13,10 +13,34 @@ std::string number_text(double value) {
   return std::string(buffer.data(), end);
 }
 
-std::string wattage_per_state(Watts idle, Watts busy) {
-  return number_text(idle.value()) + ":" + number_text(busy.value()) + "," + number_text(busy.value()) + ":" +
-         number_text(busy.value());
+std::string wattage_per_state(const NodePowerTable& t) {
+  std::string text = number_text(t.idle_w) + ":" + number_text(t.compute_w.front());
+  for (double w : t.compute_w) text += "," + number_text(w) + ":" + number_text(w);
+  for (double w : t.decode_w) text += "," + number_text(w) + ":" + number_text(w);
+  return text;
 }
+
+std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
+  std::vector<double> speeds = {peak_flops};
+  for (double s : t.speed) speeds.push_back(peak_flops * s);
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops);
+  return speeds;
+}
+
+NodePowerTable power_table(const PodInstance& pod) { return node_power_table(*pod.node_type, *pod.accelerator); }
+
+namespace {
+std::string dvfs_text(const NodePowerTable& t) {
+  std::string text;
+  for (std::size_t l = 0; l < t.compute_w.size(); ++l) text += (l ? "," : "") + std::to_string(t.compute_pstate(int(l)));
+  return text;
+}
+std::string decode_text(const NodePowerTable& t) {
+  std::string text;
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) text += (k ? "," : "") + std::to_string(t.decode_pstate(int(k)));
+  return text;
+}
+}  // namespace
 
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod) {
   return {
@@ -24,8 +48,10 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       {kAcceleratorsPerNode, std::to_string(pod.node_type->accelerators)},
       {kNodeType, pod.node_type->name},
       {kPod, pod.name},
-      {kWattagePerState, wattage_per_state(pod.node_type->idle_power, pod.node_type->max_power)},
-      {kRunningPstate, "1"},
+      {kWattagePerState, wattage_per_state(power_table(pod))},
+      {kRunningPstate, std::to_string(power_table(pod).compute_pstate(0))},
+      {kDecodePstate, decode_text(power_table(pod))},
+      {kDvfsPstates, dvfs_text(power_table(pod))},
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},
   };

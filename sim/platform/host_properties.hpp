@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/power.hpp"
 #include "platform/topology.hpp"
 
 namespace fleetsim::host_properties {
@@ -26,13 +27,23 @@ inline constexpr const char* kWattageOff = "wattage_off";
 // platforms use 1, whose idle and busy wattage are both the node's full-load power). A
 // platform without it keeps running nodes busy with executions instead.
 inline constexpr const char* kRunningPstate = "running_pstate";
+// Optional, with running_pstate: the pstates of a node serving requests (decode-dominated,
+// models/power.hpp), at full utilisation first then lower ("6,7,8,9"), and the pstates of the compute phase at each DVFS level, full power
+// first ("1,2,3,4,5"), which the power-cap controller steps through. Without them a node
+// runs everything in running_pstate and cannot be throttled.
+inline constexpr const char* kDecodePstate = "decode_pstate";
+inline constexpr const char* kDvfsPstates = "dvfs_pstates";
 
 // The shortest decimal text that reads back as exactly `value` ("1500", "7.9e+15", "3.3e-07").
 std::string number_text(double value);
 
-// Two pstates at the same speed: "IDLE:BUSY,BUSY:BUSY" from the node's idle and
-// full-load power; the second is the running pstate.
-std::string wattage_per_state(Watts idle, Watts busy);
+// The node's pstate table (models/power.hpp) as "IDLE:BUSY" pairs: pstate 0 "idle:full",
+// then one flat "W:W" pair per compute level and one for decode (a node in them draws
+// their power whether or not an execution runs on it).
+std::string wattage_per_state(const NodePowerTable& table);
+// The host speed of each pstate: the node's peak times the level's GEMM speed.
+std::vector<double> pstate_speeds(const NodePowerTable& table, double peak_flops);
+NodePowerTable power_table(const PodInstance& pod);
 
 // The properties of every node host of `pod`, in a fixed order.
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod);

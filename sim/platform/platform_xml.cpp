@@ -56,6 +56,13 @@ void write_platform_xml(const Topology& topology, std::ostream& out) {
          "<platform version=\"4.1\">\n"
          "  <zone id=\"fleet\" routing=\"DijkstraCache\">\n";
 
+  // One speed per pstate (host_properties.hpp), in FLOP/s.
+  auto speeds_text = [](const PodInstance& pod) {
+    std::string text;
+    for (double s : props::pstate_speeds(props::power_table(pod), pod.node_peak_bf16.value()))
+      text += (text.empty() ? "" : ",") + props::number_text(s) + "f";
+    return text;
+  };
   for (const PodInstance& pod : topology.pods()) {
     // Latencies from the graph: the first node's NIC edge, and its leaf's uplink for the
     // backbone (the leaf and spine hops folded into one).
@@ -64,8 +71,7 @@ void write_platform_xml(const Topology& topology, std::ostream& out) {
     const auto leaf = topology.parent(first_node);
     const std::string bb_lat = props::number_text(g[topology.uplink(leaf)].latency.value()) + "s";
     out << "    <cluster id=\"" << escaped(pod.name) << "\" prefix=\"" << escaped(pod.name) << "-n\" suffix=\"\""
-        << " radical=\"0-" << pod.nodes - 1 << "\" speed=\"" << props::number_text(pod.node_peak_bf16.value())
-        << "f," << props::number_text(pod.node_peak_bf16.value()) << "f\" core=\"1\"\n"
+        << " radical=\"0-" << pod.nodes - 1 << "\" speed=\"" << speeds_text(pod) << "\" core=\"1\"\n"
         << "             bw=\"" << props::number_text(pod.node_uplink.value()) << "Bps\" lat=\"" << lat
         << "\" sharing_policy=\"SPLITDUPLEX\" bb_bw=\"" << props::number_text(pod.bisection().value())
         << "Bps\" bb_lat=\"" << bb_lat << "\" router_id=\"" << escaped(gateway_name(pod)) << "\">\n";

@@ -69,7 +69,20 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.accelerators_per_node = pod.node_type->accelerators;
     fleet_pod.node_idle_watts = pod.node_type->idle_power.value();
     fleet_pod.node_busy_watts = pod.node_type->max_power.value();
-    fleet_pod.running_pstate = 1;
+    const NodePowerTable power = props::power_table(pod);
+    fleet_pod.running_pstate = power.compute_pstate(0);
+    for (std::size_t k = 0; k < power.decode_w.size(); ++k) {
+      fleet_pod.decode_pstates.push_back(power.decode_pstate(int(k)));
+      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k]);
+    }
+    fleet_pod.pstate_watts = {power.idle_w};
+    for (std::size_t l = 0; l < power.compute_w.size(); ++l) {
+      fleet_pod.pstate_watts.push_back(power.compute_w[l]);
+      fleet_pod.dvfs_pstates.push_back(power.compute_pstate(int(l)));
+      fleet_pod.dvfs_speed.push_back(power.speed[l]);
+    }
+    for (double w : power.decode_w) fleet_pod.pstate_watts.push_back(w);
+    fleet_pod.node_busy_watts = power.compute_w.front();
     fleet_pod.hosts.reserve(static_cast<std::size_t>(pod.nodes));
 
     sg4::Link* pod_up = create_link(zone, g[topology.uplink(pod.spine_vertex)]);
@@ -97,8 +110,8 @@ Fleet build_simgrid_platform(const Topology& topology) {
       }
       // Properties go in before seal(): the energy plugin reads wattage_per_state when the
       // host is sealed.
-      // Two pstates at the same speed: available, and running a job (host_properties.hpp).
-      sg4::Host* host = zone->create_host(g[node].name, std::vector<double>(2, pod.node_peak_bf16.value()));
+      // Available, the compute phase at each DVFS level, decode (host_properties.hpp).
+      sg4::Host* host = zone->create_host(g[node].name, props::pstate_speeds(power, pod.node_peak_bf16.value()));
       for (const auto& [key, value] : properties) host->set_property(key, value);
       host->seal();
       sg4::Link* nic = create_link(zone, g[nic_edge]);
@@ -354,6 +367,8 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
         pod.node_idle_watts = wattage->front().idle;
         pod.node_busy_watts = wattage->front().busy;
       }
+      if (wattage)
+        for (const auto& w : *wattage) pod.pstate_watts.push_back(w.idle);
       if (const char* running = host->get_property(props::kRunningPstate)) {
         const std::string text = running;
         const bool digits = !text.empty() && text.size() < 6 &&
@@ -364,6 +379,47 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
         else
           problems.add("host " + name + ": property \"running_pstate\" is " + in_quotes(text) +
                        "; expected the index of one of its " + std::to_string(host->get_pstate_count()) + " pstates");
+      }
+      // Optional phase and DVFS pstates; without them everything runs in running_pstate.
+      auto pstate_index = [&](const std::string& text, const char* key) {
+        const bool digits = !text.empty() && text.size() < 6 &&
+                            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const int index = digits ? std::stoi(text) : -1;
+        if (index < 1 || index >= int(host->get_pstate_count())) {
+          problems.add("host " + name + ": property \"" + key + "\" names pstate " + in_quotes(text) +
+                       "; expected the index of one of its " + std::to_string(host->get_pstate_count()) +
+                       " pstates other than 0");
+          return -1;
+        }
+        return index;
+      };
+      if (pod.running_pstate >= 0) {
+        // "6,7,8,9": pstate indices, each checked; the running pstate where absent.
+        auto index_list = [&](const char* key) {
+          std::vector<int> out;
+          const char* value = host->get_property(key);
+          if (!value) return std::vector<int>{pod.running_pstate};
+          const std::string text = value;
+          for (std::size_t start = 0; start <= text.size();) {
+            std::size_t comma = text.find(',', start);
+            if (comma == std::string::npos) comma = text.size();
+            const int index = pstate_index(text.substr(start, comma - start), key);
+            out.push_back(index >= 0 ? index : pod.running_pstate);
+            start = comma + 1;
+          }
+          return out;
+        };
+        pod.decode_pstates = index_list(props::kDecodePstate);
+        const auto watt = [&](int s) { return wattage && std::size_t(s) < wattage->size() ? (*wattage)[std::size_t(s)].idle : 0.0; };
+        const double idle = wattage ? wattage->front().idle : 0.0, full_decode = watt(pod.decode_pstates.front());
+        for (int s : pod.decode_pstates)
+          pod.decode_utilisation.push_back(full_decode > idle ? (watt(s) - idle) / (full_decode - idle) : 1.0);
+        const std::vector<int> levels = index_list(props::kDvfsPstates);
+        const double full = host->get_pstate_speed(levels.front() >= 0 ? levels.front() : pod.running_pstate);
+        for (int l : levels) {
+          pod.dvfs_pstates.push_back(l >= 0 ? l : pod.running_pstate);
+          pod.dvfs_speed.push_back(host->get_pstate_speed(pod.dvfs_pstates.back()) / full);
+        }
       }
 
     } else {

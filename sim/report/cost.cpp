@@ -72,7 +72,8 @@ RunPrices resolve_prices(const CostSpec& overrides, const PriceBook& book) {
 void add_cost_keys(const Scenario& scenario, const RunResult& run, const PriceBook& book, json& cluster,
                    json& workloads) {
   const RunPrices prices = resolve_prices(scenario.cost, book);
-  const double pue = scenario.cluster.facility.pue;
+  // The PUE the IT energy saw (constant, or an hourly profile weighted by IT power).
+  const double pue = run.it_energy_j > 0 ? run.facility_energy_j / run.it_energy_j : scenario.cluster.facility.pue_at(0);
 
   // Node types in pod order, each with its count and per-node costs.
   std::map<std::string, NodeCost> by_type;

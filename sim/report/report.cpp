@@ -47,12 +47,6 @@ std::optional<double> slowdown_of(const WorkloadResult& r) {
   return (*r.end_s - r.submit_s) / (*r.end_s - *r.start_s);
 }
 
-double peak_it_power(const RunResult& run) {
-  double peak = 0;
-  for (const auto& row : run.timeseries) peak = std::max(peak, row.it_power_w);
-  return peak;
-}
-
 std::string csv_number(const std::optional<double>& v) {
   if (!v) return "";
   // Shortest text that reads back as the same double: exact and deterministic.
@@ -291,7 +285,6 @@ void add_video_keys(json& entry, const WorkloadResult& r) {
 }  // namespace
 
 json summary_json(const Scenario& scenario, const RunResult& run) {
-  const double pue = scenario.cluster.facility.pue;
   const double t = run.simulated_s;
   std::vector<double> waits, jcts;
   int completed = 0;
@@ -308,12 +301,24 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   cluster["nodes"] = run.nodes;
   cluster["utilization"] = t > 0 ? run.busy_accelerator_s / (double(run.accelerators) * t) : 0.0;
   cluster["it_energy_j"] = run.it_energy_j;
-  cluster["facility_energy_j"] = run.it_energy_j * pue;
+  cluster["facility_energy_j"] = run.facility_energy_j;
   cluster["avg_it_power_w"] = t > 0 ? run.it_energy_j / t : 0.0;
-  cluster["peak_it_power_w"] = peak_it_power(run);
-  cluster["avg_facility_power_w"] = t > 0 ? run.it_energy_j * pue / t : 0.0;
-  cluster["peak_facility_power_w"] = peak_it_power(run) * pue;
-  if (scenario.cluster.facility.power_cap) cluster["power_cap_w"] = scenario.cluster.facility.power_cap->value();
+  cluster["peak_it_power_w"] = run.peak_it_power_w;
+  cluster["avg_facility_power_w"] = t > 0 ? run.facility_energy_j / t : 0.0;
+  cluster["peak_facility_power_w"] = run.peak_facility_power_w;
+  // docs/models/power.md: the PUE the IT energy saw (the constant, or the profile weighted
+  // by IT power), and the largest facility power swing within the window.
+  cluster["pue"] = run.it_energy_j > 0 ? run.facility_energy_j / run.it_energy_j : scenario.cluster.facility.pue_at(0);
+  cluster["max_power_swing_w"] = run.max_swing_w;
+  cluster["max_power_swing_at_s"] = run.max_swing_at_s;
+  cluster["power_swing_window_s"] = scenario.cluster.facility.swing_window.value();
+  if (scenario.cluster.facility.power_cap) {
+    cluster["power_cap_w"] = scenario.cluster.facility.power_cap->value();
+    cluster["power_throttled_s"] = run.power_throttled_s;
+    cluster["power_cap_lost_gpu_hours"] = run.power_lost_accelerator_s / 3600.0;
+    cluster["power_held_jobs"] = run.power_held_jobs;
+    cluster["power_held_s"] = run.power_held_s;
+  }
   cluster["jobs_completed"] = completed;
   cluster["mean_wait_s"] = waits.empty() ? json(nullptr) : json(mean(waits));
   cluster["p99_wait_s"] = waits.empty() ? json(nullptr) : json(percentile(waits, 99));
@@ -457,6 +462,14 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     add_common_keys(entry, r);
     workloads.push_back(std::move(entry));
   }
+
+  if (scenario.cluster.facility.power_cap && workloads.size() == run.workloads.size())
+    for (std::size_t i = 0; i < run.workloads.size(); ++i) {
+      const WorkloadResult& r = run.workloads[i];
+      workloads[i]["power_held_s"] = r.power_held_s;
+      workloads[i]["power_throttled_s"] = r.power_throttled_s;
+      if (r.spec->kind == "pretrain") workloads[i]["power_cap_lost_tokens"] = r.power_lost_steps * r.step.tokens_per_step;
+    }
 
   json summary;
   summary["scenario"] = scenario.name;

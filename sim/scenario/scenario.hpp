@@ -46,9 +46,29 @@ struct ClusterDesign {
   InterconnectSpec interconnect;
 };
 
+// The facility around the IT load (docs/models/power.md): facility power = IT power x
+// PUE, the PUE either constant or one value per hour of the day (a 24-entry profile,
+// hour 0 = the first hour of the run, repeating daily); a power cap on the facility power
+// that a controller in the engine enforces; the window of the largest power swing.
 struct FacilitySpec {
   double pue = 1.0;
+  std::vector<double> pue_hourly;  // empty: the constant `pue`
   std::optional<Watts> power_cap;
+  SourceLocation power_cap_where;
+  Seconds swing_window = Seconds(300);
+  double pue_at(double t_s) const {
+    if (pue_hourly.empty()) return pue;
+    const auto hour = static_cast<long long>(t_s / 3600.0);
+    return pue_hourly[static_cast<std::size_t>(hour % 24)];
+  }
+  double max_pue() const {
+    double m = pue;
+    if (!pue_hourly.empty()) {
+      m = pue_hourly.front();
+      for (double v : pue_hourly) m = v > m ? v : m;
+    }
+    return m;
+  }
 };
 
 struct ClusterSpec {

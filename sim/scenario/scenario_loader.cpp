@@ -1,5 +1,7 @@
 #include "scenario/scenario_loader.hpp"
 
+#include <cmath>
+#include <cstdlib>
 #include <cassert>
 #include <cstdio>
 #include <filesystem>
@@ -414,13 +416,36 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
     if (has_design) scenario.cluster.design = read_design(cluster.child("design"), catalog);
     if (cluster.has("facility")) {
       YamlReader facility = cluster.child("facility");
-      if (facility.expect_map({"pue", "power_cap"})) {
-        scenario.cluster.facility.pue = facility.number("pue", 1.0, false).value_or(1.0);
-        if (auto cap = facility.quantity("power_cap", Dimension::Power, true, false)) {
-          scenario.cluster.facility.power_cap = Watts(*cap);
-          facility.problem_at("power_cap", "a facility power cap is not yet enforced (it comes with the power and "
-                                           "failures issue); remove power_cap for now");
+      if (facility.expect_map({"pue", "power_cap", "swing_window"})) {
+        FacilitySpec& f = scenario.cluster.facility;
+        if (facility.has("pue") && facility.child("pue").node().IsSequence()) {
+          // An hourly profile: 24 numbers of at least 1, hour 0 first.
+          YamlReader profile = facility.child("pue");
+          if (profile.node().size() != 24)
+            profile.problem("expected 24 hourly PUE values (hour 0 first) or one number, got a list of " +
+                            std::to_string(profile.node().size()));
+          for (std::size_t h = 0; h < profile.node().size(); ++h) {
+            YamlReader v = profile.element(h);
+            const std::string value_text = v.node().IsScalar() ? v.node().Scalar() : std::string();
+            char* end = nullptr;
+            const double value = std::strtod(value_text.c_str(), &end);
+            if (!v.node().IsScalar() || value_text.empty() || *end != '\0' || !std::isfinite(value) || value < 1.0)
+              v.problem("expected a number of at least 1 (a PUE), got " +
+                        (v.node().IsScalar() ? "'" + value_text + "'" : std::string("a ") +
+                                                                        (v.node().IsSequence() ? "list" : "mapping")));
+            else
+              f.pue_hourly.push_back(value);
+          }
+          if (f.pue_hourly.size() != 24) f.pue_hourly.clear();
+        } else {
+          f.pue = facility.number("pue", 1.0, false).value_or(1.0);
         }
+        if (auto cap = facility.quantity("power_cap", Dimension::Power, true, false)) {
+          f.power_cap = Watts(*cap);
+          f.power_cap_where = facility.location_of("power_cap");
+        }
+        if (auto window = facility.quantity("swing_window", Dimension::Duration, true, false))
+          f.swing_window = Seconds(*window);
       }
     }
   }

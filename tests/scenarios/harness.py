@@ -59,6 +59,20 @@ def catalog_node(name):
         return yaml.safe_load(f)["node_types"][name]
 
 
+def catalog_accelerator(name):
+    with open(os.path.join(ROOT, "sim/catalog/data/accelerators.yaml")) as f:
+        return yaml.safe_load(f)["accelerators"][name]
+
+
+def decode_node_watts(node_name):
+    """A serving node's draw (docs/models/power.md): host share at load + accelerators at
+    600/700 of TDP."""
+    node = catalog_node(node_name)
+    tdp = watts(catalog_accelerator(node["accelerator"])["tdp"])
+    n = node["accelerators"]
+    return watts(node["max_power"]) - n * tdp + n * tdp * 600.0 / 700.0
+
+
 def watts(text):
     text = str(text).strip()
     for suffix, k in (("kW", 1e3), ("MW", 1e6), ("W", 1)):

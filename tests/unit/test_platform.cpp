@@ -7,6 +7,8 @@
 // the only Engine of that child.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include <unistd.h>  // readlink, getpid (not <sys/wait.h>: its base_value macro breaks units.hpp)
 
 #include <algorithm>
@@ -40,6 +42,8 @@ Accelerator test_accelerator() {
   Accelerator a;
   a.name = "TestGPU";
   a.peak_bf16 = FlopRate(1e15);  // 1 PFLOP/s
+  a.tdp = Watts(1000);
+  a.idle = Watts(100);
   return a;
 }
 
@@ -333,9 +337,25 @@ TEST_CASE("the SimGrid star of the small design", "[platform][simgrid]") {
   CHECK(std::string(n0->get_property("accelerators_per_node")) == "8");
   CHECK(std::string(n0->get_property("node_type")) == "test-node");
   CHECK(std::string(n0->get_property("pod")) == "a-0");
-  CHECK(std::string(n0->get_property("wattage_per_state")) == "1500:10200,10200:10200");
+  // Idle, then the compute phase at 100/85/70/60/50% of TDP: host share 10200 - 8 x 1000
+  // = 2200 W plus 8 x the limit; then decode at 600/700 of TDP (models/power.cpp).
+  CHECK(std::string(n0->get_property("wattage_per_state"))
+            .rfind("1500:10200,10200:10200,9000:9000,7800:7800,7000:7000,6200:6200,", 0) == 0);
   CHECK(std::string(n0->get_property("running_pstate")) == "1");
-  CHECK(n0->get_pstate_count() == 2);
+  CHECK(std::string(n0->get_property("decode_pstate")) == "6,7,8,9");
+  CHECK(std::string(n0->get_property("dvfs_pstates")) == "1,2,3,4,5");
+  CHECK(n0->get_pstate_count() == 10);
+  CHECK(sg_host_get_wattmin_at(n0, 6) == Approx(2200 + 8 * 1000 * 600.0 / 700.0));
+  // The speed each level leaves: (limit - idle) / (TDP - idle), cube root; 50%: (400/900)^(1/3).
+  CHECK(n0->get_pstate_speed(1) == 8e15);
+  CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::cbrt(400.0 / 900.0)));
+  CHECK(n0->get_pstate_speed(6) == 8e15);
+  CHECK(pod0.dvfs_pstates == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(pod0.decode_pstates == std::vector<int>{6, 7, 8, 9});
+  // Decode at utilisation u: idle + (decode - idle) x u.
+  CHECK(sg_host_get_wattmin_at(n0, 8) == Approx(1500 + (2200 + 8 * 1000 * 600.0 / 700.0 - 1500) * 0.5));
+  CHECK(pod0.decode_utilisation[2] == Approx(0.5));
+  CHECK(pod0.pstate_watts[6] < pod0.pstate_watts[1]);
   CHECK(std::string(n0->get_property("wattage_off")) == "0");
   CHECK(n0->get_property("role") == nullptr);
   // The energy plugin read the node's power when the host was sealed.
@@ -387,12 +407,13 @@ TEST_CASE("the platform XML of the small design holds a cluster per pod", "[plat
   CHECK(xml.find("<platform version=\"4.1\">") != std::string::npos);
   CHECK(xml.find("<zone id=\"fleet\" routing=\"DijkstraCache\">") != std::string::npos);
   // 8 PFLOP/s per node; 400 GB/s per node; backbone 4 x 400 GB/s / 2 = 800 GB/s.
-  CHECK(xml.find("<cluster id=\"a-0\" prefix=\"a-0-n\" suffix=\"\" radical=\"0-3\" speed=\"8e+15f,8e+15f\" core=\"1\"") !=
+  CHECK(xml.find("<cluster id=\"a-0\" prefix=\"a-0-n\" suffix=\"\" radical=\"0-3\" speed=\"8e+15f,8e+15f,") !=
         std::string::npos);
   CHECK(xml.find("bw=\"4e+11Bps\" lat=\"3.3e-07s\" sharing_policy=\"SPLITDUPLEX\" bb_bw=\"8e+11Bps\"") !=
         std::string::npos);
   CHECK(xml.find("<cluster id=\"a-1\"") != std::string::npos);
-  CHECK(xml.find("<prop id=\"wattage_per_state\" value=\"1500:10200,10200:10200\"/>") != std::string::npos);
+  CHECK(xml.find("<prop id=\"wattage_per_state\" value=\"1500:10200,10200:10200,9000:9000,") != std::string::npos);
+  CHECK(xml.find("<prop id=\"dvfs_pstates\" value=\"1,2,3,4,5\"/>") != std::string::npos);
   CHECK(xml.find("<link id=\"a-1-up\" bandwidth=\"1e+12Bps\" latency=\"5e-06s\"") != std::string::npos);
   CHECK(xml.find("<zoneRoute src=\"a-1\" dst=\"core\" gw_src=\"a-1-gw\" gw_dst=\"core-router\">") !=
         std::string::npos);

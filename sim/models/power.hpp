@@ -1,0 +1,55 @@
+// Node power by phase and DVFS level: the wattage of every pstate fleetsim gives a node.
+// Model card: docs/models/power.md. Pure functions; the platform layer writes the table
+// as SimGrid pstates (wattage_per_state, speed per pstate) and the engine switches hosts
+// between them, so the host energy plugin does the accounting.
+#pragma once
+
+#include <vector>
+
+#include "catalog/catalog.hpp"
+
+namespace fleetsim {
+
+// What a running node does, as far as its power goes.
+enum class PowerPhase {
+  Compute,  // GEMM-bound: training steps, prefill, diffusion denoising
+  Decode,   // memory-bound token generation (a serving replica's steady state)
+};
+
+// One DVFS level of a compute phase: the board power limit and the clock it leaves.
+struct PowerLevel {
+  double board_fraction = 1;  // power limit / TDP
+  double speed = 1;           // GEMM throughput / throughput at TDP
+};
+
+// A node's pstate table. Pstate 0 is available (idle; an execution on it draws the full
+// compute power), pstates 1..levels are the compute phase at each DVFS level (1 = full
+// power, the engine's running pstate), the last ones the decode phase at full clock at
+// each replica utilisation (full first).
+struct NodePowerTable {
+  double idle_w = 0;
+  std::vector<double> compute_w;  // per level, full power first
+  std::vector<double> speed;      // per level, 1 first
+  // The decode phase at each replica utilisation (decoding that share of the time, idle
+  // the rest: the time-average of the two), full first.
+  std::vector<double> decode_w;
+  std::vector<double> decode_utilisation;
+  int compute_pstate(int level) const { return 1 + level; }
+  int decode_pstate(int k = 0) const { return 1 + int(compute_w.size()) + k; }
+  int pstate_count() const { return 1 + int(compute_w.size() + decode_w.size()); }
+};
+
+// The DVFS levels fleetsim offers every accelerator (power limit as a fraction of TDP)
+// and the GEMM throughput each leaves, from the accelerator's idle and TDP.
+std::vector<PowerLevel> dvfs_levels(const Accelerator& accelerator);
+
+NodePowerTable node_power_table(const NodeType& node, const Accelerator& accelerator);
+
+// Board power of an accelerator in the decode phase.
+Watts decode_board_power(const Accelerator& accelerator);
+
+// A compute-bound step at GEMM speed `speed`: its compute (everything but exposed
+// communication) takes 1/speed as long; exposed communication does not change.
+double throttled_step_s(double step_s, double exposed_comm_s, double speed);
+
+}  // namespace fleetsim

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Power, facility and the power cap through the real binary (docs/models/power.md):
+energy against the integral of the time series' power, facility energy against IT energy
+x PUE (constant and hourly profile), a cap never exceeded in the time series while the
+same run uncapped exceeds it, a capped job slower by what the pstate table says, a job
+held for power, and bad input.
+
+Usage: power_tests.py BUILD/fleetsim REPO_ROOT
+"""
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (ROOT, catalog_accelerator, catalog_node, check, decode_node_watts, fleetsim,  # noqa: E402
+                     invariants, read_csv, run_ok, watts, write, finish)
+
+H = 3600.0
+
+
+def scenario(name, facility, workloads, horizon="2d", nodes=8, failures="{enabled: false}"):
+    return f"""\
+name: {name}
+seed: 1
+horizon: {horizon}
+cluster:
+  design:
+    pods:
+      - {{name: h, count: 1, nodes: {nodes}, node: dgx-h100}}
+  facility: {facility}
+failures: {failures}
+workloads:
+{workloads}"""
+
+
+def training(name, gpus, tokens, submit="0s"):
+    return f"""\
+  - name: {name}
+    kind: pretrain
+    model: llama3-8b
+    gpus: {gpus}
+    parallelism: {{tp: 8, pp: 1, dp: {gpus // 8}}}
+    seq_len: 8192
+    global_batch: 64
+    micro_batch: 1
+    precision: bf16
+    tokens: {tokens}
+    submit: {submit}
+"""
+
+
+SERVICE = """\
+  - name: chat
+    kind: inference
+    model: llama2-70b
+    gpus: 16
+    parallelism: {tp: 8}
+    precision: fp8
+    requests: {mode: poisson, rate: 5/s, count: 20000, input_tokens: 512, output_tokens: 256}
+    max_batch: 128
+"""
+
+
+def integrals(out):
+    """Integrals of it_power_w and facility_power_w over the time series (piecewise
+    constant: a row's value holds until the next row)."""
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    it = fac = 0.0
+    for a, b in zip(rows, rows[1:]):
+        dt = float(b["time_s"]) - float(a["time_s"])
+        it += float(a["it_power_w"]) * dt
+        fac += float(a["facility_power_w"]) * dt
+    return rows, it, fac
+
+
+# The node power table by hand (models/power.cpp): host share at load + 8 x the level's
+# board limit; GEMM speed ((f x TDP - idle) / (TDP - idle))^(1/3).
+NODE = catalog_node("dgx-h100")
+GPU = catalog_accelerator("H100-SXM")
+TDP, GPU_IDLE = watts(GPU["tdp"]), watts(GPU["idle"])
+HOST = watts(NODE["max_power"]) - 8 * TDP
+IDLE = watts(NODE["idle_power"])
+LEVELS = [1.0, 0.85, 0.7, 0.6, 0.5]
+
+
+def node_w(f):
+    return HOST + 8 * f * TDP
+
+
+def speed(f):
+    return ((f * TDP - GPU_IDLE) / (TDP - GPU_IDLE)) ** (1 / 3)
+
+
+def test_energy_integral():
+    """A training job, a service and failures on: the plugin's energy is the time series' integral."""
+    pue = "[" + ", ".join(str(1.1 + 0.1 * math.sin(h / 24 * 2 * math.pi)) for h in range(24)) + "]"
+    for label, facility in (("constant PUE", "{pue: 1.25}"), ("hourly PUE", f"{{pue: {pue}, power_cap: 150kW}}")):
+        s, out = run_ok(f"integral-{label[:5]}", write(f"integral-{label[:5]}.yaml", scenario(
+            f"integral-{label[:5]}", facility, training("t", 32, 3e10) + SERVICE, horizon="3d", nodes=16,
+            failures="{enabled: true, rate_scale: 200, repair_time: 6h}")))
+        if not s:
+            continue
+        c = s["cluster"]
+        rows, it, fac = integrals(out)
+        check(f"{label}: IT energy (plugin) = integral of it_power_w within 0.1%",
+              abs(it / c["it_energy_j"] - 1) < 1e-3, f"{it} vs {c['it_energy_j']}")
+        check(f"{label}: facility energy = integral of facility_power_w within 0.1%",
+              abs(fac / c["facility_energy_j"] - 1) < 1e-3, f"{fac} vs {c['facility_energy_j']}")
+        check(f"{label}: failures happened (the plugin saw hosts off)", c["failures"] > 0, str(c["failures"]))
+        if label == "constant PUE":
+            check("constant PUE: facility energy = IT energy x 1.25",
+                  abs(c["facility_energy_j"] / (c["it_energy_j"] * 1.25) - 1) < 1e-12)
+            check("constant PUE: peak facility power = peak IT power x 1.25",
+                  abs(c["peak_facility_power_w"] / (c["peak_it_power_w"] * 1.25) - 1) < 1e-12)
+        else:
+            # Every row: facility = IT x the PUE of its hour.
+            profile = [1.1 + 0.1 * math.sin(h / 24 * 2 * math.pi) for h in range(24)]
+            bad = [r for r in rows if abs(float(r["facility_power_w"]) -
+                                          float(r["it_power_w"]) * profile[int(float(r["time_s"]) // H) % 24]) >
+                   1e-9 * float(r["facility_power_w"])]
+            check("hourly PUE: every row's facility power = IT power x its hour's PUE", not bad, str(bad[:2]))
+            check("hourly PUE: the summary's PUE lies within the profile", min(profile) <= c["pue"] <= max(profile),
+                  str(c["pue"]))
+        invariants(label, out, s, 16 * 8)
+
+
+def test_cap_never_exceeded():
+    wl = training("a", 32, 4e10) + training("b", 32, 2e10, "1h")
+    free, _ = run_ok("uncapped", write("uncapped.yaml", scenario("uncapped", "{pue: 1.2}", wl)))
+    s, out = run_ok("capped", write("capped.yaml", scenario("capped", "{pue: 1.2, power_cap: 80kW}", wl)))
+    if not (s and free):
+        return
+    check("uncapped: the same jobs exceed 80 kW of facility power", free["cluster"]["peak_facility_power_w"] > 80e3,
+          str(free["cluster"]["peak_facility_power_w"]))
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    peak = max(float(r["facility_power_w"]) for r in rows)
+    check(f"capped: no time-series row above the 80 kW cap (peak {peak:.0f} W)", peak <= 80e3 * (1 + 1e-12))
+    c = s["cluster"]
+    check("capped: summary has power_cap_w and the throttle figures",
+          c["power_cap_w"] == 80e3 and c["power_throttled_s"] > 0 and c["power_cap_lost_gpu_hours"] > 0, str(c))
+    # With both jobs, 8 nodes running: level 60% is the highest under the cap (by hand).
+    both = [f for f in LEVELS if (8 * node_w(f)) * 1.2 <= 80e3]
+    print(f"      by hand: 8 running nodes at 100/85/70/60/50% draw "
+          + ", ".join(f"{8 * node_w(f) * 1.2 / 1e3:.1f}" for f in LEVELS) + " kW facility; cap 80 kW -> "
+          f"{both[0]:.0%}")
+    check("capped: both jobs ran at the level the table gives (peak = 8 nodes at it x PUE)",
+          abs(c["peak_facility_power_w"] - 8 * node_w(both[0]) * 1.2) < 1e-6, f"{c['peak_facility_power_w']}")
+
+
+def test_capped_slower():
+    """One job on 4 of 8 nodes, PUE 1, a 40 kW cap: the level and the slowdown follow from the table."""
+    wl = training("t", 32, 2e10)
+    free, _ = run_ok("slow-free", write("slow-free.yaml", scenario("slow-free", "{pue: 1.0}", wl)))
+    s, _ = run_ok("slow-cap", write("slow-cap.yaml", scenario("slow-cap", "{pue: 1.0, power_cap: 40kW}", wl)))
+    if not (s and free):
+        return
+    others = 4 * IDLE
+    level = next(f for f in LEVELS if others + 4 * node_w(f) <= 40e3)
+    w0, w1 = free["workloads"][0], s["workloads"][0]
+    step, exposed = w0["step_time_s"], w0["step_breakdown_s"]["exposed_comm"]
+    expected = ((step - exposed) / speed(level) + exposed) / step
+    print(f"      by hand: 4 idle nodes {others:.0f} W + 4 nodes at {level:.0%} of TDP "
+          f"{4 * node_w(level):.0f} W <= 40 kW; speed ({level} x {TDP:.0f} - {GPU_IDLE:.0f}) / "
+          f"({TDP:.0f} - {GPU_IDLE:.0f}))^(1/3) = {speed(level):.4f}; step {step:.4f} s of which {exposed:.4f} s "
+          f"exposed communication -> x {expected:.4f}")
+    ratio = w1["completion_s"] / w0["completion_s"]
+    check(f"capped run slower by the pstate table's factor ({ratio:.5f} vs {expected:.5f})",
+          abs(ratio / expected - 1) < 1e-6 and ratio > 1.05)
+    check("capped: same steps, fewer tokens/s, throttled the whole run",
+          w1["steps"] == w0["steps"] and abs(w1["power_throttled_s"] - w1["completion_s"]) < 1e-6 * w1["completion_s"])
+    lost = w1["power_cap_lost_tokens"]
+    tokens = w1["tokens"]
+    check("capped: tokens lost to the cap = tokens x (1 - 1/factor) of its run at full clock",
+          abs(lost / (tokens * (expected - 1)) - 1) < 1e-3, f"{lost} vs {tokens * (expected - 1)}")
+
+
+def test_held_for_power():
+    """A cap that fits one job at the lowest level but not two: the second waits for the first."""
+    cap = (4 * IDLE + 4 * node_w(0.5)) * 1.0 + 1000  # one job of 4 nodes at 50%, plus 1 kW
+    wl = training("first", 32, 1e10) + training("second", 32, 1e10, "10min")
+    s, _ = run_ok("held", write("held.yaml", scenario("held", f"{{pue: 1.0, power_cap: {cap / 1e3}kW}}", wl)))
+    if not s:
+        return
+    a, b = s["workloads"]
+    check("held: the second starts when the first ends", abs(b["start_s"] - a["end_s"]) < 1e-6,
+          f"{b['start_s']} vs {a['end_s']}")
+    check("held: its wait is the power hold", abs(b["power_held_s"] - (a["end_s"] - 600)) < 1e-6
+          and abs(b["wait_s"] - b["power_held_s"]) < 1e-6, f"{b['power_held_s']} {b['wait_s']}")
+    check("held: counted in the summary", s["cluster"]["power_held_jobs"] == 1)
+
+
+def test_decode_power():
+    s, out = run_ok("decode", write("decode.yaml", scenario("decode", "{pue: 1.0}", SERVICE, horizon="1d")))
+    if s:
+        w = s["workloads"][0]
+        check("a serving replica's 2 nodes draw decode power (host + 8 x 600 W) while it runs",
+              abs(w["energy_j"] / (2 * decode_node_watts("dgx-h100") * (w["end_s"] - w["start_s"])) - 1) < 1e-6)
+
+
+def test_decode_utilisation():
+    """A lightly loaded service: its nodes draw idle + (decode - idle) x u, u the quarter
+    nearest its replicas' busy share (docs/models/power.md)."""
+    light = SERVICE.replace("rate: 5/s, count: 20000", "rate: 0.5/s, count: 1500")
+    s, _ = run_ok("decode-light", write("decode-light.yaml", scenario("decode-light", "{pue: 1.0}", light, horizon="1d")))
+    if not s:
+        return
+    w = s["workloads"][0]
+    busy = w["replica_busy_fraction"]
+    u = min((1.0, 0.75, 0.5, 0.25), key=lambda x: (abs(x - busy), -x))
+    per_node = IDLE + (decode_node_watts("dgx-h100") - IDLE) * u
+    print(f"      by hand: replicas busy {busy:.3f} of the time -> decode pstate at {u}: "
+          f"{IDLE:.0f} + ({decode_node_watts('dgx-h100'):.0f} - {IDLE:.0f}) x {u} = {per_node:.0f} W per node")
+    check("a lightly loaded service draws less than a saturated one",
+          u < 1 and abs(w["energy_j"] / (2 * per_node * (w["end_s"] - w["start_s"])) - 1) < 1e-6,
+          f"{w['energy_j']} vs {2 * per_node * (w['end_s'] - w['start_s'])}")
+
+
+def test_restart_idle():
+    """A training job restarting after a failure holds its nodes idle through detection and
+    restart: its power drops, then comes back when its steps resume."""
+    s, out = run_ok("restart-idle", write("restart-idle.yaml", scenario(
+        "restart-idle", "{pue: 1.0}", training("t", 32, 4e11), horizon="2d",
+        failures="{enabled: true, rate_scale: 100, restart_time: 25min, repair_time: 6h}")))
+    if not s:
+        return
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    restarting = [r for r in rows if int(r["busy_accelerators"]) == 32 and float(r["tokens_per_s:t"]) == 0]
+    stepping = [r for r in rows if float(r["tokens_per_s:t"]) > 0]
+    check("restart: the job restarted at least once", s["workloads"][0]["interruptions"] > 0 and restarting)
+    check("restart: while it restarts every node draws at most its idle power",
+          all(float(r["it_power_w"]) <= 8 * IDLE + 1e-6 for r in restarting), str(restarting[:1]))
+    check("restart: while it steps its 4 nodes draw full power",
+          all(float(r["it_power_w"]) >= 4 * node_w(1.0) for r in stepping), str(stepping[:1]))
+    check("restart: a swing of its 4 nodes from full to idle is reported",
+          s["cluster"]["max_power_swing_w"] >= 4 * (node_w(1.0) - IDLE) - 1e-6, str(s["cluster"]["max_power_swing_w"]))
+
+
+def test_sites():
+    """The site scenarios run (2 h of each: the full 3 days take minutes) and stay under their cap."""
+    folder = os.path.join(ROOT, "scenarios", "sites")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".yaml"):
+            continue
+        s, out = run_ok(f"site-{name}", os.path.join(folder, name), "--set", "horizon=2h")
+        if not s:
+            continue
+        c = s["cluster"]
+        rows = read_csv(os.path.join(out, "timeseries.csv"))
+        peak = max(float(r["facility_power_w"]) for r in rows)
+        check(f"sites/{name}: 2 h run, facility peak {peak / 1e6:.1f} MW under the {c['power_cap_w'] / 1e6:.0f} MW cap",
+              peak <= c["power_cap_w"] * (1 + 1e-12) and c["it_energy_j"] > 0)
+        invariants(f"sites/{name}", out, s, c["accelerators"])
+
+
+def test_bad_input():
+    cases = [
+        ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
+         "expected 24 hourly PUE values"),
+        ("pue-low", "{pue: [" + ", ".join(["1.1"] * 5 + ["0.9"] + ["1.1"] * 18) + "]}", "cluster.facility.pue.5",
+         "expected a number of at least 1"),
+        ("cap-idle", "{pue: 1.1, power_cap: 10kW}", "cluster.facility.power_cap",
+         "expected at least the idle fleet's facility power"),
+        ("swing-unit", "{pue: 1.1, swing_window: 5}", "cluster.facility.swing_window", "unit"),
+    ]
+    for name, facility, key, words in cases:
+        path = write(f"{name}.yaml", scenario(name, facility, training("t", 32, 1e9)))
+        out = os.path.join(os.path.dirname(path), f"{name}-out")
+        p, cmd = fleetsim("run", path, "--out", out, "--quiet")
+        line = next((l for l in p.stderr.splitlines() if key in l), "")
+        check(f"bad input ({name}): exit 2, one FILE:LINE:COL line naming {key}",
+              p.returncode == 2 and line.startswith(path + ":") and words in line and not os.path.exists(out),
+              f"exit {p.returncode}: {p.stderr.strip()}\n      reproduce: {cmd}")
+
+
+test_energy_integral()
+test_cap_never_exceeded()
+test_capped_slower()
+test_held_for_power()
+test_decode_power()
+test_decode_utilisation()
+test_restart_idle()
+test_bad_input()
+test_sites()
+sys.exit(finish())
