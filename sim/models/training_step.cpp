@@ -133,7 +133,10 @@ double in_flight_micro_batches(const TrainingSetup& s, int stage, int micro_batc
 // also holds the embedding and the most in-flight micro-batches). Llama 3 405B: 126
 // layers on 16 stages as 7, 8 x 14, 7 ("we reduce one Transformer layer each from the
 // first and the last stages", Llama 3 paper sec. 3.3.2; Megatron-Core's
-// --decoder-first/last-pipeline-num-layers).
+// --decoder-first/last-pipeline-num-layers). The ends never go below one layer; what they
+// cannot absorb comes off middle stages, one layer each, and at least one middle stage
+// stays full (the shortfall is below pp): 5 layers on 4 stages are 1, 2, 1, 1, returned as
+// first 1, full 2, last 1 -- what pace and memory need is the largest stage and the two ends.
 struct StageLayers {
   double first, middle, last;
 };
@@ -174,7 +177,9 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   // Sequence parallelism splits every stored activation across the TP group; without
   // it the norms' and dropouts' 10h per token and layer stay whole on every rank
   // (Korthikanti et al. 2022, eq. 2: 10 + 24/t).
-  if (!s.options.sequence_parallel && s.recompute != RecomputeMode::Full) per_token_layer += 10.0 * m.hidden * (p.tp - 1);
+  // Of the 10h, 2h are the two dropout masks: a model without dropout keeps 8h whole.
+  if (!s.options.sequence_parallel && s.recompute != RecomputeMode::Full)
+    per_token_layer += (m.dropout ? 10.0 : 8.0) * m.hidden * (p.tp - 1);
 
   // One stage's memory: its layers, the micro-batches it holds, and the embedding (first
   // stage) or LM head and logits (last stage; both on a single stage).

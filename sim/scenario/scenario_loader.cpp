@@ -75,12 +75,27 @@ void apply_override(YAML::Node& root, const std::string& assignment, const std::
         return;
       }
       chain.push_back(current[std::stoul(part)]);
+    } else if (current.IsScalar()) {
+      break;  // reported below, with where the value is
     } else {
       if (!current[part]) current[part] = YAML::Node(YAML::NodeType::Map);
       chain.push_back(current[part]);
     }
   }
   YAML::Node parent = chain.back();
+  if (parent.IsScalar() && chain.size() >= 2) {
+    // A value where --set needs a mapping to go into: `model: llama3-8b` and
+    // `--set workloads.0.model.dropout=false`, say.
+    std::string at;
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) at += (at.empty() ? "" : ".") + parts[i];
+    context.problems->add(location_of(parent, file), path,
+                          "--set: expected a mapping at " + at + " to set '" + parts[chain.size() - 1] +
+                              "' in, got the value '" + parent.Scalar() + "'" +
+                              (parts[chain.size() - 2] == "model"
+                                   ? " (a catalog preset: write the model inline to change its fields)"
+                                   : ""));
+    return;
+  }
   const std::string& last = parts.back();
   if (parent.IsSequence()) {
     const bool is_index = last.find_first_not_of("0123456789") == std::string::npos;

@@ -16,7 +16,11 @@ std::string describe_yaml(const YAML::Node& node) {
 
 YamlReader YamlReader::child(const std::string& key) const {
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
-  return YamlReader(n, child_path(key), context_);
+  YamlReader reader(n, child_path(key), context_);
+  if (n && n.IsNull())
+    for (const auto& entry : node_)
+      if (entry.first.IsScalar() && entry.first.Scalar() == key) reader.key_mark_ = entry.first.Mark();
+  return reader;
 }
 
 YamlReader YamlReader::element(std::size_t index) const {
@@ -26,7 +30,10 @@ YamlReader YamlReader::element(std::size_t index) const {
 SourceLocation YamlReader::location() const {
   if (context_->pinned) return *context_->pinned;
   SourceLocation where{context_->file, 0, 0};
-  if (node_ && node_.Mark().line >= 0) {
+  if (key_mark_ && key_mark_->line >= 0) {
+    where.line = key_mark_->line + 1;
+    where.column = key_mark_->column + 1;
+  } else if (node_ && node_.Mark().line >= 0) {
     where.line = node_.Mark().line + 1;
     where.column = node_.Mark().column + 1;
   }
@@ -83,8 +90,15 @@ bool YamlReader::expect_sequence() const {
 }
 
 std::optional<std::string> YamlReader::scalar(const std::string& key, bool required, const char* what) const {
-  if (!has(key) || child(key).node().IsNull()) {
+  if (!has(key)) {
     if (required) problem_at(key, std::string("expected ") + what + ", got nothing (the key is required)");
+    return std::nullopt;
+  }
+  if (child(key).node().IsNull()) {
+    // `zero:` with nothing after it: never taken as "absent", which would silently give the
+    // default where the user meant to set something.
+    problem_at(key, std::string("expected ") + what + ", got an empty value" +
+                        (required ? "" : " (remove the key to get its default)"));
     return std::nullopt;
   }
   YamlReader c = child(key);

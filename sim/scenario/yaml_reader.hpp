@@ -70,6 +70,8 @@ class YamlReader {
   YAML::Node node_;
   std::string path_;
   ReaderContext* context_;
+  // An empty value (`zero:`) carries the position after it; its key's is where to point.
+  std::optional<YAML::Mark> key_mark_;
 };
 
 // How a YAML value appears in an error message: 'abc', the number 7200, a mapping...

@@ -268,8 +268,9 @@ TEST_CASE("an uneven pipeline split is paced by its full stages") {
     return training_step(s, test_fabric()).compute.value();
   };
   // 8 layers on 4 stages: 2 each, the last also runs the LM head and the loss. 6 layers:
-  // 1, 2, 2, 1 -- a full stage of 2 layers is the slowest; 5 layers: 1, 2, 2, 1 too
-  // (the shortfall comes off the ends, never below one layer).
+  // 1, 2, 2, 1 -- a full stage of 2 layers is the slowest; 5 layers: 1, 2, 1, 1 (the ends
+  // never go below one layer; the rest of the shortfall comes off a middle stage), still
+  // paced by the full stage of 2.
   CHECK(compute(6) < compute(8));
   CHECK(compute(5) == Approx(compute(6)));
 }
@@ -341,6 +342,16 @@ TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layer
   TrainingSetup nd = s;
   nd.model = &no_dropout;
   CHECK(training_memory(nd).activations.value() == Approx(15 * 8 * 8192 * (per_token_layer - 2 * h) / 8));
+  // Without sequence parallelism the norms' inputs, the linear layers' inputs and the dropout
+  // masks (10h per token and layer; 8h without dropout) stay whole on every TP rank
+  // (Korthikanti et al. 2022, eq. 2): add 10h (or 8h) x (tp - 1) / tp.
+  TrainingSetup s_nosp = s, nd_nosp = nd;
+  s_nosp.options.sequence_parallel = false;
+  nd_nosp.options.sequence_parallel = false;
+  CHECK(training_memory(s_nosp).activations.value() ==
+        Approx(15 * 8 * 8192 * (per_token_layer / 8 + 10 * h * 7 / 8)));
+  CHECK(training_memory(nd_nosp).activations.value() ==
+        Approx(15 * 8 * 8192 * ((per_token_layer - 2 * h) / 8 + 8 * h * 7 / 8)));
   s.options.zero_stage = 0;
   CHECK(training_memory(s).optimizer_state.value() == Approx(12 * P));
   s.options.zero_stage = 1;

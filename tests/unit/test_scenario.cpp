@@ -349,6 +349,22 @@ TEST_CASE("bad input: unknown catalog model with a suggestion; several problems 
                     "them), got 'llama3-8B'; did you mean 'llama3-8b'?");
 }
 
+TEST_CASE("bad input: a key with an empty value is refused, not taken as absent") {
+  const auto lines = errors(replace(kBase, "    global_batch: 512\n", "    global_batch: 512\n    zero:\n"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:19:5:", 0) == 0);  // at the key, not after it
+  CHECK(lines[0].find("workloads.0.zero: expected ") != std::string::npos);
+  CHECK(lines[0].find("got an empty value (remove the key to get its default)") != std::string::npos);
+}
+
+TEST_CASE("bad input: --set into a value that is not a mapping is an input error, not a crash") {
+  const auto lines = errors(kBase, {"workloads.0.model.dropout=false"});
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "s.yaml:14:12: workloads.0.model.dropout: --set: expected a mapping at workloads.0.model to set "
+                    "'dropout' in, got the value 'llama3-8b' (a catalog preset: write the model inline to change "
+                    "its fields)");
+}
+
 TEST_CASE("bad input: --set on a missing list index names the override") {
   const auto lines = errors(kBase, {"workloads.3.gpus=8"});
   REQUIRE(lines.size() == 1);
