@@ -1,5 +1,6 @@
 #include "platform/host_properties.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -27,7 +28,18 @@ std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
   return speeds;
 }
 
-NodePowerTable power_table(const PodInstance& pod) { return node_power_table(*pod.node_type, *pod.accelerator); }
+NodePowerTable power_table(const PodInstance& pod) {
+  NodePowerTable t = node_power_table(*pod.node_type, *pod.accelerator);
+  if (!pod.dvfs_pstates) {  // full power only
+    t.compute_w.resize(1);
+    t.speed.resize(1);
+  }
+  if (!pod.decode_pstates) {
+    t.decode_w.clear();
+    t.decode_utilisation.clear();
+  }
+  return t;
+}
 
 namespace {
 std::string dvfs_text(const NodePowerTable& t) {
@@ -43,7 +55,7 @@ std::string decode_text(const NodePowerTable& t) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod) {
-  return {
+  std::vector<std::pair<std::string, std::string>> properties = {
       {kAccelerator, pod.accelerator->name},
       {kAcceleratorsPerNode, std::to_string(pod.node_type->accelerators)},
       {kNodeType, pod.node_type->name},
@@ -55,6 +67,10 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},
   };
+  // A platform without decode pstates (no serving in the scenario) says nothing of them.
+  properties.erase(std::remove_if(properties.begin(), properties.end(), [](const auto& p) { return p.second.empty(); }),
+                   properties.end());
+  return properties;
 }
 
 }  // namespace fleetsim::host_properties

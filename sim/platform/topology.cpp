@@ -68,6 +68,8 @@ Topology Topology::from_design(const ClusterDesign& design, const AcceleratorLoo
       pod.leaves = (spec.nodes + spec.fabric.nodes_per_leaf - 1) / spec.fabric.nodes_per_leaf;
       pod.oversubscription = spec.fabric.oversubscription;
       pod.node_peak_bf16 = accelerator->peak_bf16 * node_type.accelerators;
+      pod.dvfs_pstates = design.dvfs_pstates;
+      pod.decode_pstates = design.decode_pstates;
       pod.node_uplink = node_type.nic_bandwidth * node_type.nics;
       // A partly filled last leaf keeps the uplinks of a full one: switches come whole.
       pod.leaf_uplink = pod.node_uplink * (pod.nodes_per_leaf / pod.oversubscription);

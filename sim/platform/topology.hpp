@@ -53,6 +53,7 @@ struct PodInstance {
   int leaves = 0;            // ceil(nodes / nodes_per_leaf); the last may be partly filled
   double oversubscription = 1.0;
   FlopRate node_peak_bf16;   // accelerators x dense BF16 peak: the SimGrid host speed
+  bool dvfs_pstates = true, decode_pstates = true;  // ClusterDesign's: which pstates it gets
   ByteRate node_uplink;      // one node's NICs together (nics x nic_bandwidth), per direction
   ByteRate leaf_uplink;  // aggregate uplink of one leaf to the pod spine
   ByteRate pod_uplink;   // aggregate uplink of the pod to the inter-pod core

@@ -44,6 +44,13 @@ struct InterconnectSpec {
 struct ClusterDesign {
   std::vector<PodSpec> pods;
   InterconnectSpec interconnect;
+  // Which pstates beyond idle and full compute the platform gives its nodes: the DVFS
+  // levels only a power cap uses, the decode levels only serving uses. Each pstate costs
+  // the energy plugin three formatted messages per host at load (SimGrid 3.32's
+  // HostEnergy::init_watts_range_list): ten pstates made a 1M-GPU run 2.1x slower, so the
+  // loader keeps only what the scenario needs.
+  bool dvfs_pstates = true;
+  bool decode_pstates = true;
 };
 
 // The facility around the IT load (docs/models/power.md): facility power = IT power x

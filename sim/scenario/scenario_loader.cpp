@@ -613,6 +613,12 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
                        " accelerators" + (w.autoscale ? " for its first replicas" : "") + ", got " +
                        std::to_string(first));
   }
+  if (scenario.cluster.design) {
+    scenario.cluster.design->dvfs_pstates = scenario.cluster.facility.power_cap.has_value();
+    scenario.cluster.design->decode_pstates =
+        std::any_of(scenario.workloads.begin(), scenario.workloads.end(),
+                    [](const WorkloadSpec& w) { return w.is_serving() || w.is_synthetic_data(); });
+  }
   problems.throw_if_any();
   return scenario;
 }
