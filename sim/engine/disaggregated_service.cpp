@@ -17,6 +17,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   const WorkloadSpec& w = *job.spec;
   const DisaggregationSpec& ds = *w.disaggregation;
   acquire_nodes(job);
+  hold_for_power_before_planning(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   const NodeType& node = *node_type_of(pod, catalog_);
   const Accelerator& acc = *pod.accelerator;
@@ -155,7 +156,9 @@ void Simulation::run_disaggregated_service(Job& job) {
       const ServingRequest& request = routed.request;
       const DisaggregatedTiming& t = schedule.timing[p][i];
       if (t.decode_start_s <= horizon) {
-        out.ttft_s.push_back(t.decode_start_s - request.arrival_s);
+        // TTFT only where a simulated decode replica admitted it: a request that no
+        // representative decoded never waited for a slot, and would flatter the tail.
+        if (t.decoded) out.ttft_s.push_back(t.decode_start_s - request.arrival_s);
         pools_out.kv_transfer_s.push_back(t.kv_ready_s - t.prefill_end_s);
         pools_out.prefill_wait_s.push_back(t.prefill_end_s - request.arrival_s);
         bytes_sum += pools.kv_bytes_per_token * request.input_tokens;
@@ -222,6 +225,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   out.mean_batch = pools_out.decode_mean_batch;
   out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
   out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
+  out.preempted *= scale;
   out.output_tokens *= scale;
   out.answer_tokens *= scale;
   out.thinking_tokens *= scale;

@@ -86,6 +86,17 @@ double Simulation::added_power_w(const Job& job, int level) const {
   return watts;
 }
 
+void Simulation::hold_for_power_before_planning(Job& job) {
+  if (!scenario_.cluster.facility.power_cap) return;
+  job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
+  job.throttleable = false;
+  job.utilisation = 1.0;  // its busy share is not known before its schedule: the most it can draw
+  const double granted = sg4::Engine::get_clock();
+  wait_for_power(job);
+  WorkloadResult& r = *job.result;
+  if (r.start_s && *r.start_s == granted) r.start_s = sg4::Engine::get_clock();
+}
+
 void Simulation::wait_for_power(Job& job) {
   const auto& facility = scenario_.cluster.facility;
   if (!facility.power_cap) return;

@@ -84,6 +84,7 @@ void Simulation::run_service(Job& job) {
   }
   const WorkloadSpec& w = *job.spec;
   acquire_nodes(job);
+  hold_for_power_before_planning(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   WorkloadResult& r = *job.result;
   const double start = *r.start_s;
@@ -216,6 +217,7 @@ ServingFabric Simulation::serving_fabric(const Job& job, const NodeType& node) c
 void Simulation::run_synthetic_data_job(Job& job) {
   const WorkloadSpec& w = *job.spec;
   acquire_nodes(job);
+  hold_for_power_before_planning(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   const NodeType& node = *node_type_of(pod, catalog_);
   WorkloadResult& r = *job.result;

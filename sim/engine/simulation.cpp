@@ -182,14 +182,20 @@ SchedJob plan_job(const Scenario& scenario, int index, const Fleet& fleet, const
 // (the last row at or before each grid time) and merged with the change rows.
 std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, double interval, double end) {
   std::vector<TimeseriesRow> rows;
+  // Several rows at one instant are the steps of one change (a job ends, the controller
+  // re-levels, another starts): only the last held, so only it is kept.
+  auto push = [&rows](const TimeseriesRow& row) {
+    if (!rows.empty() && rows.back().time_s == row.time_s) rows.back() = row;
+    else rows.push_back(row);
+  };
   std::size_t next = 0;
   const auto steps = static_cast<long long>(std::floor(end / interval));
   for (long long k = 0; k <= steps; ++k) {
     const double t = double(k) * interval;
-    while (next < changes.size() && changes[next].time_s < t) rows.push_back(changes[next++]);
+    while (next < changes.size() && changes[next].time_s < t) push(changes[next++]);
     // The state holding at t: the last change at or before t.
     std::size_t held = next;
-    while (held < changes.size() && changes[held].time_s == t) rows.push_back(changes[held++]);
+    while (held < changes.size() && changes[held].time_s == t) push(changes[held++]);
     next = held;
     if (rows.empty() || rows.back().time_s != t) {
       TimeseriesRow row = rows.empty() ? changes.front() : rows.back();
@@ -197,7 +203,7 @@ std::vector<TimeseriesRow> on_grid(const std::vector<TimeseriesRow>& changes, do
       rows.push_back(row);
     }
   }
-  while (next < changes.size()) rows.push_back(changes[next++]);
+  while (next < changes.size()) push(changes[next++]);
   return rows;
 }
 
@@ -561,8 +567,11 @@ void Simulation::facility_figures(double end) {
     const double t0 = steps[i].first, t1 = i + 1 < steps.size() ? steps[i + 1].first : end;
     facility_j += steps[i].second * (t1 - t0);  // rows fall on every hour the PUE changes
     it_j += it[i] * (t1 - t0);
-    result_.peak_facility_power_w = std::max(result_.peak_facility_power_w, steps[i].second);
-    result_.peak_it_power_w = std::max(result_.peak_it_power_w, it[i]);
+    // A level that never lasted (the row at the end of the run) is not a peak.
+    if (t1 > t0 || steps.size() == 1) {
+      result_.peak_facility_power_w = std::max(result_.peak_facility_power_w, steps[i].second);
+      result_.peak_it_power_w = std::max(result_.peak_it_power_w, it[i]);
+    }
   }
   it_weighted_pue_ = it_j > 0 ? facility_j / it_j : 0.0;
   // The largest swing: power levels i and j (i before j) both seen within one window,
@@ -633,6 +642,12 @@ void Simulation::finish() {
     r.tokens_done = r.steps_done * r.step.tokens_per_step;
   }
   if (result_.timeseries.empty() || result_.timeseries.back().time_s < now) sample();
+  // The row at the end closes the run: it shows the state that held up to it, at the PUE of
+  // the hour that ends there (not the next hour's, which no one drew power in).
+  if (now > 0 && !result_.timeseries.empty() && result_.timeseries.back().time_s == now) {
+    TimeseriesRow& last = result_.timeseries.back();
+    last.facility_power_w = last.it_power_w * scenario_.cluster.facility.pue_at(std::nextafter(now, 0.0));
+  }
   account_throttle(now);
   facility_figures(now);
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);

@@ -262,6 +262,9 @@ class Simulation {
   // Waits until the job's start fits under the cap (throttling everything to the lowest
   // level if need be); returns at once without a cap.
   void wait_for_power(Job& job);
+  // A service planned from its start (its request schedule) waits for power first, at
+  // full decode power, so that its schedule starts when it really does.
+  void hold_for_power_before_planning(Job& job);
   // The controller: the highest DVFS level at which the facility fits under the cap now;
   // re-clocks the throttleable jobs' nodes (SimGrid pstates) and wakes their actors.
   void relevel();

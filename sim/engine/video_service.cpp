@@ -26,6 +26,7 @@ namespace fleetsim::engine_detail {
 void Simulation::run_video_service(Job& job) {
   const WorkloadSpec& w = *job.spec;
   acquire_nodes(job);
+  hold_for_power_before_planning(job);
   const FleetPod& pod = fleet_.pods[job.allocation.parts.front().pod];
   const NodeType& node = *node_type_of(pod, catalog_);
   WorkloadResult& r = *job.result;

@@ -31,6 +31,10 @@ constexpr double kDefaultInterconnectLatencySeconds = 5e-6;
 // SimGrid platform per node, so 1M nodes is about 4.7 GB) and the longest time series.
 constexpr long long kMaxDesignNodes = 1048576;
 constexpr double kMaxTimeseriesRows = 1e6;
+// The largest PUE accepted: at 5 the building takes 80% of the power; the industry average
+// is 1.58 (Uptime Institute, via ../shared/reference/calibration.yaml facility.google_pue_2023),
+// so anything above is a typo, not a facility (1e308 made facility power infinite).
+constexpr double kMaxPue = 5.0;
 
 // ---- --set KEY.PATH=VALUE ---------------------------------------------------------
 
@@ -444,8 +448,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
             const std::string value_text = v.node().IsScalar() ? v.node().Scalar() : std::string();
             char* end = nullptr;
             const double value = std::strtod(value_text.c_str(), &end);
-            if (!v.node().IsScalar() || value_text.empty() || *end != '\0' || !std::isfinite(value) || value < 1.0)
-              v.problem("expected a number of at least 1 (a PUE), got " +
+            if (!v.node().IsScalar() || value_text.empty() || *end != '\0' || !std::isfinite(value) || value < 1.0 ||
+                value > kMaxPue)
+              v.problem("expected a number from 1 to 5 (a PUE), got " +
                         (v.node().IsScalar() ? "'" + value_text + "'" : std::string("a ") +
                                                                         (v.node().IsSequence() ? "list" : "mapping")));
             else
@@ -454,6 +459,10 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
           if (f.pue_hourly.size() != 24) f.pue_hourly.clear();
         } else {
           f.pue = facility.number("pue", 1.0, false).value_or(1.0);
+          if (f.pue > kMaxPue) {
+            facility.problem_at("pue", "expected a PUE from 1 to 5, got " + facility.child("pue").node().Scalar());
+            f.pue = 1.0;
+          }
         }
         if (auto cap = facility.quantity("power_cap", Dimension::Power, true, false)) {
           f.power_cap = Watts(*cap);

@@ -115,8 +115,11 @@ def test_energy_integral():
         else:
             # Every row: facility = IT x the PUE of its hour.
             profile = [1.1 + 0.1 * math.sin(h / 24 * 2 * math.pi) for h in range(24)]
+            # (The row at the end of the run closes the hour that ends there.)
+            end = float(rows[-1]["time_s"])
+            hour = lambda t: int((t if t < end else math.nextafter(t, 0)) // H) % 24
             bad = [r for r in rows if abs(float(r["facility_power_w"]) -
-                                          float(r["it_power_w"]) * profile[int(float(r["time_s"]) // H) % 24]) >
+                                          float(r["it_power_w"]) * profile[hour(float(r["time_s"]))]) >
                    1e-9 * float(r["facility_power_w"])]
             check("hourly PUE: every row's facility power = IT power x its hour's PUE", not bad, str(bad[:2]))
             check("hourly PUE: the summary's PUE lies within the profile", min(profile) <= c["pue"] <= max(profile),
@@ -252,12 +255,68 @@ def test_sites():
         invariants(f"sites/{name}", out, s, c["accelerators"])
 
 
+HELD_SERVICE = """\
+name: held-service
+seed: 1
+horizon: 1d
+cluster:
+  design:
+    pods:
+      - {name: h, count: 1, nodes: 8, node: dgx-h100}
+  facility: {pue: 1.0, power_cap: 42kW}
+workloads:
+  - {name: t, kind: pretrain, model: llama3-8b, gpus: 32, parallelism: {tp: 8, pp: 1, dp: 4}, seq_len: 8192,
+     global_batch: 64, micro_batch: 1, tokens: 1e10}
+  - name: chat
+    kind: inference
+    model: llama2-70b
+    gpus: 16
+    parallelism: {tp: 8}
+    precision: fp8
+    requests: {mode: poisson, rate: 5/s, count: 2000, input_tokens: 512, output_tokens: 256}
+    max_batch: 128
+    submit: 10min
+"""
+
+HOUR_END = """\
+name: hour-end
+seed: 1
+horizon: 1d
+cluster:
+  design:
+    pods:
+      - {name: h, count: 1, nodes: 4, node: dgx-h100}
+  facility: {pue: [1.3, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1], power_cap: 45kW}
+workloads:
+  - {name: t, kind: pretrain, model: llama3-8b, gpus: 32, parallelism: {tp: 8, pp: 1, dp: 4}, seq_len: 8192, global_batch: 64, micro_batch: 1}
+"""
+
+
+def test_held_service_and_hour_end():
+    # A service held for power serves its requests from when it starts: its TTFT counts the hold.
+    s, _ = run_ok("held-service", write("held-service.yaml", HELD_SERVICE))
+    if s:
+        chat = s["workloads"][1]
+        check("a service held for power: its requests wait for it (TTFT p50 near the hold, done after its start)",
+              chat["power_held_s"] > 3600 and chat["ttft_p50_s"] > 0.9 * chat["power_held_s"]
+              and chat["end_s"] > chat["start_s"], {k: chat.get(k) for k in ("power_held_s", "ttft_p50_s", "start_s", "end_s")})
+    # The run ends at the start of hour 0 again (PUE 1.3 there, 1.1 in the hour before): the
+    # closing row is at the ending hour's PUE, and no peak above the cap.
+    s, out = run_ok("hour-end", write("hour-end.yaml", HOUR_END))
+    if s:
+        rows = read_csv(os.path.join(out, "timeseries.csv"))
+        top = max(float(r["facility_power_w"]) for r in rows)
+        check("a capped run's closing row and peak stay under the cap", top <= 45000 * (1 + 1e-12)
+              and s["cluster"]["peak_facility_power_w"] <= 45000 * (1 + 1e-12), (top, s["cluster"]["peak_facility_power_w"]))
+        check("one time-series row per instant", len({r["time_s"] for r in rows}) == len(rows))
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
          "expected 24 hourly PUE values"),
         ("pue-low", "{pue: [" + ", ".join(["1.1"] * 5 + ["0.9"] + ["1.1"] * 18) + "]}", "cluster.facility.pue.5",
-         "expected a number of at least 1"),
+         "expected a number from 1 to 5"),
         ("cap-idle", "{pue: 1.1, power_cap: 10kW}", "cluster.facility.power_cap",
          "expected at least the idle fleet's facility power"),
         ("swing-unit", "{pue: 1.1, swing_window: 5}", "cluster.facility.swing_window", "unit"),
@@ -280,5 +339,6 @@ test_decode_power()
 test_decode_utilisation()
 test_restart_idle()
 test_bad_input()
+test_held_service_and_hour_end()
 test_sites()
 sys.exit(finish())
