@@ -113,6 +113,7 @@ void Simulation::run_autoscaled_service(Job& job) {
   job.replicas_now = as.min_replicas;
   start_running(job);
   job.replica_timeline = {{sg4::Engine::get_clock()}, {double(as.min_replicas)}};
+  job.held_timeline = job.replica_timeline;
   logger_->info("{} starts on {} nodes of {}: {} of at most {} replicas, each serving {:.4g} requests/s saturated",
                 w.name, job.result->nodes, pod.accelerator->name, as.min_replicas, w.replicas(),
                 a.capacity_requests_per_s);
@@ -234,6 +235,7 @@ void Simulation::start_group(Job& job, Job::ReplicaGroup& group) {
   a.mean_scale_up_wait_s += group.started_s - group.requested_s;  // a sum until the end
   a.scale_ups++;
   group.serving_from_s = group.started_s + a.startup_s;
+  step_held(job, group.started_s, group.replicas);
   if (a.startup_s <= 0) {
     group.serving = true;
     record_replicas(job, group.replicas);
@@ -253,12 +255,23 @@ void Simulation::stop_group(Job& job, Job::ReplicaGroup& group) {
   r.energy_j += energy - group.energy_at_start_j;
   r.accelerator_s += (now - group.started_s) * group.sched.accelerators;
   power_down(group.allocation, group.busy);
+  step_held(job, now, -group.replicas);
   r.autoscale.scale_downs++;
   scheduler_.release(group.sched.id);
   // After the release: the row's allocation is right.
   if (group.serving) record_replicas(job, -group.replicas);
   else sample();
   group.serving = false;
+}
+
+void Simulation::step_held(Job& job, double at, int delta) {
+  StepProfile& held = job.held_timeline;
+  const double now_held = held.values.back() + delta;
+  if (held.times.back() == at) held.values.back() = now_held;
+  else {
+    held.times.push_back(at);
+    held.values.push_back(now_held);
+  }
 }
 
 void Simulation::record_replicas(Job& job, int delta) {
@@ -283,7 +296,10 @@ void Simulation::record_replicas(Job& job, int delta) {
 }
 
 bool Simulation::short_of_wanted(const Job& job, double from, double to) const {
-  const StepProfile& running = job.replica_timeline;
+  // Short means its added replicas queued at the scheduler; a group loading its weights
+  // has its nodes and is coming (its start-up shows in the requests, not in this choice of
+  // windows, which would otherwise take every window with a scale-up).
+  const StepProfile& running = job.held_timeline;
   const StepProfile& wanted = job.wanted_timeline;
   if (wanted.times.empty()) return false;
   // Both are step functions: compare them at `from` and at every step inside the window.

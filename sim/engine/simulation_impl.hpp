@@ -55,6 +55,7 @@ struct Job {
   int replicas_now = 0;     // replicas running (autoscaled only)
   StepProfile replica_timeline;  // replicas running from each time on (autoscaled only)
   StepProfile wanted_timeline;   // replicas wanted from each decision on (autoscaled only)
+  StepProfile held_timeline;     // replicas holding nodes (serving or loading weights) (autoscaled only)
   double energy_at_start_j = 0;
   double tokens_per_s = 0;
   // Power (models/power.hpp): the phase its nodes run in, whether the power-cap
@@ -239,6 +240,7 @@ class Simulation {
   void resize_service(Job& job, int wanted, int per_replica, int step, const std::vector<int>& pods);
   void start_group(Job& job, Job::ReplicaGroup& group);
   void stop_group(Job& job, Job::ReplicaGroup& group);
+  void step_held(Job& job, double at, int delta);
   void record_replicas(Job& job, int delta);
   void finish_autoscaled_service(Job& job, double now);
   // Did the service run fewer replicas than it wanted at some time in [from, to)?
