@@ -222,13 +222,10 @@ void Simulation::run_disaggregated_service(Job& job) {
   }
   pools_out.prefill_mean_prompts = prefill_iterations > 0 ? prompts / prefill_iterations : 0;
   pools_out.decode_mean_batch = decode_steps > 0 ? batch_sum / decode_steps : 0;
-  out.mean_batch = pools_out.decode_mean_batch;
-  out.requests = static_cast<long long>(std::llround(double(out.requests) * scale));
-  out.completed = static_cast<long long>(std::llround(double(out.completed) * scale));
-  out.preempted *= scale;
-  out.output_tokens *= scale;
-  out.answer_tokens *= scale;
-  out.thinking_tokens *= scale;
+  ReplicaTotals decode_totals;  // the decode pool's steps give the service's mean batch
+  decode_totals.batch_sum = batch_sum;
+  decode_totals.decode_steps = decode_steps;
+  scale_to_stream(out, decode_totals, scale);
   out.verify_s *= scale;  // to the whole stream, as the tokens (verify_share divides by all decode replicas)
   out.disaggregation = std::move(pools_out);
   job.tokens_per_s = out.service_s > 0 ? out.output_tokens / out.service_s : 0;
