@@ -47,8 +47,10 @@ SourceLocation YamlReader::location_of(const std::string& key) const {
 
 void YamlReader::problem(const std::string& message) const {
   std::string text = message;
+  // Said of a value --set gave, of something inside it, or of the mapping --set wrote a
+  // new key into (an unknown key, say).
   for (const auto& set_path : context_->overridden)
-    if (path_ == set_path || path_.rfind(set_path + ".", 0) == 0) {
+    if (path_ == set_path || path_.rfind(set_path + ".", 0) == 0 || set_path.rfind(path_ + ".", 0) == 0) {
       text += " (value given by --set " + set_path + ")";
       break;
     }
@@ -77,7 +79,11 @@ bool YamlReader::expect_map(const std::vector<std::string>& allowed) const {
       message += "; expected one of:";
       for (const auto& a : allowed) message += " " + a;
     }
-    SourceLocation where{context_->file, entry.first.Mark().line + 1, entry.first.Mark().column + 1};
+    // A key --set added has no place in the file: point at the mapping it went into.
+    SourceLocation where = entry.first.Mark().line >= 0
+                               ? SourceLocation{context_->file, entry.first.Mark().line + 1, entry.first.Mark().column + 1}
+                               : location();
+    if (context_->overridden.count(child_path(key))) message += " (key given by --set " + child_path(key) + ")";
     context_->problems->add(context_->pinned ? *context_->pinned : where, child_path(key), message);
   }
   return true;

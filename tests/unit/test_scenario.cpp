@@ -349,6 +349,13 @@ TEST_CASE("bad input: unknown catalog model with a suggestion; several problems 
                     "them), got 'llama3-8B'; did you mean 'llama3-8b'?");
 }
 
+TEST_CASE("bad input: an unknown key given by --set points at the mapping it went into") {
+  const auto lines = errors(kBase, {"workloads.0.bogus=2"});
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("s.yaml:12:5: workloads.0.bogus: unknown key 'bogus'", 0) == 0);
+  CHECK(lines[0].find("(key given by --set workloads.0.bogus)") != std::string::npos);
+}
+
 TEST_CASE("bad input: a key with an empty value is refused, not taken as absent") {
   const auto lines = errors(replace(kBase, "    global_batch: 512\n", "    global_batch: 512\n    zero:\n"));
   REQUIRE(lines.size() == 1);
