@@ -424,24 +424,21 @@ std::map<std::string, Accelerator> parse_accelerators(const std::string& text, P
                    if (tdp) a.tdp = Watts(*tdp);
                    if (idle) a.idle = Watts(*idle);
                    if (auto v = r.ratio("matmul_efficiency.bf16", true)) a.matmul_efficiency_bf16 = *v;
-                   bool has_fp8 = a.peak_fp8.value() > 0;
-                   if (auto v = r.ratio("matmul_efficiency.fp8", has_fp8)) {
-                     if (has_fp8)
-                       a.matmul_efficiency_fp8 = *v;
+                   // A precision's efficiency is required with its peak and refused without it.
+                   auto precision_efficiency = [&r](const std::string& precision, const std::string& label,
+                                                    double peak, double& into) {
+                     const std::string key = "matmul_efficiency." + precision;
+                     auto v = r.ratio(key, peak > 0);
+                     if (!v) return;
+                     if (peak > 0)
+                       into = *v;
                      else
-                       r.problem_at(r.node_of("matmul_efficiency.fp8"), "matmul_efficiency.fp8",
-                                    "expected no FP8 efficiency for an accelerator without peak_fp8, got " + 
-                                        describe_node(r.node_of("matmul_efficiency.fp8")));
-                   }
-                   const bool has_fp4 = a.peak_fp4.value() > 0;
-                   if (auto v = r.ratio("matmul_efficiency.fp4", has_fp4)) {
-                     if (has_fp4)
-                       a.matmul_efficiency_fp4 = *v;
-                     else
-                       r.problem_at(r.node_of("matmul_efficiency.fp4"), "matmul_efficiency.fp4",
-                                    "expected no FP4 efficiency for an accelerator without peak_fp4, got " +
-                                        describe_node(r.node_of("matmul_efficiency.fp4")));
-                   }
+                       r.problem_at(r.node_of(key), key,
+                                    "expected no " + label + " efficiency for an accelerator without peak_" +
+                                        precision + ", got " + describe_node(r.node_of(key)));
+                   };
+                   precision_efficiency("fp8", "FP8", a.peak_fp8.value(), a.matmul_efficiency_fp8);
+                   precision_efficiency("fp4", "FP4", a.peak_fp4.value(), a.matmul_efficiency_fp4);
                    if (auto v = r.ratio("attention_efficiency", true)) a.attention_efficiency = *v;
                    if (auto v = r.count("streaming_multiprocessors", false, 1)) a.streaming_multiprocessors = *v;
                    if (tdp && idle && *idle >= *tdp)

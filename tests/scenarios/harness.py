@@ -32,6 +32,20 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
+def design_head(name, horizon, nodes, node="dgx-h100", count=1, pod="p"):
+    """The opening of a test scenario: its name, seed 1, horizon and a design of `count`
+    identical pods of `nodes` nodes; the caller adds the rest of `cluster` and what follows."""
+    return f"""\
+name: {name}
+seed: 1
+horizon: {horizon}
+cluster:
+  design:
+    pods:
+      - {{name: {pod}, count: {count}, nodes: {nodes}, node: {node}}}
+"""
+
+
 def write(name, text):
     path = os.path.join(TMP, name)
     with open(path, "w") as f:

@@ -12,21 +12,14 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ROOT, catalog_accelerator, catalog_node, check, decode_node_watts, fleetsim,  # noqa: E402
+from harness import (ROOT, design_head, catalog_accelerator, catalog_node, check, decode_node_watts, fleetsim,  # noqa: E402
                      invariants, read_csv, run_ok, watts, write, finish)
 
 H = 3600.0
 
 
 def scenario(name, facility, workloads, horizon="2d", nodes=8, failures="{enabled: false}"):
-    return f"""\
-name: {name}
-seed: 1
-horizon: {horizon}
-cluster:
-  design:
-    pods:
-      - {{name: h, count: 1, nodes: {nodes}, node: dgx-h100}}
+    return design_head(name, horizon, nodes, pod="h") + f"""\
   facility: {facility}
 failures: {failures}
 workloads:

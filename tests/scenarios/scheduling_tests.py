@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, ROOT, TMP, check, fleetsim, invariants, read_csv, run_ok, write, finish  # noqa: E402
+from harness import BIN, design_head, ROOT, TMP, check, fleetsim, invariants, read_csv, run_ok, write, finish  # noqa: E402
 
 H = 3600.0
 
@@ -33,14 +33,7 @@ def job(name, gpus, submit_h, duration_h, extra=""):
 
 
 def scenario(name, pods, jobs, scheduler="", horizon="2d"):
-    return f"""\
-name: {name}
-seed: 1
-horizon: {horizon}
-cluster:
-  design:
-    pods:
-      - {{name: p, count: {pods[0]}, nodes: {pods[1]}, node: dgx-h100}}
+    return design_head(name, horizon, pods[1], count=pods[0]) + f"""\
 {scheduler}workloads:
 {''.join(jobs)}"""
 

@@ -9,18 +9,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, catalog_node, check, finish, fleetsim, run_ok, write  # noqa: E402
+from harness import ROOT, design_head, catalog_node, check, finish, fleetsim, run_ok, write  # noqa: E402
 
 
 def service(name, node, nodes, body, horizon="2h"):
-    return f"""\
-name: {name}
-seed: 1
-horizon: {horizon}
-cluster:
-  design:
-    pods:
-      - {{name: p, count: 1, nodes: {nodes}, node: {node}}}
+    return design_head(name, horizon, nodes, node) + f"""\
 workloads:
 {body}"""
 
