@@ -17,14 +17,21 @@ std::string describe_yaml(const YAML::Node& node) {
 YamlReader YamlReader::child(const std::string& key) const {
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
   YamlReader reader(n, child_path(key), context_);
-  if (n && n.IsNull())
+  reader.from_set_ = from_set_ || context_->overridden.count(reader.path_) > 0;
+  // Inside a --set value the keys are the --set text's too.
+  if ((n && n.IsNull()) || (reader.from_set_ && !from_set_))
     for (const auto& entry : node_)
-      if (entry.first.IsScalar() && entry.first.Scalar() == key) reader.key_mark_ = entry.first.Mark();
+      if (entry.first.IsScalar() && entry.first.Scalar() == key && !entry.first.Mark().is_null())
+        reader.key_mark_ = entry.first.Mark();
+  reader.parent_location_ = location();
   return reader;
 }
 
 YamlReader YamlReader::element(std::size_t index) const {
-  return YamlReader(node_[index], child_path(std::to_string(index)), context_);
+  YamlReader reader(node_[index], child_path(std::to_string(index)), context_);
+  reader.from_set_ = from_set_ || context_->overridden.count(reader.path_) > 0;
+  reader.parent_location_ = location();
+  return reader;
 }
 
 SourceLocation YamlReader::location() const {
@@ -33,9 +40,11 @@ SourceLocation YamlReader::location() const {
   if (key_mark_ && key_mark_->line >= 0) {
     where.line = key_mark_->line + 1;
     where.column = key_mark_->column + 1;
-  } else if (node_ && node_.Mark().line >= 0) {
+  } else if (node_ && !from_set_ && node_.Mark().line >= 0) {
     where.line = node_.Mark().line + 1;
     where.column = node_.Mark().column + 1;
+  } else if (parent_location_) {
+    where = *parent_location_;
   }
   return where;
 }

@@ -72,6 +72,10 @@ class YamlReader {
   ReaderContext* context_;
   // An empty value (`zero:`) carries the position after it; its key's is where to point.
   std::optional<YAML::Mark> key_mark_;
+  // A value --set gave carries marks of the --set text, not of the file: it is placed at its
+  // key when the file has that key, else (and everything inside it) at its parent's place.
+  bool from_set_ = false;
+  std::optional<SourceLocation> parent_location_;
 };
 
 // How a YAML value appears in an error message: 'abc', the number 7200, a mapping...

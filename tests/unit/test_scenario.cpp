@@ -356,6 +356,18 @@ TEST_CASE("bad input: an unknown key given by --set points at the mapping it wen
   CHECK(lines[0].find("(key given by --set workloads.0.bogus)") != std::string::npos);
 }
 
+TEST_CASE("bad input: a bad value --set gives is placed at its key, or its mapping when the file lacks the key") {
+  const auto lines = errors(kBase, {"workloads.0.micro_batch=banana"});
+  REQUIRE(lines.size() == 1);
+  // workloads.0 opens at line 12, column 5 (its first key); the value is nowhere in the file.
+  CHECK(lines[0].rfind("s.yaml:12:5: workloads.0.micro_batch: expected ", 0) == 0);
+  CHECK(lines[0].find("(value given by --set workloads.0.micro_batch)") != std::string::npos);
+  // A key the file has: at that key (the value's own marks are of the --set text, line 1).
+  const auto seq = errors(kBase, {"workloads.0.seq_len=banana"});
+  REQUIRE(seq.size() == 1);
+  CHECK(seq[0].rfind("s.yaml:17:5: workloads.0.seq_len: expected ", 0) == 0);
+}
+
 TEST_CASE("bad input: a key with an empty value is refused, not taken as absent") {
   const auto lines = errors(replace(kBase, "    global_batch: 512\n", "    global_batch: 512\n    zero:\n"));
   REQUIRE(lines.size() == 1);
