@@ -248,6 +248,7 @@ void Simulation::run_synthetic_data_job(Job& job) {
   out.accepted_tokens = run.accepted_samples * w.requests.output_tokens;
   out.output_tokens = run.generated_samples * w.requests.output_tokens;
   out.requests = out.completed = (long long)(std::llround(run.generated_samples));
+  out.preempted = run.preempted_share * double(out.completed);  // the simulated schedule's share
   out.extrapolated = run.extrapolated;
   out.simulated_requests = run.simulated_requests;
   out.mean_batch = run.mean_batch;

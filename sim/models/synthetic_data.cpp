@@ -13,6 +13,7 @@ struct Simulated {
   std::vector<double> completions;  // sorted
   double mean_batch = 0;
   double filter_share = 0;
+  double preempted_share = 0;
 };
 
 Simulated simulate(const SyntheticDataJob& job, long long requests, const IterationCost& generator,
@@ -23,7 +24,12 @@ Simulated simulate(const SyntheticDataJob& job, long long requests, const Iterat
       schedule_replica(stream, job.max_batch, job.kv_capacity_tokens, generator, 0, filter, job.kv_policy);
   Simulated out;
   out.completions.reserve(r.requests.size());
-  for (const auto& t : r.requests) out.completions.push_back(t.completion_s);
+  long long preempted = 0;
+  for (const auto& t : r.requests) {
+    out.completions.push_back(t.completion_s);
+    if (t.preemptions > 0) preempted++;
+  }
+  out.preempted_share = r.requests.empty() ? 0 : double(preempted) / double(r.requests.size());
   std::sort(out.completions.begin(), out.completions.end());
   out.mean_batch = r.decode_steps > 0 ? r.batch_sum / double(r.decode_steps) : 0;
   const double span = out.completions.empty() ? 0 : out.completions.back();
@@ -48,6 +54,7 @@ SyntheticDataRun run_full(const SyntheticDataJob& job, const IterationCost& gene
     run.simulated_requests = requests;
     run.mean_batch = sim.mean_batch;
     run.filter_share = sim.filter_share;
+    run.preempted_share = sim.preempted_share;
     const auto& c = sim.completions;
     double reached_at = -1;
     for (std::size_t i = 0; i < c.size(); ++i) {
@@ -83,6 +90,7 @@ SyntheticDataRun run_extrapolated(const SyntheticDataJob& job, const IterationCo
   run.steady_requests_per_s = rate;
   run.mean_batch = sim.mean_batch;
   run.filter_share = sim.filter_share;
+  run.preempted_share = sim.preempted_share;
   auto time_for = [&](double n) {  // time by which n requests per replica are done
     return n <= n2 ? c[std::size_t(std::max(1.0, std::ceil(n))) - 1] : t2 + (n - n2) / rate;
   };

@@ -63,6 +63,7 @@ struct SyntheticDataRun {
   double steady_requests_per_s = 0;  // per replica (extrapolated method; else the mean)
   double mean_batch = 0;             // sequences per decode step in the simulated schedule
   double filter_share = 0;           // share of replica time spent in filter prefills
+  double preempted_share = 0;        // simulated samples preempted for KV space at least once
 };
 
 // `until_s`: the time from the start at which the run is cut (the horizon).

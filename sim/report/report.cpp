@@ -244,6 +244,8 @@ void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
   entry["filter_share"] = started && s.service_s > 0 ? json(s.verify_s / (s.service_s * s.replicas)) : json(nullptr);
   entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
   entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
+  entry["kv_policy"] = w.kv_policy == KvPolicy::Preempt ? "preempt" : "reserve";
+  entry["kv_preempted_share"] = started && s.completed > 0 ? json(s.preempted / double(s.completed)) : json(nullptr);
   entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
   entry["service_s"] = started ? json(s.service_s) : json(nullptr);
   add_common_keys(entry, r);

@@ -497,6 +497,18 @@ def test_synthetic_data():
     check("synthetic-data: full and extrapolated runs agree on the generation rate within 2%",
           abs(a["generated_tokens_per_s"] / b["generated_tokens_per_s"] - 1) < 0.02,
           f"{a['generated_tokens_per_s']} vs {b['generated_tokens_per_s']}")
+    # KV policies: 6,000-token samples on TP2 replicas of a 70B model leave room for 4 reserved
+    # samples; preempt admits more, and says how many it had to evict and recompute.
+    tight = SYNTHETIC.replace("tp: 4}", "tp: 2}\n    max_batch: 256").replace("output_tokens: 1500", "output_tokens: 6000")
+    runs = {}
+    for policy in ["reserve", "preempt"]:
+        runs[policy], _ = run_ok(f"synth-{policy}", write(f"synth-{policy}.yaml", tight + f"    kv_policy: {policy}\n"))
+    if runs["reserve"] and runs["preempt"]:
+        r, p = runs["reserve"]["workloads"][0], runs["preempt"]["workloads"][0]
+        check("synthetic-data: reserve never preempts; preempt reports its preempted share and batches more",
+              r["kv_policy"] == "reserve" and r["kv_preempted_share"] == 0 and p["kv_policy"] == "preempt"
+              and 0 < p["kv_preempted_share"] <= 1 and p["mean_batch"] > r["mean_batch"],
+              f"{r['kv_preempted_share']} {r['mean_batch']} / {p['kv_preempted_share']} {p['mean_batch']}")
     # A horizon before the target: still running, accepted tokens so far, no completion.
     c, _ = run_ok("synth-cut", write("synth-cut.yaml", SYNTHETIC.replace("horizon: 30d", "horizon: 10h")))
     if c:
