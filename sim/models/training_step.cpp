@@ -367,8 +367,18 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const int pp_stride = pp_inside_dp ? p.tp * p.cp : p.tp * p.cp * p.dp;
   const int dp_stride = pp_inside_dp ? p.tp * p.cp * p.pp : p.tp * p.cp;
   const LinkLevel pp_level = group_level(p.pp, pp_stride, fabric, Traffic::AllToAll);
-  out.pp_comm = p.pp > 1 ? point_to_point(layer_activations / p.tp, pp_level) * (2.0 * v * (m_batches + p.pp - 1))
-                         : Seconds(0);
+  const Seconds pp_send = point_to_point(layer_activations / p.tp, pp_level);
+  const double pp_sends = p.pp > 1 ? 2.0 * v * (m_batches + p.pp - 1) : 0.0;
+  out.pp_comm = pp_send * pp_sends;
+  // Under the interleaved schedule the sends are asynchronous and overlap the next model
+  // chunk's compute: Megatron-LM's --overlap-p2p-communication is on by default and
+  // applies to the interleaved schedule only (plain 1F1B batches its sends and waits;
+  // megatron/training/arguments.py turns overlap_p2p_comm off without virtual stages);
+  // Llama 3 "adopt[s] asynchronous point-to-point communication in PP" with its
+  // interleaved schedule (arXiv 2407.21783, sec. 3.3.2). Each send then has one chunk's
+  // forward pass (1 / v of a micro-batch's forward) to hide behind, the excess exposed.
+  const Seconds pp_exposed =
+      v > 1 ? max(Seconds(0), pp_send - per_micro_batch * (1.0 / (passes * v))) * pp_sends : out.pp_comm;
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {
@@ -442,7 +452,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // Expert all-to-alls hidden behind another micro-batch's compute (DeepSeek's DualPipe
   // overlaps them in both directions), the excess exposed.
   const Seconds ep_exposed = opt.overlap_ep_comm ? max(Seconds(0), out.ep_comm - out.compute) : out.ep_comm;
-  out.exposed_comm = tp_exposed + cp_exposed + out.pp_comm + ep_exposed + dp_exposed;
+  out.exposed_comm = tp_exposed + cp_exposed + pp_exposed + ep_exposed + dp_exposed;
   assert(out.exposed_comm <= out.total_comm && "exposed communication cannot exceed the total");
   // The pipeline's fill and drain run whole micro-batches, their exposed TP, CP and EP
   // communication included.

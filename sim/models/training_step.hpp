@@ -58,7 +58,10 @@
 //   forward and twice that backward, hidden behind the attention core; excess exposed.
 // - PP: one activation send forward and one gradient send backward per micro-batch,
 //   stage and virtual stage (b x s/cp x h x 2 / tp bytes with scatter/gather), each rank
-//   through its own NIC share; exposed.
+//   through its own NIC share; exposed under plain 1F1B; under the interleaved schedule
+//   each send hides behind the next model chunk's forward pass (1 / v of a micro-batch's
+//   forward), the excess exposed (Megatron-LM's overlap_p2p_comm, on by default for the
+//   interleaved schedule only; Llama 3's asynchronous P2P, arXiv 2407.21783 sec. 3.3.2).
 // - EP (MoE): dispatch and combine all-to-alls forward and backward per MoE layer,
 //   b x s/cp x h x copies / tp elements each (copies = top_k, or min(top_k,
 //   max_routed_nodes) off-node under node-limited routing; dispatch in FP8 when training

@@ -228,10 +228,14 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                                     "), got cp = " + std::to_string(p.cp));
   // Megatron-Core spreads layers that do not divide evenly over the first and last
   // stages (--decoder-first/last-pipeline-num-layers; Llama 3 ran 126 layers on 16
-  // stages with one fewer on each end): every virtual stage needs at least one layer.
-  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers < p.pp * opt.virtual_stages))
+  // stages with one fewer on each end): every virtual stage needs at least one layer,
+  // except the very first and last, which may hold only the embedding and only the LM
+  // head and loss (Llama 3 paper, arXiv 2407.21783, sec. 3.3.2: "the first model chunk on
+  // the first stage has only the embedding, and the last model chunk on the last stage
+  // has only output projection and loss calculation").
+  if (opt.virtual_stages > 1 && (p.pp == 1 || spec.model.layers < p.pp * opt.virtual_stages - 2))
     w.problem_at("virtual_stages", "expected pp > 1 and at least one layer per virtual stage (layers " +
-                                       std::to_string(spec.model.layers) + " >= pp x virtual_stages), got pp = " +
+                                       std::to_string(spec.model.layers) + " >= pp x virtual_stages - 2), got pp = " +
                                        std::to_string(p.pp) + ", virtual_stages = " +
                                        std::to_string(opt.virtual_stages));
   if (p.pp > spec.model.layers)

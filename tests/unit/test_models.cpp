@@ -257,6 +257,12 @@ TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   CHECK(interleaved.bubble.value() == Approx(b.bubble.value() / 2));
   CHECK(interleaved.pp_comm.value() == Approx(2 * b.pp_comm.value()));
   CHECK(b.pp_comm.value() > 0);
+  // Plain 1F1B waits for its sends; interleaved sends overlap the next model chunk's
+  // forward (Megatron's overlap_p2p_comm, Llama 3's asynchronous sends). Here each send is
+  // shorter than a chunk's forward, so none of the (doubled) sends is exposed.
+  CHECK(b.exposed_comm.value() >= b.pp_comm.value());
+  CHECK(interleaved.exposed_comm.value() == Approx(b.exposed_comm.value() - b.pp_comm.value()));
+  CHECK(interleaved.exposed_comm <= interleaved.total_comm);
 }
 
 TEST_CASE("an uneven pipeline split is paced by its full stages") {
