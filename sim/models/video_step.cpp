@@ -36,6 +36,11 @@ double dit_elementwise_bytes_per_element(const ModelSpec& m, bool image_to_video
   return bytes;
 }
 
+double dit_rope_table_bytes_per_forward(const ModelSpec& m, double tokens, int sp) {
+  const double table = tokens * (double(m.hidden) / m.heads / 2.0) * 16.0;  // complex128 per token
+  return double(m.layers) * 2.0 * table * (sp > 1 ? 3.0 : 1.0);           // q and k
+}
+
 namespace {
 
 // Pieces of the Wan-VAE (wan/modules/vae.py), each adding its FLOPs (2 per multiply-add)
@@ -174,7 +179,8 @@ VideoTime video_generation_time(const VideoSetup& v, const LinkLevel& sp_link) {
   t.forward_comm = all_to_all(shard, v.sp, sp_link) * (4.0 * m.layers);
   const ByteRate elementwise = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
   t.forward_elementwise = Bytes(double(m.layers) * t.tokens / v.sp * double(m.hidden) *
-                                dit_elementwise_bytes_per_element(m, v.image_to_video, v.sp)) /
+                                    dit_elementwise_bytes_per_element(m, v.image_to_video, v.sp) +
+                                dit_rope_table_bytes_per_forward(m, t.tokens, v.sp)) /
                           elementwise;
   t.denoise = (t.forward_compute + t.forward_comm + t.forward_elementwise) * (double(v.steps) * t.passes_per_step);
   t.text_encoder = Flops(2.0 * kTextEncoderParams * m.text_len * t.passes_per_step) / matmul;

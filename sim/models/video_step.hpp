@@ -105,6 +105,14 @@ inline constexpr double kUlyssesElementwiseBytesDelta = 8;
 // Bytes of element-wise traffic per element of s x h in one block (the sum above).
 double dit_elementwise_bytes_per_element(const ModelSpec& model, bool image_to_video, int sp);
 
+// RoPE table: every rope_apply call (q and k, every block) builds the complex128 rotation
+// table for ALL s tokens, head_dim / 2 numbers of 16 bytes per token (torch.cat of the
+// frame, height and width tables), whatever sp is; the Ulysses path's rope_apply
+// (xdit_context_parallel.py) then pads it to s with pad_freqs (another torch.cat: read and
+// write) before taking the rank's slice: 1 pass of writes at sp 1, 3 at sp > 1. This part
+// does not divide with sp.
+double dit_rope_table_bytes_per_forward(const ModelSpec& model, double tokens, int sp);
+
 // VAE convolutions run in fp32 (Wan2.1 WanVAE(dtype=torch.float); autocast to float32 is
 // not a CUDA autocast type, so the convs see fp32 tensors) and PyTorch lets cuDNN use TF32
 // tensor cores by default (torch.backends.cudnn.allow_tf32 = True, PyTorch docs "CUDA

@@ -127,8 +127,11 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   //         = 2.261946 + 9.427464 = 11.689410 s
   CHECK(t.forward_compute.value() == Approx(1.809557e15 / 800e12 + 4.7137319e15 / 500e12).epsilon(1e-6));
   CHECK(t.forward_comm.value() == 0);  // sp = 1: no all-to-all
-  // element-wise: 40 blocks x 75,600 x 5120 x 454.8 bytes / (2e12 x 0.9) = 3.911893 s
-  CHECK(t.forward_elementwise.value() == Approx(40.0 * 75600 * 5120 * 454.8 / 1.8e12));
+  // element-wise: 40 blocks x 75,600 x 5120 x 454.8 bytes / (2e12 x 0.9) = 3.911893 s, plus the
+  // RoPE tables: 40 x 2 x 75,600 tokens x 64 x 16 bytes = 6.193 GB, 0.003441 s
+  CHECK(dit_rope_table_bytes_per_forward(m, 75600, 1) == Approx(40.0 * 2 * 75600 * 64 * 16));
+  CHECK(t.forward_elementwise.value() ==
+        Approx((40.0 * 75600 * 5120 * 454.8 + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
   CHECK(t.passes_per_step == 2);
   // denoise = 50 steps x 2 passes x (11.689410 + 3.911893)
   CHECK(t.denoise.value() == Approx(100 * (t.forward_compute.value() + t.forward_elementwise.value())));
@@ -154,7 +157,8 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   const VideoTime w = video_generation_time(i2v, kNvlink);
   const VaeCost e = wan_vae_encode_cost(1280, 720, 81);
   CHECK(w.vae_encode.value() == Approx(e.flops / (1000e12 * 0.5 * 0.378) + e.bytes / 1.8e12));
-  CHECK(w.forward_elementwise.value() == Approx(t.forward_elementwise.value() * (454.8 + 24) / 454.8));
+  CHECK(w.forward_elementwise.value() ==
+        Approx((40.0 * 75600 * 5120 * (454.8 + 24) + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
 }
 
 TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per layer; faster, never sp times") {
@@ -167,8 +171,10 @@ TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per lay
   // (2-1)/2 x 387.072e6 / (450e9 x 370/450) + 1 x 3.4e-6 = 5.230703e-4 + 3.4e-6 = 5.264703e-4 s;
   // 4 per layer x 40 layers = 160 per forward: 0.08423524 s.
   CHECK(two.forward_comm.value() == Approx(160 * (0.5 * 387.072e6 / 370e9 + 3.4e-6)));
-  // Element-wise passes divide with the tokens, plus the Ulysses layout copies (+8 bytes).
-  CHECK(two.forward_elementwise.value() == Approx(one.forward_elementwise.value() / 2 * (454.8 + 8) / 454.8));
+  // Element-wise passes divide with the tokens, plus the Ulysses layout copies (+8 bytes); the
+  // RoPE tables do not divide, and pad_freqs triples them.
+  CHECK(two.forward_elementwise.value() ==
+        Approx((40.0 * 37800 * 5120 * (454.8 + 8) + 3 * 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
   // The text encoder and the VAE decode do not split: speed-up below 2.
   const double speedup = one.total.value() / two.total.value();
   CHECK(speedup > 1.9);
