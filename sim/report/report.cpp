@@ -260,17 +260,21 @@ void add_video_keys(json& entry, const WorkloadResult& r) {
   const double per_video = v.unloaded.total.value();
   entry["replicas"] = w.replicas();
   entry["video"] = {{"width", w.video.width}, {"height", w.video.height}, {"frames", w.video.frames},
-                    {"steps", w.video.steps}, {"cfg", w.video.cfg}};
+                    {"steps", w.video.steps}, {"cfg", w.video.cfg},
+                    {"image_to_video", w.video.image_to_video}};
   entry["latent_tokens"] = started ? json(v.unloaded.tokens) : json(nullptr);
   entry["seconds_per_video"] = started ? json(per_video) : json(nullptr);
   entry["videos_per_hour"] = started && v.service_s > 0 ? json(double(v.completed) / v.service_s * 3600.0) : json(nullptr);
   entry["gpu_seconds_per_video"] = started ? json(per_video * w.sp()) : json(nullptr);
   entry["energy_j"] = r.energy_j;
   entry["joules_per_video"] = v.completed > 0 ? json(r.energy_j / double(v.completed)) : json(nullptr);
+  const double passes = double(w.video.steps * v.unloaded.passes_per_step);
   entry["video_breakdown_s"] =
       started ? json{{"text_encoder", v.unloaded.text_encoder.value()},
-                     {"denoise_compute", (v.unloaded.forward_compute * double(w.video.steps * v.unloaded.passes_per_step)).value()},
-                     {"denoise_comm", (v.unloaded.forward_comm * double(w.video.steps * v.unloaded.passes_per_step)).value()},
+                     {"vae_encode", v.unloaded.vae_encode.value()},
+                     {"denoise_compute", (v.unloaded.forward_compute * passes).value()},
+                     {"denoise_comm", (v.unloaded.forward_comm * passes).value()},
+                     {"denoise_elementwise", (v.unloaded.forward_elementwise * passes).value()},
                      {"vae_decode", v.unloaded.vae_decode.value()}}
               : json(nullptr);
   auto pct = [&](double p) { return v.latency_s.empty() ? json(nullptr) : json(percentile(v.latency_s, p)); };

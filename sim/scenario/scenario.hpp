@@ -161,6 +161,7 @@ struct DisaggregationSpec {
 struct VideoSpec {
   int width = 0, height = 0, frames = 0, steps = 0;
   bool cfg = true;  // classifier-free guidance: two DiT passes per step (models/video_step.hpp)
+  bool image_to_video = false;  // conditioned on a first frame: VAE encode + image cross-attention
 };
 
 struct WorkloadSpec {

@@ -339,6 +339,7 @@ VideoSetup video_setup(const WorkloadSpec& w, const Accelerator& accelerator) {
   s.frames = w.video.frames;
   s.steps = w.video.steps;
   s.cfg = w.video.cfg;
+  s.image_to_video = w.video.image_to_video;
   return s;
 }
 

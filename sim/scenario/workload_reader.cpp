@@ -679,21 +679,24 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
   }
   bool video_ok = false;
   if (!w.has("video")) {
-    w.problem_at("video", "expected a mapping {width, height, frames, steps, cfg}, got nothing");
+    w.problem_at("video", "expected a mapping {width, height, frames, steps, cfg, image_to_video}, got nothing");
   } else {
     YamlReader v = w.child("video");
-    if (v.expect_map({"width", "height", "frames", "steps", "cfg"})) {
+    if (v.expect_map({"width", "height", "frames", "steps", "cfg", "image_to_video"})) {
       auto width = v.integer("width", 1, true);
       auto height = v.integer("height", 1, true);
       auto frames = v.integer("frames", 1, true);
       auto steps = v.integer("steps", 1, true);
       auto cfg = v.boolean("cfg", false);
+      auto image = v.boolean("image_to_video", false);
       if (width) spec.video.width = int(*width);
       if (height) spec.video.height = int(*height);
       if (frames) spec.video.frames = int(*frames);
       if (steps) spec.video.steps = int(*steps);
       spec.video.cfg = cfg.value_or(true);
-      video_ok = width && height && frames && steps && (cfg || !v.has("cfg"));
+      spec.video.image_to_video = image.value_or(false);
+      video_ok = width && height && frames && steps && (cfg || !v.has("cfg")) &&
+                 (image || !v.has("image_to_video"));
     }
   }
   // requests: {mode, count, rate}: one request is one video.

@@ -184,6 +184,10 @@ TEST_CASE("a video-generation workload loads with SCENARIO.md's keys") {
   const Scenario off = load_scenario_text(replace(kVideo, "steps: 50}", "steps: 50, cfg: false}"), "s.yaml", {},
                                           Catalog::builtin());
   CHECK(!off.workloads[0].video.cfg);
+  CHECK(!w.video.image_to_video);  // default: text-to-video
+  const Scenario i2v = load_scenario_text(replace(kVideo, "steps: 50}", "steps: 50, image_to_video: true}"),
+                                          "s.yaml", {}, Catalog::builtin());
+  CHECK(i2v.workloads[0].video.image_to_video);
   // SCENARIO.md's example: 64 GPUs, sp 8, 512 offline requests.
   const Scenario big = load_scenario_text(
       replace(replace(replace(kVideo, "nodes: 2", "nodes: 8"), "gpus: 16", "gpus: 64"), "count: 4", "count: 512"),
@@ -214,6 +218,8 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
         V{"s.yaml:16:19: workloads.0.parallelism.tp: unknown key 'tp'; did you mean 'sp'?"});
   CHECK(errors(replace(kVideo, "steps: 50}", "steps: 50, cfg: maybe}")) ==
         V{"s.yaml:17:67: workloads.0.video.cfg: expected true or false, got 'maybe'"});
+  CHECK(errors(replace(kVideo, "steps: 50}", "steps: 50, image_to_video: 1}")) ==
+        V{"s.yaml:17:78: workloads.0.video.image_to_video: expected true or false, got '1'"});
   CHECK(errors(replace(kVideo, "mode: offline, count: 4", "mode: offline")) ==
         V{"s.yaml:18:15: workloads.0.requests.count: expected an integer of at least 1, got nothing (the key is "
           "required)"});

@@ -85,6 +85,40 @@ TEST_CASE("DiT forward FLOPs: linear layers, self-attention over all tokens, cro
   CHECK(f.self_attention / f.total() == Approx(0.7177).epsilon(1e-3));
 }
 
+TEST_CASE("element-wise bytes per block: Wan2.1's fp32 residual, fp32 norms and float64 RoPE, op by op") {
+  const ModelSpec m = wan14b();
+  // self-attention 316 + MLP 48 + GELU 4 x 13824 / 5120 = 10.8 + cross-attention 80 = 454.8
+  CHECK(dit_elementwise_bytes_per_element(m, false, 1) == Approx(316 + 48 + 10.8 + 80));
+  // image-to-video: a second attention on the same q and its sum, 24 more
+  CHECK(dit_elementwise_bytes_per_element(m, true, 1) == Approx(454.8 + 24));
+  // Ulysses: no cat / fp32 output (-24 + ... ) but layout copies around 4 all-to-alls: net +8
+  CHECK(dit_elementwise_bytes_per_element(m, false, 8) == Approx(454.8 + 8));
+}
+
+TEST_CASE("Wan-VAE decode FLOPs from the decoder's layer shapes: 720p x 81 frames") {
+  // px = 921,600 pixels; latent frames 21, after the two temporal upsamplings 41 and 81.
+  const double v8 = 14400.0 * 21, v4 = 57600.0 * 41, v2 = 230400.0 * 81, v1 = 921600.0 * 81;
+  const double c384 = 2.0 * 27 * 384 * 384, c192 = 2.0 * 27 * 192 * 192, c96 = 2.0 * 27 * 96 * 96;
+  const double expected =
+      2.0 * 27 * 16 * 384 * v8                                                        // conv1
+      + 2 * 2 * c384 * v8 + 21 * (2.0 * 14400 * 384 * 4 * 384 + 4.0 * 14400 * 14400 * 384)  // middle
+      + 3 * 2 * c384 * v8                                                             // stage 0
+      + 2.0 * 3 * 384 * 768 * 14400 * 20 + 2.0 * 9 * 384 * 192 * v4                  // upsample3d
+      + (2.0 * 27 * 192 * 384 + c384 + 2.0 * 192 * 384) * v4 + 2 * 2 * c384 * v4      // stage 1
+      + 2.0 * 3 * 384 * 768 * 57600 * 40 + 2.0 * 9 * 384 * 192 * v2                  // upsample3d
+      + 3 * 2 * c192 * v2                                                             // stage 2
+      + 2.0 * 9 * 192 * 96 * v1                                                       // upsample2d
+      + 3 * 2 * c96 * v1 + 2.0 * 27 * 96 * 3 * v1;                                    // stage 3, head
+  const VaeCost d = wan_vae_decode_cost(1280, 720, 81, 4);
+  CHECK(d.flops == Approx(expected));
+  // 6.39e14 FLOPs, 8.56 MFLOP per output pixel; the two full- and half-size stages are 70%.
+  CHECK(d.flops == Approx(6.392e14).epsilon(1e-3));
+  // The encoder (for image-to-video) is lighter: 2 residual blocks per stage.
+  const VaeCost e = wan_vae_encode_cost(1280, 720, 81);
+  CHECK(e.flops < 0.7 * d.flops);
+  CHECK(e.flops > 0.5 * d.flops);
+}
+
 TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder and VAE decode") {
   const ModelSpec m = wan14b();
   const Accelerator a = test_gpu();
@@ -93,14 +127,21 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   //         = 2.261946 + 9.427464 = 11.689410 s
   CHECK(t.forward_compute.value() == Approx(1.809557e15 / 800e12 + 4.7137319e15 / 500e12).epsilon(1e-6));
   CHECK(t.forward_comm.value() == 0);  // sp = 1: no all-to-all
+  // element-wise: 40 blocks x 75,600 x 5120 x 454.8 bytes / (2e12 x 0.9) = 3.911893 s, plus the
+  // RoPE tables: 40 x 2 x 75,600 tokens x 64 x 16 bytes = 6.193 GB, 0.003441 s
+  CHECK(dit_rope_table_bytes_per_forward(m, 75600, 1) == Approx(40.0 * 2 * 75600 * 64 * 16));
+  CHECK(t.forward_elementwise.value() ==
+        Approx((40.0 * 75600 * 5120 * 454.8 + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
   CHECK(t.passes_per_step == 2);
-  // denoise = 50 steps x 2 passes x 11.689410 = 1168.941 s
-  CHECK(t.denoise.value() == Approx(100 * t.forward_compute.value()));
+  // denoise = 50 steps x 2 passes x (11.689410 + 3.911893)
+  CHECK(t.denoise.value() == Approx(100 * (t.forward_compute.value() + t.forward_elementwise.value())));
   // text encoder: 2 x 4.6305e9 x 512 tokens x 2 prompts / 800e12 = 0.011854 s
   CHECK(t.text_encoder.value() == Approx(2.0 * kTextEncoderParams * 512 * 2 / 800e12));
   CHECK(kTextEncoderParams == Approx(4.6305e9).epsilon(1e-4));
-  // VAE decode: 8e6 x 1280 x 720 x 81 / 800e12 = 0.746496 s
-  CHECK(t.vae_decode.value() == Approx(0.746496));
+  // VAE decode: its FLOPs at 1000e12 x 0.5 (TF32) x 0.378, its bytes at 2e12 x 0.9
+  const VaeCost d = wan_vae_decode_cost(1280, 720, 81, 4);
+  CHECK(t.vae_decode.value() == Approx(d.flops / (1000e12 * 0.5 * 0.378) + d.bytes / 1.8e12));
+  CHECK(t.vae_encode.value() == 0);  // text-to-video
   CHECK(t.total.value() == Approx(t.denoise.value() + t.text_encoder.value() + t.vae_decode.value()));
 
   // Without CFG, one pass per step: the denoising halves, the text encoder too (one prompt).
@@ -109,6 +150,15 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   const VideoTime u = video_generation_time(no_cfg, kNvlink);
   CHECK(u.denoise.value() == Approx(t.denoise.value() / 2));
   CHECK(u.text_encoder.value() == Approx(t.text_encoder.value() / 2));
+
+  // Image-to-video adds the VAE encode and 24 bytes per element per block.
+  VideoSetup i2v = wan720p(m, a, 1);
+  i2v.image_to_video = true;
+  const VideoTime w = video_generation_time(i2v, kNvlink);
+  const VaeCost e = wan_vae_encode_cost(1280, 720, 81);
+  CHECK(w.vae_encode.value() == Approx(e.flops / (1000e12 * 0.5 * 0.378) + e.bytes / 1.8e12));
+  CHECK(w.forward_elementwise.value() ==
+        Approx((40.0 * 75600 * 5120 * (454.8 + 24) + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
 }
 
 TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per layer; faster, never sp times") {
@@ -121,6 +171,10 @@ TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per lay
   // (2-1)/2 x 387.072e6 / (450e9 x 370/450) + 1 x 3.4e-6 = 5.230703e-4 + 3.4e-6 = 5.264703e-4 s;
   // 4 per layer x 40 layers = 160 per forward: 0.08423524 s.
   CHECK(two.forward_comm.value() == Approx(160 * (0.5 * 387.072e6 / 370e9 + 3.4e-6)));
+  // Element-wise passes divide with the tokens, plus the Ulysses layout copies (+8 bytes); the
+  // RoPE tables do not divide, and pad_freqs triples them.
+  CHECK(two.forward_elementwise.value() ==
+        Approx((40.0 * 37800 * 5120 * (454.8 + 8) + 3 * 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
   // The text encoder and the VAE decode do not split: speed-up below 2.
   const double speedup = one.total.value() / two.total.value();
   CHECK(speedup > 1.9);
