@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 #include "models/gemm.hpp"
 #include "models/training_step.hpp"
@@ -49,7 +50,6 @@ ServingStepModel::ServingStepModel(const ServingSetup& setup, const ServingFabri
   const Accelerator& acc = *setup.accelerator;
   const ParameterCount count = count_parameters(m);
   active_params_ = count.non_embedding_active;
-  lm_head_params_ = double(m.vocab) * m.hidden;
   replica_rate_ = acc.peak(setup.precision) * (acc.matmul_efficiency(setup.precision) * setup.tp * setup.pp);
   hbm_rate_ = acc.hbm_bandwidth * kDecodeHbmEfficiency;
   // Prefill attention runs as fused FlashAttention kernels (TensorRT-LLM's context FMHA,
@@ -69,34 +69,43 @@ Seconds ServingStepModel::communication(double tokens, Seconds* tp_part, Seconds
   return *tp_part + *pp_part;
 }
 
-Seconds ServingStepModel::prefill_matmul(double tokens, int prompts) const {
+Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_only) const {
   const ModelSpec& m = *setup_.model;
   const Accelerator& acc = *setup_.accelerator;
   const Precision prec = setup_.precision;
   const double tp = setup_.tp;
+  // A GEMM at the large-GEMM rate, or through the tile-and-wave model of gemm.hpp. Decode
+  // (full_waves_only) uses the tile model only for GEMMs whose 256 x 128 tiles fill at least
+  // one wave of SMs: below that cuBLAS picks smaller tiles or splits k (gemm.hpp's known
+  // error), and a decode step that small is bound by its weight read anyway.
+  auto time = [&](const GemmShape& g) {
+    if (full_waves_only) {
+      const double tiles = std::ceil(g.m / kGemmTileM) * std::ceil(g.n / kGemmTileN);
+      if (acc.streaming_multiprocessors <= 0 || tiles < acc.streaming_multiprocessors)
+        return Flops(2.0 * g.m * g.n * g.k) / (acc.peak(prec) * acc.matmul_efficiency(prec));
+    }
+    return gemm_time(g, acc, prec);
+  };
   if (m.is_moe()) {
     // Routed experts: the tile shapes depend on the routing; FLOPs at the achievable rate.
-    return Flops(2.0 * active_params_ * tokens) / replica_rate_ +
-           gemm_time({double(prompts), m.vocab / tp, double(m.hidden)}, acc, prec);
+    return Flops(2.0 * active_params_ * tokens) / replica_rate_ + time({double(prompts), m.vocab / tp, double(m.hidden)});
   }
   // Each rank multiplies all `tokens` rows by its TP shard of every weight (Megatron split:
   // QKV and MLP-in by columns, O and MLP-out by rows), timed by the tile-and-wave model.
   const double h = m.hidden;
   const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;  // gate and up fused
-  const Seconds layer = gemm_time({tokens, (h + 2.0 * kv_width) / tp, h}, acc, prec) +
-                        gemm_time({tokens, h, h / tp}, acc, prec) +
-                        gemm_time({tokens, mlp_in * m.ffn_hidden / tp, h}, acc, prec) +
-                        gemm_time({tokens, h, m.ffn_hidden / tp}, acc, prec);
+  const Seconds layer = time({tokens, (h + 2.0 * kv_width) / tp, h}) + time({tokens, h, h / tp}) +
+                        time({tokens, mlp_in * m.ffn_hidden / tp, h}) + time({tokens, h, m.ffn_hidden / tp});
   // The slowest pipeline stage: its layers, and the LM head on the last token of each prompt.
-  return layer * (double(m.layers) / setup_.pp) + gemm_time({double(prompts), m.vocab / tp, h}, acc, prec);
+  return layer * (double(m.layers) / setup_.pp) + time({double(prompts), m.vocab / tp, h});
 }
 
 Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prompts) const {
   if (tokens <= 0) return Seconds(0);
   const ModelSpec& m = *setup_.model;
   const Flops attention(2.0 * m.layers * double(m.hidden) * squared_tokens);
-  const Seconds compute = prefill_matmul(tokens, prompts) + attention / attention_rate_;
+  const Seconds compute = matmul(tokens, prompts, false) + attention / attention_rate_;
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
   return max(compute, weights_read) + communication(tokens, &tp_comm, &pp_comm);
@@ -106,12 +115,23 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   const ModelSpec& m = *setup_.model;
   DecodeBreakdown out;
   if (batch <= 0) return out;
-  out.hbm = (memory_.weights * double(setup_.pp) + memory_.kv_per_token * context_tokens) / hbm_rate_;
-  out.compute = Flops(2.0 * (active_params_ + lm_head_params_) * batch +
-                      4.0 * m.layers * double(m.hidden) * context_tokens) /
-                replica_rate_;
+  // The step's kernels run one after another on the GPU, so each is timed by its own roofline
+  // and the times add (Yuan et al., 'LLM Inference Unveiled: Survey and Roofline Model
+  // Insights', arXiv 2402.16363, sec. 2: per-layer max(compute, memory access), summed):
+  // the weight GEMMs read the weights while they compute; attention reads the KV cache.
+  const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
+  const Seconds kv_read = memory_.kv_per_token * context_tokens / hbm_rate_;
+  // The GEMMs of one iteration on the slowest stage: pp micro-batches of batch / pp rows, each
+  // through its layers and the LM head; with pp = 1, one GEMM of `batch` rows per weight.
+  const double micro = double(batch) / setup_.pp;
+  const Seconds gemm_compute = matmul(micro, int(std::ceil(micro)), true) * double(setup_.pp);
+  const Seconds attention_compute = Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_;
+  out.hbm = weights_read + kv_read;
+  out.compute = gemm_compute + attention_compute;
+  out.gemm = max(weights_read, gemm_compute);
+  out.attention = max(kv_read, attention_compute);
   communication(double(batch), &out.tp_comm, &out.pp_comm);
-  out.total = max(out.hbm, out.compute) + out.tp_comm + out.pp_comm;
+  out.total = out.gemm + out.attention + out.tp_comm + out.pp_comm;
   return out;
 }
 

@@ -30,10 +30,18 @@
 //   QK^T and AV; summed over a prompt, 2 h s^2) at peak_bf16 x attention_efficiency of the
 //   catalog (FlashAttention's measured rate; the engines' fused context-attention kernels),
 //   on tp x pp accelerators.
-// - Decode of b requests: max(HBM time, compute time) + communication, with
-//   HBM time = (pp x weights per accelerator + KV per token per accelerator x C) /
-//              (hbm_bandwidth x kDecodeHbmEfficiency),
-//   compute  = (2 (N + V h) b + 4 L h C) / (tp x pp x peak x matmul_efficiency).
+// - Decode of b requests: the weight GEMMs, then attention, one kernel after the other,
+//   each at its own roofline (Yuan et al., arXiv 2402.16363, sec. 2), + communication:
+//   GEMMs     = max(pp x weights per accelerator / B, their compute), the compute of each
+//               weight GEMM (b / pp rows, pp micro-batches) by the tile-and-wave model of
+//               gemm.hpp when its 256 x 128 tiles fill at least one wave of SMs (at MLPerf's
+//               batch of 896 on TP 2 every GEMM does: 1.21 x the FLOPs at the large-GEMM
+//               rate), at 2 (N + V h) b / R otherwise (cuBLAS then picks smaller tiles or
+//               splits k, which the tile model does not describe); MoE: 2 N b / R;
+//   attention = max(KV per token per accelerator x C / B, 4 L h C / R),
+//   B = hbm_bandwidth x kDecodeHbmEfficiency, R = tp x pp x peak x matmul_efficiency.
+//   At small batch both are memory-bound and the sum is the whole read, (weights + KV) / B;
+//   at large batch the GEMMs are compute-bound and the KV read no longer hides under them.
 //   Under PP the batch runs as pp micro-batches of b / pp: each stage reads its weights
 //   once per micro-batch, so an iteration (every request advances one token) reads the
 //   weights pp times per accelerator: PP buys memory capacity, not decode bandwidth.
@@ -43,14 +51,15 @@
 //   2 L all-reduces of one micro-batch (tokens / pp). Exposed: not overlapped.
 // - PP hand-offs: per iteration pp point-to-point sends of one micro-batch's activations
 //   (tokens / pp x h x 2 / tp bytes per rank).
-// Assumptions: decode's FLOPs run at the large-GEMM efficiency (its skinny GEMMs are bound
-// by the weight read, not modelled by tiles: cuBLAS picks other tiles and split-k there);
-// no kernel-launch gaps, no sampling, no scheduler or other CPU overhead between
-// iterations; compute and HBM traffic overlap perfectly inside an iteration; the pipeline
+// Assumptions: decode GEMMs with fewer 256 x 128 tiles than SMs run at the large-GEMM
+// efficiency (cuBLAS picks other tiles and split-k there; such small steps are bound by the
+// weight read); no kernel-launch gaps, no sampling, no scheduler or other CPU overhead between
+// iterations; compute and HBM traffic overlap perfectly inside a kernel; the pipeline
 // never drains between iterations.
-// Known error: scripts/validate (docs/models/serving.md): Splitwise's DGX-A100 latencies,
-// MLPerf Inference v4.0 llama2-70b (bracketed: its mean input length is not known) and,
-// out of sample, NVIDIA NIM latencies; optimistic, most of all for decode at batch 1.
+// Known error: scripts/validate (docs/models/serving.md): Splitwise's DGX-A100 latencies
+// (decode at batch 1: -57..-67%), MLPerf Inference v4.0 llama2-70b at the dataset's mean
+// lengths (+20..+50%) and, out of sample, NVIDIA NIM latencies (-18..-32%) and TensorRT-LLM's
+// Llama 3.3 70B throughput table (+15..+43%); optimistic everywhere.
 #pragma once
 
 #include "catalog/catalog.hpp"
@@ -137,7 +146,11 @@ class IterationCost {
 };
 
 struct DecodeBreakdown {
-  Seconds hbm, compute, tp_comm, pp_comm, total;
+  Seconds hbm, compute;   // all bytes read, all FLOPs
+  Seconds gemm;           // the weight GEMMs: max(weight read, their FLOPs)
+  Seconds attention;      // attention: max(KV-cache read, its FLOPs)
+  Seconds tp_comm, pp_comm;
+  Seconds total;          // gemm + attention + tp_comm + pp_comm
 };
 
 class ServingStepModel : public IterationCost {
@@ -150,14 +163,15 @@ class ServingStepModel : public IterationCost {
 
  private:
   Seconds communication(double tokens, Seconds* tp_part, Seconds* pp_part) const;
-  // GEMMs of a prefill of `tokens` tokens from `prompts` prompts on the slowest stage's rank.
-  Seconds prefill_matmul(double tokens, int prompts) const;
+  // GEMMs of `tokens` rows (the LM head on `prompts` of them) on the slowest stage's rank:
+  // the tile-and-wave model of gemm.hpp; with full_waves_only, GEMMs whose tiles do not fill
+  // one wave of SMs at the large-GEMM rate instead (decode).
+  Seconds matmul(double tokens, int prompts, bool full_waves_only) const;
 
   ServingSetup setup_;
   ServingFabric fabric_;
   ServingMemory memory_;
   double active_params_ = 0;  // non-embedding, active per token
-  double lm_head_params_ = 0;
   FlopRate replica_rate_;     // achievable FLOP/s of the whole replica
   FlopRate attention_rate_;   // achievable FlashAttention FLOP/s of the whole replica
   ByteRate hbm_rate_;         // achievable HBM bytes/s of one accelerator

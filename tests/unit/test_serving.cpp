@@ -145,6 +145,36 @@ TEST_CASE("prefill GEMMs pay tile and wave quantization; attention runs at Flash
   CHECK(gemms / (2.0 * 68451041280.0 * 1000 / 1.12e16) == Approx(1.57).epsilon(0.01));
 }
 
+TEST_CASE("decode at large batch: GEMMs then attention, each at its own roofline; full waves of tiles") {
+  const ModelSpec m = llama2_70b();
+  Accelerator gpu = test_gpu();
+  gpu.streaming_multiprocessors = 100;
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  // Batch 1,024 holding 512,000 tokens of context, TP 8, fp8: 1.4e15 FLOP/s per GPU, 1.4e13 per SM.
+  const double wb = 256.0 * 128 * 2 / (3.35e12 / 100);
+  auto tile = [&](double k) { return 2.0 * 256 * 128 * k / 1.4e13 + wb; };
+  // QKV 1024 x 1280 x 8192: 4 x 10 = 40 tiles < 100 SMs: at the large-GEMM rate.
+  const double qkv = 2.0 * 1024 * 1280 * 8192 / 1.4e15;
+  // O 1024 x 8192 x 1024 (256 tiles), MLP in 1024 x 7168 x 8192 (224), MLP out 1024 x 8192 x 3584
+  // (256): 3 waves each. LM head 1024 x 4000 x 8192: 4 x 32 = 128 tiles, 2 waves.
+  const double gemms = 80 * (qkv + 3 * tile(1024) + 3 * tile(8192) + 3 * tile(3584)) + 2 * tile(8192);  // 17.10 ms
+  const double weights = 8621916160.0 / 3.0e12;                                                     // 2.87 ms
+  // Attention reads 20,480 B x 512,000 = 10.49 GB of KV (3.50 ms); its 4 x 80 x 8192 x 512,000 FLOPs
+  // take 0.12 ms at 1.12e16: memory-bound. It runs after the GEMMs, so the times add.
+  const double kv = 20480.0 * 512000 / 3.0e12;
+  const double all_reduce = 2.0 * 7 / 8 * (1024.0 * 8192 * 2) / 370e9 + 14 * 3.4e-6;
+  const DecodeBreakdown d = model.decode_breakdown(1024, 512000);
+  CHECK(d.gemm.value() == Approx(gemms));
+  CHECK(d.attention.value() == Approx(kv));
+  CHECK(d.total.value() == Approx(gemms + kv + 160 * all_reduce));
+  // With the old overlap, max(all bytes, all FLOPs), the step would be 3.50 ms shorter (the KV read
+  // hid under the GEMMs) and the GEMMs would run at the large-GEMM rate.
+  CHECK(d.total.value() > std::max(d.hbm.value(), d.compute.value()) + d.tp_comm.value());
+  // Batch 1: everything memory-bound, the step is the whole read, as before.
+  const DecodeBreakdown one = model.decode_breakdown(1, 1000);
+  CHECK(one.total.value() == Approx(one.hbm.value() + one.tp_comm.value()));
+}
+
 TEST_CASE("pipeline parallelism reads the weights once per micro-batch") {
   const ModelSpec m = llama2_70b();
   const Accelerator gpu = test_gpu();
