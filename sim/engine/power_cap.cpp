@@ -42,7 +42,8 @@ int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttlea
 }
 
 double Simulation::it_power_w() const {
-  double watts = 0;
+  // The fabric's switch ports and optics draw the same whatever runs (flat wattage_range).
+  double watts = fleet_.network_watts;
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
     const FleetPod& pod = fleet_.pods[p];
     if (std::size_t(running_nodes_[p]) > pod.hosts.size())

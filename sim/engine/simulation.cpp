@@ -259,7 +259,7 @@ RunResult Simulation::run() {
   }
   if (const auto& facility = scenario_.cluster.facility; facility.power_cap) {
     // The idle fleet must fit under the cap at the highest PUE, or nothing could start.
-    double idle_w = 0;
+    double idle_w = fleet_.network_watts;
     for (const FleetPod& pod : fleet_.pods) idle_w += double(pod.hosts.size()) * pod.node_idle_watts;
     if (idle_w * facility.max_pue() > facility.power_cap->value())
       problems.add(facility.power_cap_where, "cluster.facility.power_cap",
@@ -653,6 +653,10 @@ void Simulation::finish() {
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
   for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.accelerator_s;
   for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
+  // The fabric's energy from SimGrid's link energy plugin, part of the IT energy.
+  for (const sg4::Link* link : fleet_.powered_links) result_.network_energy_j += sg_link_get_consumed_energy(link);
+  result_.network_power_w = fleet_.network_watts;
+  result_.it_energy_j += result_.network_energy_j;
   // Facility energy: the plugin's IT energy x the PUE the IT energy saw (the profile's
   // hours weighted by the time series' IT power; exactly x PUE when it is constant).
   result_.facility_energy_j = it_weighted_pue_ > 0 ? result_.it_energy_j * it_weighted_pue_
@@ -683,6 +687,7 @@ std::unique_ptr<sg4::Engine> make_engine() {
   int argc = int(argv.size());
   auto engine = std::make_unique<sg4::Engine>(&argc, argv.data());
   sg_host_energy_plugin_init();
+  sg_link_energy_plugin_init();  // network power: the fabric links' wattage_range
   set_log_clock([] { return sg4::Engine::get_clock(); });
   return engine;
 }

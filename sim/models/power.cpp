@@ -45,6 +45,24 @@ constexpr double kDecodeBoardFraction = 600.0 / 700.0;
 // at these utilisations (a choice of resolution; the engine takes the nearest).
 constexpr double kDecodeUtilisations[] = {1.0, 0.75, 0.5, 0.25};
 
+// One switch port of the scale-out fabric with its optics, by port speed. Every link of a
+// DGX SuperPOD-style fat tree is optical at both ends; only the switch ends are counted
+// here (the node end is in the node's max_power).
+// - 400 Gb/s (NDR InfiniBand / 400GbE, Quantum-2 QM9700 and Spectrum-4 switches): the
+//   switch takes twin-port OSFP transceivers, two 400G ports per cage, and "Twin port
+//   OSFP single mode transceivers remain at 17 Watts for all configurations" (NVIDIA
+//   MMS4X00-NM / MMS4X00-NS product specification, Application Overview); the QM97xx
+//   user manual (Interfaces) rates the cages for "Class 8 (17W)" modules. 17 W / 2 ports.
+// - 200 Gb/s and below (HDR generation): "An HDR cable can require 6W per port" (NVIDIA
+//   DGX SuperPOD cabling design guide, Port Power).
+// Switch chassis power (ASIC, fans, management, PSU losses) is NOT counted: no published
+// figure for the QM9700 (or another fabric switch) was found in the stored sources, so
+// this is the optics alone, a lower bound on the fabric's draw (docs/models/power.md).
+constexpr double kPortOpticsW400G = 17.0 / 2.0;
+constexpr double kPortOpticsWHdr = 6.0;
+constexpr double kSwitchChassisWPerPort = 0.0;  // not found; see above
+constexpr double kNdrPortBytesPerS = 400e9 / 8;
+
 }  // namespace
 
 std::vector<PowerLevel> dvfs_levels(const Accelerator& a) {
@@ -81,6 +99,26 @@ double throttled_step_s(double step_s, double exposed_comm_s, double speed) {
   if (speed == 1) return step_s;  // exactly: no rounding where nothing is throttled
   const double comm = std::clamp(exposed_comm_s, 0.0, step_s);
   return (step_s - comm) / speed + comm;
+}
+
+Watts switch_port_power(ByteRate port_rate) {
+  const double optics = port_rate.value() >= kNdrPortBytesPerS * (1 - 1e-9) ? kPortOpticsW400G : kPortOpticsWHdr;
+  return Watts(optics + kSwitchChassisWPerPort);
+}
+
+double switch_ports(ByteRate bandwidth, ByteRate port_rate) {
+  return port_rate.value() > 0 ? std::max(0.0, bandwidth.value() / port_rate.value()) : 0.0;
+}
+
+Watts leaf_network_power(int nodes, int nics, double oversubscription, ByteRate port_rate) {
+  const double down = double(nodes) * nics;
+  const double ports = down + 2 * down / std::max(oversubscription, 1.0);
+  return Watts(ports * switch_port_power(port_rate).value());
+}
+
+Watts pod_network_power(ByteRate pod_uplink, ByteRate port_rate, bool has_core) {
+  if (!has_core) return Watts(0);
+  return Watts(2 * switch_ports(pod_uplink, port_rate) * switch_port_power(port_rate).value());
 }
 
 }  // namespace fleetsim

@@ -43,6 +43,7 @@ struct NodePowerTable {
 // and the GEMM throughput each leaves, from the accelerator's idle and TDP.
 std::vector<PowerLevel> dvfs_levels(const Accelerator& accelerator);
 
+
 NodePowerTable node_power_table(const NodeType& node, const Accelerator& accelerator);
 
 // Board power of an accelerator in the decode phase.
@@ -51,5 +52,25 @@ Watts decode_board_power(const Accelerator& accelerator);
 // A compute-bound step at GEMM speed `speed`: its compute (everything but exposed
 // communication) takes 1/speed as long; exposed communication does not change.
 double throttled_step_s(double step_s, double exposed_comm_s, double speed);
+
+// Scale-out fabric power (docs/models/power.md, "Network"): what one switch port of the
+// leaf/spine/core fat tree draws with its pluggable optics, for ports of `port_rate` (a
+// node's NIC speed, per direction). The node's own NIC ports and their transceivers are in
+// the node's wattage (nodes.yaml max_power); the switch end of every link is counted here.
+Watts switch_port_power(ByteRate port_rate);
+
+// The switch ports, at each end of a link, that carry `bandwidth` (per direction) in ports
+// of `port_rate`: fractional when a leaf's uplinks are not a whole number of ports.
+double switch_ports(ByteRate bandwidth, ByteRate port_rate);
+
+// What the fabric above one leaf's nodes draws: the leaf's ports down to its `nodes` nodes
+// (`nics` each), the uplink ports they need at `oversubscription` (nodes x nics /
+// oversubscription: ports are counted as cabled, so a partly filled leaf cables fewer) and
+// the spine ports those land on.
+Watts leaf_network_power(int nodes, int nics, double oversubscription, ByteRate port_rate);
+
+// What a pod's way to the other pods draws: its spine's ports up to the core and the core
+// ports they land on, for `pod_uplink` of bandwidth. A design of one pod has no core: 0.
+Watts pod_network_power(ByteRate pod_uplink, ByteRate port_rate, bool has_core);
 
 }  // namespace fleetsim

@@ -11,6 +11,7 @@
 namespace simgrid::s4u {
 class Host;
 class Engine;
+class Link;
 }  // namespace simgrid::s4u
 
 namespace fleetsim {
@@ -48,6 +49,12 @@ struct FleetPod {
 
 struct Fleet {
   std::vector<FleetPod> pods;
+  // The links that carry network power (a wattage_range property, SimGrid's link energy
+  // plugin) and their power: generated platforms have one per pod, "<pod>-fabric", with
+  // IDLE = BUSY; a platform file may have any. The time series and the power cap count
+  // `network_watts` (the links' IDLE values); the energy is the plugin's.
+  std::vector<simgrid::s4u::Link*> powered_links;
+  double network_watts = 0;
   int node_count() const;
   int accelerator_count() const;
 };

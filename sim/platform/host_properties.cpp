@@ -54,6 +54,21 @@ std::string decode_text(const NodePowerTable& t) {
 }
 }  // namespace
 
+std::string fabric_link_name(const PodInstance& pod) { return pod.name + "-fabric"; }
+
+double fabric_watts(const Topology& topology, const PodInstance& pod) {
+  const ByteRate port = pod.node_type->nic_bandwidth;
+  double watts = 0;
+  for (int l = 0; l < pod.leaves; ++l) {
+    const int nodes = std::min(pod.nodes_per_leaf, pod.nodes - l * pod.nodes_per_leaf);
+    watts += leaf_network_power(nodes, pod.node_type->nics, pod.oversubscription, port).value();
+  }
+  // Core ports as cabled: the pod's uplink, at most what its nodes send through the leaves
+  // (the default uplink provisions whole leaves, also a partly filled last one).
+  const ByteRate used = min(pod.pod_uplink, pod.bisection());
+  return watts + pod_network_power(used, port, topology.pods().size() > 1).value();
+}
+
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod) {
   std::vector<std::pair<std::string, std::string>> properties = {
       {kAccelerator, pod.accelerator->name},
