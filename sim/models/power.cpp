@@ -6,18 +6,19 @@
 //                          less its accelerators' board power)
 //   P_board(compute, l)  = f_l x TDP                                 (power limit f_l)
 //   P_board(decode)      = kDecodeBoardFraction x TDP
-//   speed(l)             = ((f_l x TDP - P_idle) / (TDP - P_idle))^(1/3)
+//   speed(l)             = ((f_l x TDP - P_idle) / (TDP - P_idle))^(1/alpha), alpha = 1.55
 //   P_node(decode, u)    = P_idle + (P_node(decode) - P_idle) x u  (replica busy share u)
 //   P_node(idle)         = idle_power (catalog)
 //
 // Assumptions: GEMM-bound phases (training, prefill, denoising) run at the board limit
 // (Splitwise, ISCA'24, Fig. 8-9: prompt power climbs to the limit with batch); decode is
 // memory-bound and draws a flat, lower power (same figures). Under a lower power limit the
-// clock falls until the board fits: dynamic power ~ C V^2 f with V roughly proportional to
-// f over the DVFS range, so dynamic power ~ f^3 above a static floor taken as the board's
-// measured idle power; GEMM throughput ~ f. The host share does not change with the limit.
-// Known error: the cube law ignores the voltage floor, so it is optimistic at deep limits
-// (docs/models/power.md compares it with published figures).
+// clock falls until the board fits: dynamic power ~ C V^2 f above a static floor (the
+// board's measured idle power), GEMM throughput ~ f, so dynamic power ~ f^alpha with alpha
+// between 1 (voltage at its floor) and 3 (voltage proportional to f). alpha is taken from
+// a published H100 measurement (kDvfsAlpha below), not from the cube law. Decode is
+// memory-bound: its speed does not depend on the limit over the range offered. The host
+// share does not change with the limit (docs/models/power.md compares with sources).
 #include "models/power.hpp"
 
 #include <algorithm>
@@ -63,15 +64,40 @@ constexpr double kPortOpticsWHdr = 6.0;
 constexpr double kSwitchChassisWPerPort = 0.0;  // not found; see above
 constexpr double kNdrPortBytesPerS = 400e9 / 8;
 
+// The exponent of dynamic power in clock, from the one published H100 measurement of a
+// compute-bound phase under a power cap found: the Splitwise authors' simulator (Patel et
+// al., ISCA'24; github.com/Mutinifni/splitwise-sim, data/perf_model.csv) gives every
+// prompt (prefill) time of its capped H100 ("h100-80gb-pcap": the dgx-h100-pcap SKU, 7,140 W
+// = 70% of the DGX H100's 10,200 W) as the uncapped time x 1.30, and every token (decode)
+// time unchanged (e.g. BLOOM-176B, TP8, 512-token prompt: 77.14 ms -> 100.28 ms; token
+// 36.11 ms both). Read as a board limit of 70% of TDP (490 W) on an H100 (70 W idle):
+//   speed = 1/1.30 = ((0.7 x 700 - 70) / (700 - 70))^(1/alpha)  ->  alpha = 1.545
+// It lies between the voltage-floor bound (alpha = 1: speed 0.667 there) and the cube law
+// (alpha = 3: 0.874). Cross-check, not used to set it: factryze.ai (power capping page,
+// secondary) reports 10-15% lower pretraining throughput on H100 at 600 W; alpha = 1.545
+// gives 10.6% at 600 W (the cube law 5.6%).
+const double kDvfsAlpha = std::log((0.7 * 700.0 - 70.0) / (700.0 - 70.0)) / std::log(1.0 / 1.30);
+
 }  // namespace
+
+double compute_speed(double board_fraction, const Accelerator& a) {
+  const double tdp = a.tdp.value(), idle = a.idle.value();
+  if (board_fraction >= 1) return 1.0;
+  const double dynamic = tdp > idle ? std::max(0.0, (board_fraction * tdp - idle) / (tdp - idle)) : 1.0;
+  return std::pow(dynamic, 1.0 / kDvfsAlpha);
+}
+
+double decode_speed(double /*board_fraction*/) {
+  // Decode streams weights and KV cache from HBM: Splitwise (ISCA'24, section III-F, Fig. 9;
+  // calibration.yaml power.splitwise.powercap) saw token-phase latency hardly change down
+  // to a 50% cap, and its simulator keeps every token time under its 70% cap (above). The
+  // levels fleetsim offers stop at 50%, so decode keeps full speed at all of them.
+  return 1.0;
+}
 
 std::vector<PowerLevel> dvfs_levels(const Accelerator& a) {
   std::vector<PowerLevel> levels;
-  const double tdp = a.tdp.value(), idle = a.idle.value();
-  for (double f : kLevelFractions) {
-    const double dynamic = tdp > idle ? std::max(0.0, (f * tdp - idle) / (tdp - idle)) : 1.0;
-    levels.push_back({f, std::cbrt(dynamic)});
-  }
+  for (double f : kLevelFractions) levels.push_back({f, compute_speed(f, a)});
   return levels;
 }
 

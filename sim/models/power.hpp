@@ -43,6 +43,11 @@ struct NodePowerTable {
 // and the GEMM throughput each leaves, from the accelerator's idle and TDP.
 std::vector<PowerLevel> dvfs_levels(const Accelerator& accelerator);
 
+// Throughput at a board power limit of `board_fraction` x TDP, relative to full power, per
+// phase: a compute-bound phase (training, prefill, denoising) slows with the clock, a
+// memory-bound decode does not over the levels offered (docs/models/power.md).
+double compute_speed(double board_fraction, const Accelerator& accelerator);
+double decode_speed(double board_fraction);
 
 NodePowerTable node_power_table(const NodeType& node, const Accelerator& accelerator);
 

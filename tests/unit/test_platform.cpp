@@ -346,9 +346,11 @@ TEST_CASE("the SimGrid star of the small design", "[platform][simgrid]") {
   CHECK(std::string(n0->get_property("dvfs_pstates")) == "1,2,3,4,5");
   CHECK(n0->get_pstate_count() == 10);
   CHECK(sg_host_get_wattmin_at(n0, 6) == Approx(2200 + 8 * 1000 * 600.0 / 700.0));
-  // The speed each level leaves: (limit - idle) / (TDP - idle), cube root; 50%: (400/900)^(1/3).
+  // The speed each level leaves: ((limit - idle) / (TDP - idle))^(1/alpha), alpha from the
+  // Splitwise H100 point (70% cap: prefill x 1.30) = ln(420/630) / ln(1/1.3); 50%: (400/900)^(1/alpha).
+  const double alpha = std::log(420.0 / 630.0) / std::log(1 / 1.3);
   CHECK(n0->get_pstate_speed(1) == 8e15);
-  CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::cbrt(400.0 / 900.0)));
+  CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::pow(400.0 / 900.0, 1 / alpha)));
   CHECK(n0->get_pstate_speed(6) == 8e15);
   CHECK(pod0.dvfs_pstates == std::vector<int>{1, 2, 3, 4, 5});
   CHECK(pod0.decode_pstates == std::vector<int>{6, 7, 8, 9});
