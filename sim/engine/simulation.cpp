@@ -391,7 +391,7 @@ void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr
       }
     }
     running_nodes_[p] += int(part.nodes.size());
-    if (throttleable && pod.running_pstate >= 0) throttled_nodes_[p] += int(part.nodes.size());
+    if (throttleable && phase == PowerPhase::Compute && pod.running_pstate >= 0) throttled_nodes_[p] += int(part.nodes.size());
   }
 }
 
@@ -420,6 +420,9 @@ void Simulation::start_running(Job& job) {
   // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = job.spec->kind == "pretrain";
+  // Under a facility cap a service's decode nodes follow the DVFS level: lower board power
+  // at the same speed (Splitwise: decode hardly slows down to a 50% cap; power_cap.cpp).
+  job.decode_capped = job.phase == PowerPhase::Decode && scenario_.cluster.facility.power_cap.has_value();
   // A service's replicas decode their schedule's busy share of the time (computed before
   // it starts, serving_service.cpp) and idle the rest.
   job.utilisation = job.spec->is_serving() && job.result->serving.busy_fraction > 0 ? job.result->serving.busy_fraction : 1.0;
@@ -438,7 +441,8 @@ void Simulation::start_running(Job& job) {
   job.powered = !job.restart_pending;
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    if (job.powered)
+      power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
                     ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
@@ -461,7 +465,7 @@ void Simulation::power_up_job(Job& job) {
   account_throttle(sg4::Engine::get_clock());
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
     job.powered = true;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     if (job.throttleable && !pod.dvfs_speed.empty())

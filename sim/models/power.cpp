@@ -113,11 +113,16 @@ NodePowerTable node_power_table(const NodeType& node, const Accelerator& a) {
     t.compute_w.push_back(std::max(t.idle_w, host + n * l.board_fraction * a.tdp.value()));
     t.speed.push_back(l.speed);
   }
-  const double decode = std::max(t.idle_w, host + n * decode_board_power(a).value());
-  for (double u : kDecodeUtilisations) {
-    t.decode_w.push_back(t.idle_w + (decode - t.idle_w) * u);
-    t.decode_utilisation.push_back(u);
+  // Decode under a limit: the board draws the lower of its decode power and the limit,
+  // at full speed (decode_speed).
+  t.decode_levels = 0;
+  for (double f : kLevelFractions) {
+    const double board = std::min(decode_board_power(a).value(), f * a.tdp.value());
+    const double decode = std::max(t.idle_w, host + n * board);
+    for (double u : kDecodeUtilisations) t.decode_w.push_back(t.idle_w + (decode - t.idle_w) * u);
+    t.decode_levels++;
   }
+  for (double u : kDecodeUtilisations) t.decode_utilisation.push_back(u);
   return t;
 }
 

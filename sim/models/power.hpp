@@ -24,16 +24,20 @@ struct PowerLevel {
 
 // A node's pstate table. Pstate 0 is available (idle; an execution on it draws the full
 // compute power), pstates 1..levels are the compute phase at each DVFS level (1 = full
-// power, the engine's running pstate), the last ones the decode phase at full clock at
-// each replica utilisation (full first).
+// power, the engine's running pstate), the last ones the decode phase at each DVFS level
+// (level-major, full power first) and, within a level, at each replica utilisation (full
+// first). Decode keeps its speed at every level (decode_speed); its board power is the
+// lower of its own draw and the level's limit.
 struct NodePowerTable {
   double idle_w = 0;
   std::vector<double> compute_w;  // per level, full power first
   std::vector<double> speed;      // per level, 1 first
-  // The decode phase at each replica utilisation (decoding that share of the time, idle
-  // the rest: the time-average of the two), full first.
+  // The decode phase at each level and replica utilisation (decoding that share of the
+  // time, idle the rest: the time-average of the two): decode_levels blocks of
+  // decode_utilisation.size() entries.
   std::vector<double> decode_w;
   std::vector<double> decode_utilisation;
+  int decode_levels = 1;
   int compute_pstate(int level) const { return 1 + level; }
   int decode_pstate(int k = 0) const { return 1 + int(compute_w.size()) + k; }
   int pstate_count() const { return 1 + int(compute_w.size() + decode_w.size()); }

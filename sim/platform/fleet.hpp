@@ -36,8 +36,9 @@ struct FleetPod {
   // level, full power first, with the GEMM speed each leaves (1 first). A platform that
   // does not name them runs everything in running_pstate.
   std::vector<double> pstate_watts;
-  std::vector<int> decode_pstates;       // full utilisation first
-  std::vector<double> decode_utilisation;  // of each: (its watts - idle) / (the first's - idle)
+  std::vector<int> decode_pstates;       // per DVFS level (decode_levels blocks), full utilisation first
+  std::vector<double> decode_utilisation;  // of each: (its watts - idle) / (its level's first's - idle)
+  int decode_levels = 1;
   std::vector<int> dvfs_pstates;
   std::vector<double> dvfs_speed;
   // Fabric figures the step-time model needs; a hand-written platform leaves them at

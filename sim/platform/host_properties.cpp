@@ -24,7 +24,7 @@ std::string wattage_per_state(const NodePowerTable& t) {
 std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
   std::vector<double> speeds = {peak_flops};
   for (double s : t.speed) speeds.push_back(peak_flops * s);
-  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops);
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops * decode_speed(1.0));
   return speeds;
 }
 
@@ -33,10 +33,13 @@ NodePowerTable power_table(const PodInstance& pod) {
   if (!pod.dvfs_pstates) {  // full power only
     t.compute_w.resize(1);
     t.speed.resize(1);
+    t.decode_w.resize(t.decode_utilisation.size());
+    t.decode_levels = 1;
   }
   if (!pod.decode_pstates) {
     t.decode_w.clear();
     t.decode_utilisation.clear();
+    t.decode_levels = 0;
   }
   return t;
 }
@@ -78,6 +81,7 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       {kWattagePerState, wattage_per_state(power_table(pod))},
       {kRunningPstate, std::to_string(power_table(pod).compute_pstate(0))},
       {kDecodePstate, decode_text(power_table(pod))},
+      {kDecodeLevels, power_table(pod).decode_levels > 1 ? std::to_string(power_table(pod).decode_levels) : ""},
       {kDvfsPstates, dvfs_text(power_table(pod))},
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},

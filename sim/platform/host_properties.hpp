@@ -33,6 +33,9 @@ inline constexpr const char* kRunningPstate = "running_pstate";
 // runs everything in running_pstate and cannot be throttled.
 inline constexpr const char* kDecodePstate = "decode_pstate";
 inline constexpr const char* kDvfsPstates = "dvfs_pstates";
+// With a power cap and serving: decode_pstate lists the decode pstates of each DVFS level
+// (level-major, full power first), decode_levels of them (absent: 1).
+inline constexpr const char* kDecodeLevels = "decode_levels";
 
 // Read by SimGrid's link energy plugin: "IDLE:BUSY" in watts, the link's power without
 // traffic and at full load (linear between). fleetsim gives each pod one link that no route

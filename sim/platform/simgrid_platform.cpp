@@ -74,8 +74,9 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.running_pstate = power.compute_pstate(0);
     for (std::size_t k = 0; k < power.decode_w.size(); ++k) {
       fleet_pod.decode_pstates.push_back(power.decode_pstate(int(k)));
-      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k]);
+      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k % power.decode_utilisation.size()]);
     }
+    fleet_pod.decode_levels = std::max(1, power.decode_levels);
     fleet_pod.pstate_watts = {power.idle_w};
     for (std::size_t l = 0; l < power.compute_w.size(); ++l) {
       fleet_pod.pstate_watts.push_back(power.compute_w[l]);
@@ -423,10 +424,22 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
           return out;
         };
         pod.decode_pstates = index_list(props::kDecodePstate);
+        if (const char* levels = host->get_property(props::kDecodeLevels)) {
+          const std::optional<int> count = parse_count(levels);
+          if (count && pod.decode_pstates.size() % std::size_t(*count) == 0)
+            pod.decode_levels = *count;
+          else
+            problems.add("host " + name + ": property \"decode_levels\" is " + in_quotes(levels) +
+                         "; expected a whole number that divides the " + std::to_string(pod.decode_pstates.size()) +
+                         " decode pstates into equal blocks, one per DVFS level");
+        }
         const auto watt = [&](int s) { return wattage && std::size_t(s) < wattage->size() ? (*wattage)[std::size_t(s)].idle : 0.0; };
-        const double idle = wattage ? wattage->front().idle : 0.0, full_decode = watt(pod.decode_pstates.front());
-        for (int s : pod.decode_pstates)
-          pod.decode_utilisation.push_back(full_decode > idle ? (watt(s) - idle) / (full_decode - idle) : 1.0);
+        const double idle = wattage ? wattage->front().idle : 0.0;
+        const std::size_t block = pod.decode_pstates.size() / std::size_t(pod.decode_levels);
+        for (std::size_t i = 0; i < pod.decode_pstates.size(); ++i) {
+          const double full_decode = watt(pod.decode_pstates[i - i % block]);
+          pod.decode_utilisation.push_back(full_decode > idle ? (watt(pod.decode_pstates[i]) - idle) / (full_decode - idle) : 1.0);
+        }
         const std::vector<int> levels = index_list(props::kDvfsPstates);
         const double full = host->get_pstate_speed(levels.front() >= 0 ? levels.front() : pod.running_pstate);
         for (int l : levels) {

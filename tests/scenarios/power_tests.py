@@ -371,6 +371,36 @@ def test_network():
           p.returncode == 2 and "idle fleet" in p.stderr, f"exit {p.returncode}: {p.stderr.strip()}\n      reproduce: {cmd}")
 
 
+def test_service_capped():
+    """Under a cap a service runs at the controller's DVFS level instead of waiting: its
+    decode nodes draw less (the level's limit or decode power, the lower) at the same speed.
+    By hand (8 DGX H100, PUE 1): at the lowest level (50%: 350 W boards) training on 4 nodes
+    4 x 7,400 W + the service's 2 nodes 2 x 7,400 W + 2 idle 2 x 1,560 W + the fabric 1,632 W
+    = 49,152 W fits under 50 kW, so the service starts at once; at its full decode power
+    (2 x 9,400 W) it would not (53,152 W) and used to be held until the training ended."""
+    wl = training("t", 32, 2e10) + SERVICE.replace("count: 20000", "count: 2000") + "    submit: 10min\n"
+    free, _ = run_ok("svc-free", write("svc-free.yaml", scenario("svc-free", "{pue: 1.0}", wl, horizon="1d")))
+    s, out = run_ok("svc-cap", write("svc-cap.yaml", scenario("svc-cap", "{pue: 1.0, power_cap: 50kW}", wl, horizon="1d")))
+    if not (s and free):
+        return
+    lowest = 4 * node_w(0.5) + 2 * (HOST + 8 * min(600, 0.5 * TDP)) + 2 * IDLE + NET8
+    print(f"      by hand: everything at the lowest level {lowest:.0f} W <= 50 kW; the service at full decode "
+          f"{lowest + 2 * (8 * 600 - 8 * 350):.0f} W > 50 kW")
+    chat, chat0 = s["workloads"][1], free["workloads"][1]
+    check("capped service: not held (it starts at its submit time)", chat["power_held_s"] == 0
+          and abs(chat["start_s"] - 600) < 1e-6, {k: chat.get(k) for k in ("power_held_s", "start_s")})
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    peak = max(float(r["facility_power_w"]) for r in rows)
+    check(f"capped service: no time-series row above the 50 kW cap (peak {peak:.0f} W)", peak <= 50e3 * (1 + 1e-12))
+    check("capped service: same latencies as uncapped (decode keeps its speed)",
+          all(abs(chat[k] - chat0[k]) <= 1e-9 * max(1.0, abs(chat0[k])) for k in ("ttft_p50_s", "tpot_p50_s", "tpot_p99_s")),
+          {k: (chat[k], chat0[k]) for k in ("ttft_p50_s", "tpot_p50_s")})
+    check("capped service: its nodes drew less energy than uncapped over the same service time",
+          chat["energy_j"] < chat0["energy_j"] * (1 - 1e-3) and abs(chat["end_s"] - chat0["end_s"]) < 1e-6,
+          f"{chat['energy_j']} vs {chat0['energy_j']}")
+    check("capped service: training throttled meanwhile", s["cluster"]["power_throttled_s"] > 0)
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
@@ -400,6 +430,7 @@ test_decode_utilisation()
 test_restart_idle()
 test_bad_input()
 test_network()
+test_service_capped()
 test_held_service_and_hour_end()
 test_sites()
 sys.exit(finish())
