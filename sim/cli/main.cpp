@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 #include "engine/simulation.hpp"
 #include "models/parallelism_search.hpp"
+#include "platform/host_properties.hpp"
 #include "platform/platform_xml.hpp"
 #include "report/report.hpp"
 #include "scenario/scenario_loader.hpp"
@@ -87,6 +88,13 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
         full_w += n * t.compute_w.front();
         lowest_w += n * t.compute_w.back();
       }
+      // The fabric's switch ports and optics draw the same in every state (docs/models/power.md).
+      const Topology topology = Topology::from_design(*scenario.cluster.design, catalog);
+      double network_w = 0;
+      for (const PodInstance& pod : topology.pods()) network_w += host_properties::fabric_watts(topology, pod);
+      idle_w += network_w;
+      full_w += network_w;
+      lowest_w += network_w;
       const auto& f = scenario.cluster.facility;
       const double pue = f.max_pue();
       char line[240];
@@ -97,6 +105,7 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
                     format_quantity(lowest_w * pue, Dimension::Power).c_str(), pue,
                     f.pue_hourly.empty() ? "" : " (the profile's highest)");
       out << line;
+      out << " (the fabric's optics " << format_quantity(network_w * pue, Dimension::Power) << " in each)";
       if (f.power_cap) out << "; cap " << format_quantity(f.power_cap->value(), Dimension::Power);
       out << "\n";
     }

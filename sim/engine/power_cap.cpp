@@ -30,9 +30,13 @@ namespace fleetsim::engine_detail {
 int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level,
                            double utilisation) const {
   if (phase == PowerPhase::Decode && !pod.decode_pstates.empty()) {
-    // The decode pstate whose utilisation is nearest the replica's (the first on a tie).
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < pod.decode_pstates.size(); ++k)
+    // The block of its DVFS level (a capped service follows the level; otherwise full
+    // power), and in it the decode pstate whose utilisation is nearest the replica's (the
+    // first on a tie).
+    const std::size_t block = pod.decode_pstates.size() / std::size_t(std::max(1, pod.decode_levels));
+    const std::size_t first = block * std::size_t(throttleable ? std::clamp(level, 0, pod.decode_levels - 1) : 0);
+    std::size_t best = first;
+    for (std::size_t k = first + 1; k < first + block; ++k)
       if (std::fabs(pod.decode_utilisation[k] - utilisation) < std::fabs(pod.decode_utilisation[best] - utilisation))
         best = k;
     return pod.decode_pstates[best];
@@ -42,7 +46,8 @@ int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttlea
 }
 
 double Simulation::it_power_w() const {
-  double watts = 0;
+  // The fabric's switch ports and optics draw the same whatever runs (flat wattage_range).
+  double watts = fleet_.network_watts;
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
     const FleetPod& pod = fleet_.pods[p];
     if (std::size_t(running_nodes_[p]) > pod.hosts.size())
@@ -64,6 +69,16 @@ double Simulation::budget_it_power_w(int level) const {
   // Jobs restarting after a failure hold idle nodes they will soon power up: reserved.
   for (int index : running_jobs_)
     if (const Job& job = jobs_[std::size_t(index)]; !job.powered) watts += added_power_w(job, level);
+  // Capped services' decode nodes at `level` instead of the present one.
+  for (int index : running_jobs_)
+    if (const Job& job = jobs_[std::size_t(index)]; job.decode_capped && job.powered)
+      for (const auto& part : job.allocation.parts) {
+        const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+        if (pod.running_pstate < 0) continue;
+        watts += double(part.nodes.size()) *
+                 (pod.pstate_watts[std::size_t(pstate_for(pod, PowerPhase::Decode, true, level, job.utilisation))] -
+                  pod.pstate_watts[std::size_t(pstate_for(pod, PowerPhase::Decode, true, level_, job.utilisation))]);
+      }
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
     const FleetPod& pod = fleet_.pods[p];
     watts += double(off_nodes_[p]) * pod.node_idle_watts;
@@ -79,7 +94,8 @@ double Simulation::added_power_w(const Job& job, int level) const {
   for (const auto& part : job.allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     const double running = pod.running_pstate >= 0
-                               ? pod.pstate_watts[std::size_t(pstate_for(pod, job.phase, job.throttleable, level, job.utilisation))]
+                               ? pod.pstate_watts[std::size_t(pstate_for(pod, job.phase, job.throttleable || job.decode_capped,
+                                                                         level, job.utilisation))]
                                : pod.node_busy_watts;
     watts += double(part.nodes.size()) * (running - pod.node_idle_watts);
   }
@@ -90,6 +106,7 @@ void Simulation::hold_for_power_before_planning(Job& job) {
   if (!scenario_.cluster.facility.power_cap) return;
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = false;
+  job.decode_capped = job.phase == PowerPhase::Decode;  // admitted at the lowest level's decode power
   job.utilisation = 1.0;  // its busy share is not known before its schedule: the most it can draw
   const double granted = sg4::Engine::get_clock();
   wait_for_power(job);
@@ -171,7 +188,22 @@ bool Simulation::relevel_state() {
       pstate_nodes_[std::size_t(part.pod)][std::size_t(to)] += int(part.nodes.size());
     }
   }
-  logger_->debug("power cap: training from DVFS level {} to {} (facility budget {:.4g} W of {:.4g} W)", level_, level,
+  // Capped services' decode nodes follow the level (same speed, lower board power).
+  for (int index : running_jobs_) {
+    Job& job = jobs_[std::size_t(index)];
+    if (!job.decode_capped || !job.powered) continue;
+    for (const auto& part : job.allocation.parts) {
+      const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
+      if (pod.running_pstate < 0) continue;
+      const int from = pstate_for(pod, PowerPhase::Decode, true, level_, job.utilisation);
+      const int to = pstate_for(pod, PowerPhase::Decode, true, level, job.utilisation);
+      if (from == to) continue;
+      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(to);
+      pstate_nodes_[std::size_t(part.pod)][std::size_t(from)] -= int(part.nodes.size());
+      pstate_nodes_[std::size_t(part.pod)][std::size_t(to)] += int(part.nodes.size());
+    }
+  }
+  logger_->debug("power cap: training and services from DVFS level {} to {} (facility budget {:.4g} W of {:.4g} W)", level_, level,
                  budget_it_power_w(level) * pue, cap);
   level_ = level;
   for (int index : running_jobs_) {

@@ -155,6 +155,8 @@ struct RunResult {
   // IT energy x PUE: the constant PUE, or the profile's hour-by-hour PUE weighted by the
   // IT power of the time series (whose integral is the plugin's IT energy).
   double facility_energy_j = 0;
+  // Of it_energy_j, the scale-out fabric's (SimGrid's link energy plugin), and its power.
+  double network_energy_j = 0, network_power_w = 0;
   double peak_it_power_w = 0, peak_facility_power_w = 0;  // over states that lasted (not instants between two changes)
   // The largest change of facility power within facility.swing_window (time-series rows
   // at every change of state), up or down, and when the window it was seen in began.

@@ -259,7 +259,7 @@ RunResult Simulation::run() {
   }
   if (const auto& facility = scenario_.cluster.facility; facility.power_cap) {
     // The idle fleet must fit under the cap at the highest PUE, or nothing could start.
-    double idle_w = 0;
+    double idle_w = fleet_.network_watts;
     for (const FleetPod& pod : fleet_.pods) idle_w += double(pod.hosts.size()) * pod.node_idle_watts;
     if (idle_w * facility.max_pue() > facility.power_cap->value())
       problems.add(facility.power_cap_where, "cluster.facility.power_cap",
@@ -391,7 +391,7 @@ void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr
       }
     }
     running_nodes_[p] += int(part.nodes.size());
-    if (throttleable && pod.running_pstate >= 0) throttled_nodes_[p] += int(part.nodes.size());
+    if (throttleable && phase == PowerPhase::Compute && pod.running_pstate >= 0) throttled_nodes_[p] += int(part.nodes.size());
   }
 }
 
@@ -420,6 +420,9 @@ void Simulation::start_running(Job& job) {
   // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = job.spec->kind == "pretrain";
+  // Under a facility cap a service's decode nodes follow the DVFS level: lower board power
+  // at the same speed (Splitwise: decode hardly slows down to a 50% cap; power_cap.cpp).
+  job.decode_capped = job.phase == PowerPhase::Decode && scenario_.cluster.facility.power_cap.has_value();
   // A service's replicas decode their schedule's busy share of the time (computed before
   // it starts, serving_service.cpp) and idle the rest.
   job.utilisation = job.spec->is_serving() && job.result->serving.busy_fraction > 0 ? job.result->serving.busy_fraction : 1.0;
@@ -438,7 +441,8 @@ void Simulation::start_running(Job& job) {
   job.powered = !job.restart_pending;
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    if (job.powered) power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    if (job.powered)
+      power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
                     ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
@@ -461,7 +465,7 @@ void Simulation::power_up_job(Job& job) {
   account_throttle(sg4::Engine::get_clock());
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    power_up(job.allocation, job.busy, job.phase, job.throttleable, job.utilisation);
+    power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
     job.powered = true;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     if (job.throttleable && !pod.dvfs_speed.empty())
@@ -653,6 +657,10 @@ void Simulation::finish() {
   result_.timeseries = on_grid(result_.timeseries, scenario_.timeseries_interval.value(), now);
   for (const auto& r : result_.workloads) result_.busy_accelerator_s += r.accelerator_s;
   for (const auto& pod : fleet_.pods) result_.it_energy_j += energy_of(pod.hosts);
+  // The fabric's energy from SimGrid's link energy plugin, part of the IT energy.
+  for (const sg4::Link* link : fleet_.powered_links) result_.network_energy_j += sg_link_get_consumed_energy(link);
+  result_.network_power_w = fleet_.network_watts;
+  result_.it_energy_j += result_.network_energy_j;
   // Facility energy: the plugin's IT energy x the PUE the IT energy saw (the profile's
   // hours weighted by the time series' IT power; exactly x PUE when it is constant).
   result_.facility_energy_j = it_weighted_pue_ > 0 ? result_.it_energy_j * it_weighted_pue_
@@ -683,6 +691,7 @@ std::unique_ptr<sg4::Engine> make_engine() {
   int argc = int(argv.size());
   auto engine = std::make_unique<sg4::Engine>(&argc, argv.data());
   sg_host_energy_plugin_init();
+  sg_link_energy_plugin_init();  // network power: the fabric links' wattage_range
   set_log_clock([] { return sg4::Engine::get_clock(); });
   return engine;
 }

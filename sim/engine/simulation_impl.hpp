@@ -62,6 +62,9 @@ struct Job {
   // controller may lower their clock (training jobs), and the GEMM speed it runs at now.
   PowerPhase phase = PowerPhase::Compute;
   bool throttleable = false;
+  // A service under a facility cap: its decode nodes follow the controller's DVFS level
+  // (lower board power, same speed: models/power.hpp decode_speed).
+  bool decode_capped = false;
   // Its nodes are in their running pstate. A training job restarting after a failure
   // holds its nodes idle (pstate 0) through detection and restart, then powers up.
   bool powered = false;

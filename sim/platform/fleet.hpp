@@ -11,6 +11,7 @@
 namespace simgrid::s4u {
 class Host;
 class Engine;
+class Link;
 }  // namespace simgrid::s4u
 
 namespace fleetsim {
@@ -35,8 +36,9 @@ struct FleetPod {
   // level, full power first, with the GEMM speed each leaves (1 first). A platform that
   // does not name them runs everything in running_pstate.
   std::vector<double> pstate_watts;
-  std::vector<int> decode_pstates;       // full utilisation first
-  std::vector<double> decode_utilisation;  // of each: (its watts - idle) / (the first's - idle)
+  std::vector<int> decode_pstates;       // per DVFS level (decode_levels blocks), full utilisation first
+  std::vector<double> decode_utilisation;  // of each: (its watts - idle) / (its level's first's - idle)
+  int decode_levels = 1;
   std::vector<int> dvfs_pstates;
   std::vector<double> dvfs_speed;
   // Fabric figures the step-time model needs; a hand-written platform leaves them at
@@ -48,6 +50,12 @@ struct FleetPod {
 
 struct Fleet {
   std::vector<FleetPod> pods;
+  // The links that carry network power (a wattage_range property, SimGrid's link energy
+  // plugin) and their power: generated platforms have one per pod, "<pod>-fabric", with
+  // IDLE = BUSY; a platform file may have any. The time series and the power cap count
+  // `network_watts` (the links' IDLE values); the energy is the plugin's.
+  std::vector<simgrid::s4u::Link*> powered_links;
+  double network_watts = 0;
   int node_count() const;
   int accelerator_count() const;
 };

@@ -24,7 +24,7 @@ std::string wattage_per_state(const NodePowerTable& t) {
 std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
   std::vector<double> speeds = {peak_flops};
   for (double s : t.speed) speeds.push_back(peak_flops * s);
-  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops);
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops * decode_speed(1.0));
   return speeds;
 }
 
@@ -33,10 +33,13 @@ NodePowerTable power_table(const PodInstance& pod) {
   if (!pod.dvfs_pstates) {  // full power only
     t.compute_w.resize(1);
     t.speed.resize(1);
+    t.decode_w.resize(t.decode_utilisation.size());
+    t.decode_levels = 1;
   }
   if (!pod.decode_pstates) {
     t.decode_w.clear();
     t.decode_utilisation.clear();
+    t.decode_levels = 0;
   }
   return t;
 }
@@ -54,6 +57,21 @@ std::string decode_text(const NodePowerTable& t) {
 }
 }  // namespace
 
+std::string fabric_link_name(const PodInstance& pod) { return pod.name + "-fabric"; }
+
+double fabric_watts(const Topology& topology, const PodInstance& pod) {
+  const ByteRate port = pod.node_type->nic_bandwidth;
+  double watts = 0;
+  for (int l = 0; l < pod.leaves; ++l) {
+    const int nodes = std::min(pod.nodes_per_leaf, pod.nodes - l * pod.nodes_per_leaf);
+    watts += leaf_network_power(nodes, pod.node_type->nics, pod.oversubscription, port).value();
+  }
+  // Core ports as cabled: the pod's uplink, at most what its nodes send through the leaves
+  // (the default uplink provisions whole leaves, also a partly filled last one).
+  const ByteRate used = min(pod.pod_uplink, pod.bisection());
+  return watts + pod_network_power(used, port, topology.pods().size() > 1).value();
+}
+
 std::vector<std::pair<std::string, std::string>> node_properties(const PodInstance& pod) {
   std::vector<std::pair<std::string, std::string>> properties = {
       {kAccelerator, pod.accelerator->name},
@@ -63,6 +81,7 @@ std::vector<std::pair<std::string, std::string>> node_properties(const PodInstan
       {kWattagePerState, wattage_per_state(power_table(pod))},
       {kRunningPstate, std::to_string(power_table(pod).compute_pstate(0))},
       {kDecodePstate, decode_text(power_table(pod))},
+      {kDecodeLevels, power_table(pod).decode_levels > 1 ? std::to_string(power_table(pod).decode_levels) : ""},
       {kDvfsPstates, dvfs_text(power_table(pod))},
       // A node that is off draws nothing the facility has to supply.
       {kWattageOff, "0"},

@@ -33,6 +33,20 @@ inline constexpr const char* kRunningPstate = "running_pstate";
 // runs everything in running_pstate and cannot be throttled.
 inline constexpr const char* kDecodePstate = "decode_pstate";
 inline constexpr const char* kDvfsPstates = "dvfs_pstates";
+// With a power cap and serving: decode_pstate lists the decode pstates of each DVFS level
+// (level-major, full power first), decode_levels of them (absent: 1).
+inline constexpr const char* kDecodeLevels = "decode_levels";
+
+// Read by SimGrid's link energy plugin: "IDLE:BUSY" in watts, the link's power without
+// traffic and at full load (linear between). fleetsim gives each pod one link that no route
+// crosses, "<pod>-fabric", carrying the power of the pod's switch ports and optics
+// (models/power.hpp), flat (IDLE = BUSY): docs/models/power.md, "Network".
+inline constexpr const char* kWattageRange = "wattage_range";
+std::string fabric_link_name(const PodInstance& pod);
+// The pod's share of the fabric: its leaves (ports down to the nodes, uplink ports and the
+// spine ports they land on) and, with more than one pod, its spine's uplinks to the core
+// and the core ports they land on.
+double fabric_watts(const Topology& topology, const PodInstance& pod);
 
 // The shortest decimal text that reads back as exactly `value` ("1500", "7.9e+15", "3.3e-07").
 std::string number_text(double value);

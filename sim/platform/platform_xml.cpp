@@ -88,6 +88,16 @@ void write_platform_xml(const Topology& topology, std::ostream& out) {
     out << "    <link id=\"" << escaped(up.name) << "\" bandwidth=\"" << props::number_text(up.bandwidth.value())
         << "Bps\" latency=\"" << props::number_text(up.latency.value()) << "s\" sharing_policy=\"SPLITDUPLEX\"/>\n";
   }
+  // The pod's switch ports and optics: a link no route crosses, for the link energy plugin
+  // (the star builder makes the same one; host_properties.hpp).
+  for (const PodInstance& pod : topology.pods()) {
+    const double watts = props::fabric_watts(topology, pod);
+    if (watts <= 0) continue;
+    out << "    <link id=\"" << escaped(props::fabric_link_name(pod)) << "\" bandwidth=\""
+        << props::number_text(pod.pod_uplink.value()) << "Bps\" latency=\"0s\" sharing_policy=\"SHARED\">"
+        << "<prop id=\"" << props::kWattageRange << "\" value=\"" << props::number_text(watts) << ":"
+        << props::number_text(watts) << "\"/></link>\n";
+  }
   for (const PodInstance& pod : topology.pods()) {
     const TopologyEdge& up = g[topology.uplink(pod.spine_vertex)];
     out << "    <zoneRoute src=\"" << escaped(pod.name) << "\" dst=\"" << kCoreZone << "\" gw_src=\""

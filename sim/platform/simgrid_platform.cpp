@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -73,8 +74,9 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.running_pstate = power.compute_pstate(0);
     for (std::size_t k = 0; k < power.decode_w.size(); ++k) {
       fleet_pod.decode_pstates.push_back(power.decode_pstate(int(k)));
-      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k]);
+      fleet_pod.decode_utilisation.push_back(power.decode_utilisation[k % power.decode_utilisation.size()]);
     }
+    fleet_pod.decode_levels = std::max(1, power.decode_levels);
     fleet_pod.pstate_watts = {power.idle_w};
     for (std::size_t l = 0; l < power.compute_w.size(); ++l) {
       fleet_pod.pstate_watts.push_back(power.compute_w[l]);
@@ -86,6 +88,18 @@ Fleet build_simgrid_platform(const Topology& topology) {
     fleet_pod.hosts.reserve(static_cast<std::size_t>(pod.nodes));
 
     sg4::Link* pod_up = create_link(zone, g[topology.uplink(pod.spine_vertex)]);
+    // The pod's switch ports and optics as one link that no route crosses: fleetsim's flows
+    // are the traffic between pods only, so link loads could not say how busy a leaf is,
+    // and switch power hardly depends on load anyway (docs/models/power.md, "Network").
+    // One link per pod, not one per switch: the energy plugin's bookkeeping stays O(pods).
+    if (const double watts = props::fabric_watts(topology, pod); watts > 0) {
+      sg4::Link* fabric = zone->create_link(props::fabric_link_name(pod), pod.pod_uplink.value());
+      fabric->set_sharing_policy(sg4::Link::SharingPolicy::SHARED);
+      fabric->set_property(props::kWattageRange, props::number_text(watts) + ":" + props::number_text(watts));
+      fabric->seal();
+      fleet.powered_links.push_back(fabric);
+      fleet.network_watts += watts;
+    }
     // The gateway stands for the pod's egress: it computes nothing (speed 1 FLOP/s is
     // SimGrid's smallest sensible value) and draws nothing.
     sg4::Host* gateway = zone->create_host(pod.name + "-gw", 1.0);
@@ -410,10 +424,22 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
           return out;
         };
         pod.decode_pstates = index_list(props::kDecodePstate);
+        if (const char* levels = host->get_property(props::kDecodeLevels)) {
+          const std::optional<int> count = parse_count(levels);
+          if (count && pod.decode_pstates.size() % std::size_t(*count) == 0)
+            pod.decode_levels = *count;
+          else
+            problems.add("host " + name + ": property \"decode_levels\" is " + in_quotes(levels) +
+                         "; expected a whole number that divides the " + std::to_string(pod.decode_pstates.size()) +
+                         " decode pstates into equal blocks, one per DVFS level");
+        }
         const auto watt = [&](int s) { return wattage && std::size_t(s) < wattage->size() ? (*wattage)[std::size_t(s)].idle : 0.0; };
-        const double idle = wattage ? wattage->front().idle : 0.0, full_decode = watt(pod.decode_pstates.front());
-        for (int s : pod.decode_pstates)
-          pod.decode_utilisation.push_back(full_decode > idle ? (watt(s) - idle) / (full_decode - idle) : 1.0);
+        const double idle = wattage ? wattage->front().idle : 0.0;
+        const std::size_t block = pod.decode_pstates.size() / std::size_t(pod.decode_levels);
+        for (std::size_t i = 0; i < pod.decode_pstates.size(); ++i) {
+          const double full_decode = watt(pod.decode_pstates[i - i % block]);
+          pod.decode_utilisation.push_back(full_decode > idle ? (watt(pod.decode_pstates[i]) - idle) / (full_decode - idle) : 1.0);
+        }
         const std::vector<int> levels = index_list(props::kDvfsPstates);
         const double full = host->get_pstate_speed(levels.front() >= 0 ? levels.front() : pod.running_pstate);
         for (int l : levels) {
@@ -443,6 +469,20 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
   }
 
   problems.locate({path, 0, 0});
+  // Network power: links with a wattage_range (SimGrid's link energy plugin reads it).
+  Fleet fleet;
+  for (sg4::Link* link : engine->get_all_links()) {
+    const char* range = link->get_property(props::kWattageRange);
+    if (range == nullptr) continue;
+    const auto watts = parse_wattage_per_state(range);
+    if (!watts || watts->size() != 1 || std::count(range, range + std::strlen(range), ':') != 1) {
+      problems.add("link " + in_quotes(link->get_name()) + ": property \"wattage_range\" is " + in_quotes(range) +
+                   "; expected \"IDLE:BUSY\" in watts, one pair, for example 2000:2000");
+      continue;
+    }
+    fleet.powered_links.push_back(link);
+    fleet.network_watts += watts->front().idle;
+  }
   for (PodBeingBuilt& building : pods) {
     if (building.pod.hosts.empty()) {
       problems.add("pod " + in_quotes(building.pod.name) + " has a gateway (" +
@@ -454,7 +494,6 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
   if (pods.empty()) problems.add("the platform has no hosts; expected at least one node host");
   problems.throw_if_any();
 
-  Fleet fleet;
   for (PodBeingBuilt& building : pods) fleet.pods.push_back(std::move(building.pod));
   layer_logger("platform")->info("loaded {}: {} pods, {} nodes, {} accelerators", path, fleet.pods.size(),
                                  fleet.node_count(), fleet.accelerator_count());

@@ -312,6 +312,9 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   cluster["peak_it_power_w"] = run.peak_it_power_w;
   cluster["avg_facility_power_w"] = t > 0 ? run.facility_energy_j / t : 0.0;
   cluster["peak_facility_power_w"] = run.peak_facility_power_w;
+  // Of the IT figures above, the scale-out fabric's switch ports and optics.
+  cluster["network_energy_j"] = run.network_energy_j;
+  cluster["network_power_w"] = run.network_power_w;
   // docs/models/power.md: the PUE the IT energy saw (the constant, or the profile weighted
   // by IT power), and the largest facility power swing within the window.
   cluster["pue"] = run.it_energy_j > 0 ? run.facility_energy_j / run.it_energy_j : scenario.cluster.facility.pue_at(0);

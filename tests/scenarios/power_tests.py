@@ -67,7 +67,7 @@ def integrals(out):
 
 
 # The node power table by hand (models/power.cpp): host share at load + 8 x the level's
-# board limit; GEMM speed ((f x TDP - idle) / (TDP - idle))^(1/3).
+# board limit; GEMM speed ((f x TDP - idle) / (TDP - idle))^(1/alpha), ALPHA below.
 NODE = catalog_node("dgx-h100")
 GPU = catalog_accelerator("H100-SXM")
 TDP, GPU_IDLE = watts(GPU["tdp"]), watts(GPU["idle"])
@@ -80,8 +80,34 @@ def node_w(f):
     return HOST + 8 * f * TDP
 
 
+# The fabric by hand (models/power.cpp, docs/models/power.md "Network"): every switch port
+# with its optics at 17 W per twin-port 400G OSFP cage = 8.5 W. A leaf has a port per NIC
+# below and NICs / oversubscription above, each landing on a spine port; with more than one
+# pod, the pod's uplink ports (at most what its nodes send) land on core ports.
+PORT_W = 17.0 / 2
+
+
+def net_w(pods, nodes, per_leaf=32, nics=8, over=1.0):
+    ports = 0.0
+    for first in range(0, nodes, per_leaf):
+        down = min(per_leaf, nodes - first) * nics
+        ports += down + 2 * down / over
+    if pods > 1:
+        leaves = -(-nodes // per_leaf)
+        ports += 2 * min(leaves * per_leaf * nics / over, nodes * nics / over)
+    return pods * ports * PORT_W
+
+
+NET8 = net_w(1, 8)  # the 8-node pod of scenario()
+
+
+# Dynamic power ~ clock^alpha, alpha from the Splitwise authors' H100 point (a 70% cap,
+# 490 W of 700 W with 70 W idle, leaves prefill 1/1.30 as fast): docs/models/power.md.
+ALPHA = math.log((0.7 * 700 - 70) / (700 - 70)) / math.log(1 / 1.30)
+
+
 def speed(f):
-    return ((f * TDP - GPU_IDLE) / (TDP - GPU_IDLE)) ** (1 / 3)
+    return ((f * TDP - GPU_IDLE) / (TDP - GPU_IDLE)) ** (1 / ALPHA)
 
 
 def test_energy_integral():
@@ -135,12 +161,12 @@ def test_cap_never_exceeded():
     check("capped: summary has power_cap_w and the throttle figures",
           c["power_cap_w"] == 80e3 and c["power_throttled_s"] > 0 and c["power_cap_lost_gpu_hours"] > 0, str(c))
     # With both jobs, 8 nodes running: level 60% is the highest under the cap (by hand).
-    both = [f for f in LEVELS if (8 * node_w(f)) * 1.2 <= 80e3]
-    print(f"      by hand: 8 running nodes at 100/85/70/60/50% draw "
-          + ", ".join(f"{8 * node_w(f) * 1.2 / 1e3:.1f}" for f in LEVELS) + " kW facility; cap 80 kW -> "
+    both = [f for f in LEVELS if (8 * node_w(f) + NET8) * 1.2 <= 80e3]
+    print(f"      by hand: 8 running nodes at 100/85/70/60/50% and the fabric ({NET8:.0f} W) draw "
+          + ", ".join(f"{(8 * node_w(f) + NET8) * 1.2 / 1e3:.1f}" for f in LEVELS) + " kW facility; cap 80 kW -> "
           f"{both[0]:.0%}")
     check("capped: both jobs ran at the level the table gives (peak = 8 nodes at it x PUE)",
-          abs(c["peak_facility_power_w"] - 8 * node_w(both[0]) * 1.2) < 1e-6, f"{c['peak_facility_power_w']}")
+          abs(c["peak_facility_power_w"] - (8 * node_w(both[0]) + NET8) * 1.2) < 1e-6, f"{c['peak_facility_power_w']}")
 
 
 def test_capped_slower():
@@ -150,14 +176,14 @@ def test_capped_slower():
     s, _ = run_ok("slow-cap", write("slow-cap.yaml", scenario("slow-cap", "{pue: 1.0, power_cap: 40kW}", wl)))
     if not (s and free):
         return
-    others = 4 * IDLE
+    others = 4 * IDLE + NET8
     level = next(f for f in LEVELS if others + 4 * node_w(f) <= 40e3)
     w0, w1 = free["workloads"][0], s["workloads"][0]
     step, exposed = w0["step_time_s"], w0["step_breakdown_s"]["exposed_comm"]
     expected = ((step - exposed) / speed(level) + exposed) / step
-    print(f"      by hand: 4 idle nodes {others:.0f} W + 4 nodes at {level:.0%} of TDP "
+    print(f"      by hand: 4 idle nodes and the fabric {others:.0f} W + 4 nodes at {level:.0%} of TDP "
           f"{4 * node_w(level):.0f} W <= 40 kW; speed ({level} x {TDP:.0f} - {GPU_IDLE:.0f}) / "
-          f"({TDP:.0f} - {GPU_IDLE:.0f}))^(1/3) = {speed(level):.4f}; step {step:.4f} s of which {exposed:.4f} s "
+          f"({TDP:.0f} - {GPU_IDLE:.0f}))^(1/{ALPHA:.3f}) = {speed(level):.4f}; step {step:.4f} s of which {exposed:.4f} s "
           f"exposed communication -> x {expected:.4f}")
     ratio = w1["completion_s"] / w0["completion_s"]
     check(f"capped run slower by the pstate table's factor ({ratio:.5f} vs {expected:.5f})",
@@ -172,7 +198,7 @@ def test_capped_slower():
 
 def test_held_for_power():
     """A cap that fits one job at the lowest level but not two: the second waits for the first."""
-    cap = (4 * IDLE + 4 * node_w(0.5)) * 1.0 + 1000  # one job of 4 nodes at 50%, plus 1 kW
+    cap = (4 * IDLE + 4 * node_w(0.5) + NET8) * 1.0 + 1000  # one job of 4 nodes at 50%, plus 1 kW
     wl = training("first", 32, 1e10) + training("second", 32, 1e10, "10min")
     s, _ = run_ok("held", write("held.yaml", scenario("held", f"{{pue: 1.0, power_cap: {cap / 1e3}kW}}", wl)))
     if not s:
@@ -224,7 +250,7 @@ def test_restart_idle():
     stepping = [r for r in rows if float(r["tokens_per_s:t"]) > 0]
     check("restart: the job restarted at least once", s["workloads"][0]["interruptions"] > 0 and restarting)
     check("restart: while it restarts every node draws at most its idle power",
-          all(float(r["it_power_w"]) <= 8 * IDLE + 1e-6 for r in restarting), str(restarting[:1]))
+          all(float(r["it_power_w"]) <= 8 * IDLE + NET8 + 1e-6 for r in restarting), str(restarting[:1]))
     check("restart: while it steps its 4 nodes draw full power",
           all(float(r["it_power_w"]) >= 4 * node_w(1.0) for r in stepping), str(stepping[:1]))
     check("restart: a swing of its 4 nodes from full to idle is reported",
@@ -304,6 +330,77 @@ def test_held_service_and_hour_end():
         check("one time-series row per instant", len({r["time_s"] for r in rows}) == len(rows))
 
 
+def test_network():
+    """Network power through SimGrid's link energy plugin: the fabric's wattage by hand, its
+    energy = its power x the run (the plugin's integral), counted in IT power, energy and
+    the cap."""
+    cases = [("two pods", 2, 40, 1.0), ("one pod, 2:1", 1, 40, 2.0)]
+    for label, pods, nodes, over in cases:
+        name = "net-" + label.split(",")[0].replace(" ", "")
+        text = design_head(name, "6h", nodes, count=pods, pod="q").replace(
+            "node: dgx-h100}", f"node: dgx-h100, fabric: {{topology: fat-tree, oversubscription: {over}}}}}")
+        text += "  facility: {pue: 1.2}\nworkloads:\n" + training("t", 64, 5e9, "1h")
+        s, out = run_ok(name, write(name + ".yaml", text))
+        if not s:
+            continue
+        c = s["cluster"]
+        hand = net_w(pods, nodes, over=over)
+        leaves = -(-nodes // 32)
+        print(f"      by hand ({label}): {pods} pod(s) x ({nodes} x 8 leaf ports + 2 x {nodes} x 8 / {over:g} up and "
+              f"spine ports{' + 2 x ' + str(nodes * 8) + ' pod uplink and core ports' if pods > 1 else ''}) "
+              f"x 8.5 W = {hand:.0f} W ({leaves} leaves)")
+        check(f"network ({label}): network_power_w = the ports by hand ({hand:.0f} W)",
+              abs(c["network_power_w"] - hand) < 1e-9 * hand, str(c["network_power_w"]))
+        check(f"network ({label}): network energy (link plugin) = its power x the run within 0.1%",
+              abs(c["network_energy_j"] / (hand * s["simulated_s"]) - 1) < 1e-3,
+              f"{c['network_energy_j']} vs {hand * s['simulated_s']}")
+        rows, it, fac = integrals(out)
+        check(f"network ({label}): IT energy (host + link plugins) = integral of it_power_w within 0.1%",
+              abs(it / c["it_energy_j"] - 1) < 1e-3, f"{it} vs {c['it_energy_j']}")
+        idle_rows = [r for r in rows if int(r["busy_accelerators"]) == 0 and int(r["allocated_accelerators"]) == 0]
+        check(f"network ({label}): an idle cluster draws its nodes' idle power + the fabric",
+              idle_rows and all(abs(float(r["it_power_w"]) - (pods * nodes * IDLE + hand)) < 1e-6 for r in idle_rows),
+              str(idle_rows[:1]))
+    # A cap counts the fabric: a cap between the idle nodes' facility power and the idle
+    # nodes + fabric is refused as below the idle fleet.
+    idle_nodes = 8 * IDLE * 1.1
+    cap = (idle_nodes + NET8 * 1.1 / 2) / 1e3
+    path = write("net-cap.yaml", scenario("net-cap", f"{{pue: 1.1, power_cap: {cap}kW}}", training("t", 32, 1e9)))
+    p, cmd = fleetsim("run", path, "--out", os.path.join(os.path.dirname(path), "net-cap-out"), "--quiet")
+    check("network: a cap under the idle nodes + fabric is refused (the cap counts the fabric)",
+          p.returncode == 2 and "idle fleet" in p.stderr, f"exit {p.returncode}: {p.stderr.strip()}\n      reproduce: {cmd}")
+
+
+def test_service_capped():
+    """Under a cap a service runs at the controller's DVFS level instead of waiting: its
+    decode nodes draw less (the level's limit or decode power, the lower) at the same speed.
+    By hand (8 DGX H100, PUE 1): at the lowest level (50%: 350 W boards) training on 4 nodes
+    4 x 7,400 W + the service's 2 nodes 2 x 7,400 W + 2 idle 2 x 1,560 W + the fabric 1,632 W
+    = 49,152 W fits under 50 kW, so the service starts at once; at its full decode power
+    (2 x 9,400 W) it would not (53,152 W) and used to be held until the training ended."""
+    wl = training("t", 32, 2e10) + SERVICE.replace("count: 20000", "count: 2000") + "    submit: 10min\n"
+    free, _ = run_ok("svc-free", write("svc-free.yaml", scenario("svc-free", "{pue: 1.0}", wl, horizon="1d")))
+    s, out = run_ok("svc-cap", write("svc-cap.yaml", scenario("svc-cap", "{pue: 1.0, power_cap: 50kW}", wl, horizon="1d")))
+    if not (s and free):
+        return
+    lowest = 4 * node_w(0.5) + 2 * (HOST + 8 * min(600, 0.5 * TDP)) + 2 * IDLE + NET8
+    print(f"      by hand: everything at the lowest level {lowest:.0f} W <= 50 kW; the service at full decode "
+          f"{lowest + 2 * (8 * 600 - 8 * 350):.0f} W > 50 kW")
+    chat, chat0 = s["workloads"][1], free["workloads"][1]
+    check("capped service: not held (it starts at its submit time)", chat["power_held_s"] == 0
+          and abs(chat["start_s"] - 600) < 1e-6, {k: chat.get(k) for k in ("power_held_s", "start_s")})
+    rows = read_csv(os.path.join(out, "timeseries.csv"))
+    peak = max(float(r["facility_power_w"]) for r in rows)
+    check(f"capped service: no time-series row above the 50 kW cap (peak {peak:.0f} W)", peak <= 50e3 * (1 + 1e-12))
+    check("capped service: same latencies as uncapped (decode keeps its speed)",
+          all(abs(chat[k] - chat0[k]) <= 1e-9 * max(1.0, abs(chat0[k])) for k in ("ttft_p50_s", "tpot_p50_s", "tpot_p99_s")),
+          {k: (chat[k], chat0[k]) for k in ("ttft_p50_s", "tpot_p50_s")})
+    check("capped service: its nodes drew less energy than uncapped over the same service time",
+          chat["energy_j"] < chat0["energy_j"] * (1 - 1e-3) and abs(chat["end_s"] - chat0["end_s"]) < 1e-6,
+          f"{chat['energy_j']} vs {chat0['energy_j']}")
+    check("capped service: training throttled meanwhile", s["cluster"]["power_throttled_s"] > 0)
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
@@ -332,6 +429,8 @@ test_decode_power()
 test_decode_utilisation()
 test_restart_idle()
 test_bad_input()
+test_network()
+test_service_capped()
 test_held_service_and_hour_end()
 test_sites()
 sys.exit(finish())

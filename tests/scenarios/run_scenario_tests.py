@@ -55,9 +55,12 @@ def test_invariants():
     node = catalog_node("dgx-h100")
     busy, idle = watts(node["max_power"]), watts(node["idle_power"])
     t = s["simulated_s"]
-    expected = 4 * busy * w["end_s"] + 4 * idle * t
     c = s["cluster"]
-    check("IT energy = busy nodes x max power + idle nodes x idle power", abs(c["it_energy_j"] / expected - 1) < 1e-6,
+    # The fabric (docs/models/power.md, "Network"): per pod, 4 x 8 leaf ports, as many up
+    # and on the spine, and (two pods) as many to the core and on it: 160 ports x 8.5 W.
+    check("network power: 2 pods x 160 switch ports x 8.5 W", c["network_power_w"] == 2 * 160 * 8.5, str(c["network_power_w"]))
+    expected = 4 * busy * w["end_s"] + 4 * idle * t + 2 * 160 * 8.5 * t
+    check("IT energy = busy nodes x max power + idle nodes x idle power + the fabric", abs(c["it_energy_j"] / expected - 1) < 1e-6,
           f"{c['it_energy_j']} vs {expected}")
     check("job energy = its nodes at max power", abs(w["energy_j"] / (4 * busy * w["end_s"]) - 1) < 1e-6,
           f"{w['energy_j']}")

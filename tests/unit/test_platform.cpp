@@ -342,16 +342,27 @@ TEST_CASE("the SimGrid star of the small design", "[platform][simgrid]") {
   CHECK(std::string(n0->get_property("wattage_per_state"))
             .rfind("1500:10200,10200:10200,9000:9000,7800:7800,7000:7000,6200:6200,", 0) == 0);
   CHECK(std::string(n0->get_property("running_pstate")) == "1");
-  CHECK(std::string(n0->get_property("decode_pstate")) == "6,7,8,9");
+  // Decode at each of the 5 DVFS levels (a power cap and serving), 4 utilisations each.
+  CHECK(std::string(n0->get_property("decode_pstate")) == "6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25");
+  CHECK(std::string(n0->get_property("decode_levels")) == "5");
   CHECK(std::string(n0->get_property("dvfs_pstates")) == "1,2,3,4,5");
-  CHECK(n0->get_pstate_count() == 10);
+  CHECK(n0->get_pstate_count() == 26);
   CHECK(sg_host_get_wattmin_at(n0, 6) == Approx(2200 + 8 * 1000 * 600.0 / 700.0));
-  // The speed each level leaves: (limit - idle) / (TDP - idle), cube root; 50%: (400/900)^(1/3).
+  // The speed each level leaves: ((limit - idle) / (TDP - idle))^(1/alpha), alpha from the
+  // Splitwise H100 point (70% cap: prefill x 1.30) = ln(420/630) / ln(1/1.3); 50%: (400/900)^(1/alpha).
+  const double alpha = std::log(420.0 / 630.0) / std::log(1 / 1.3);
   CHECK(n0->get_pstate_speed(1) == 8e15);
-  CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::cbrt(400.0 / 900.0)));
+  CHECK(n0->get_pstate_speed(5) == Approx(8e15 * std::pow(400.0 / 900.0, 1 / alpha)));
   CHECK(n0->get_pstate_speed(6) == 8e15);
   CHECK(pod0.dvfs_pstates == std::vector<int>{1, 2, 3, 4, 5});
-  CHECK(pod0.decode_pstates == std::vector<int>{6, 7, 8, 9});
+  CHECK(pod0.decode_pstates.size() == 20);
+  CHECK(pod0.decode_pstates.front() == 6);
+  CHECK(pod0.decode_levels == 5);
+  // Decode under a limit: the board's decode power (600/700 of TDP = 857 W here) or the
+  // limit, the lower; at 70% (700 W) the limit: host 2200 + 8 x 700, full speed.
+  CHECK(sg_host_get_wattmin_at(n0, 6 + 2 * 4) == Approx(2200 + 8 * 700.0));
+  CHECK(sg_host_get_wattmin_at(n0, 6 + 1 * 4) == Approx(2200 + 8 * 850.0));
+  CHECK(n0->get_pstate_speed(6 + 4 * 4) == 8e15);
   // Decode at utilisation u: idle + (decode - idle) x u.
   CHECK(sg_host_get_wattmin_at(n0, 8) == Approx(1500 + (2200 + 8 * 1000 * 600.0 / 700.0 - 1500) * 0.5));
   CHECK(pod0.decode_utilisation[2] == Approx(0.5));
@@ -424,8 +435,8 @@ TEST_CASE("the platform XML of 131072 nodes is small", "[platform][xml]") {
   const Topology t = Topology::from_design(million_gpu_design(), find_test_accelerator);
   std::ostringstream out;
   write_platform_xml(t, out);
-  // O(pods): 128 clusters of about 800 bytes and 128 links and zoneRoutes.
-  CHECK(out.str().size() < 200000);
+  // O(pods): 128 clusters of about 1,500 bytes (26 pstates each) and 3 x 128 links and zoneRoutes.
+  CHECK(out.str().size() < 300000);
   CHECK(out.str().find("radical=\"0-1023\"") != std::string::npos);
   CHECK(out.str().find("<cluster id=\"hopper-127\"") != std::string::npos);
 }
