@@ -75,13 +75,17 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
   const Precision prec = setup_.precision;
   const double tp = setup_.tp;
   // A GEMM at the large-GEMM rate, or through the tile-and-wave model of gemm.hpp. Decode
-  // (full_waves_only) uses the tile model only for GEMMs whose 256 x 128 tiles fill at least
-  // one wave of SMs: below that cuBLAS picks smaller tiles or splits k (gemm.hpp's known
-  // error), and a decode step that small is bound by its weight read anyway.
+  // (full_waves_only) uses the tile model only for GEMMs at least 128 rows tall (a tile's short
+  // side, so the min-orientation tiling wastes at most half a tile) whose tiles fill at least
+  // one wave of SMs: below that cuBLAS picks smaller tiles or splits k (gemm.hpp's known error;
+  // billing a whole tile for a batch of 1 made int4 decode 2.75x its weight read), and such a
+  // GEMM is memory-bound anyway (2m FLOPs per weight byte at fp8, under 256, is below the ridge
+  // of every GPU in the catalog).
   auto time = [&](const GemmShape& g) {
     if (full_waves_only) {
-      const double tiles = std::ceil(g.m / kGemmTileM) * std::ceil(g.n / kGemmTileN);
-      if (acc.streaming_multiprocessors <= 0 || tiles < acc.streaming_multiprocessors)
+      const double tiles = std::min(std::ceil(g.m / kGemmTileM) * std::ceil(g.n / kGemmTileN),
+                                    std::ceil(g.m / kGemmTileN) * std::ceil(g.n / kGemmTileM));
+      if (acc.streaming_multiprocessors <= 0 || g.m < kGemmTileN || tiles < acc.streaming_multiprocessors)
         return Flops(2.0 * g.m * g.n * g.k) / (acc.peak(prec) * acc.matmul_efficiency(prec));
     }
     return gemm_time(g, acc, prec);

@@ -173,6 +173,12 @@ TEST_CASE("decode at large batch: GEMMs then attention, each at its own roofline
   // Batch 1: everything memory-bound, the step is the whole read, as before.
   const DecodeBreakdown one = model.decode_breakdown(1, 1000);
   CHECK(one.total.value() == Approx(one.hbm.value() + one.tp_comm.value()));
+  // Also at TP 1, where the wide GEMMs (MLP in: 1 x 57,344 x 8,192) have hundreds of tiles: a
+  // batch of 1 is not billed whole 256-row tiles (that made int4 decode 2.75x its weight read).
+  const ServingStepModel tp1({&m, &gpu, 1, 1, Precision::FP8}, {kNvlink, kNvlink});
+  const DecodeBreakdown lone = tp1.decode_breakdown(1, 1000);
+  CHECK(lone.compute.value() < 0.01 * lone.hbm.value());
+  CHECK(lone.total.value() == Approx(lone.hbm.value()));
 }
 
 TEST_CASE("pipeline parallelism reads the weights once per micro-batch") {
