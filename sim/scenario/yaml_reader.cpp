@@ -92,7 +92,12 @@ bool YamlReader::expect_map(const std::vector<std::string>& allowed) const {
     SourceLocation where = entry.first.Mark().line >= 0
                                ? SourceLocation{context_->file, entry.first.Mark().line + 1, entry.first.Mark().column + 1}
                                : location();
-    if (context_->overridden.count(child_path(key))) message += " (key given by --set " + child_path(key) + ")";
+    // The key itself, or a mapping --set made on the way to its value (filter.accept_rate).
+    for (const auto& set_path : context_->overridden)
+      if (set_path == child_path(key) || set_path.rfind(child_path(key) + ".", 0) == 0) {
+        message += " (key given by --set " + set_path + ")";
+        break;
+      }
     context_->problems->add(context_->pinned ? *context_->pinned : where, child_path(key), message);
   }
   return true;

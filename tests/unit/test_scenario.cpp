@@ -360,6 +360,11 @@ TEST_CASE("bad input: an unknown key given by --set points at the mapping it wen
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].rfind("s.yaml:12:5: workloads.0.bogus: unknown key 'bogus'", 0) == 0);
   CHECK(lines[0].find("(key given by --set workloads.0.bogus)") != std::string::npos);
+  // A mapping --set made on the way to its value is marked too.
+  const auto nested = errors(kBase, {"workloads.0.filter.accept_rate=0.5"});
+  REQUIRE(nested.size() == 1);
+  CHECK(nested[0].find("workloads.0.filter: unknown key 'filter'") != std::string::npos);
+  CHECK(nested[0].find("(key given by --set workloads.0.filter.accept_rate)") != std::string::npos);
 }
 
 TEST_CASE("bad input: a bad value --set gives is placed at its key, or its mapping when the file lacks the key") {
