@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "models/parallelism_search.hpp"
 #include "scenario/scenario_loader.hpp"
@@ -80,6 +81,15 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
     spec.patch_t = int(m.integer("patch_t", 1, true).value_or(1));
     spec.patch_s = int(m.integer("patch_s", 1, true).value_or(1));
     spec.text_len = int(m.integer("text_len", 0, false).value_or(0));
+    // The VAE is timed from the Wan-VAE's layers (video_step.hpp), whose stages are those of
+    // a 4x temporal, 8x spatial compression (as are HunyuanVideo's and CogVideoX's VAEs):
+    // other strides would be timed as a VAE that does not exist.
+    for (auto [key, value, expected] : {std::tuple{"vae_stride_t", spec.vae_stride_t, 4},
+                                        std::tuple{"vae_stride_s", spec.vae_stride_s, 8}})
+      if (m.has(key) && value != expected)
+        m.problem_at(key, "expected " + std::to_string(expected) +
+                              " (fleetsim times the VAE from the Wan-VAE's layers: 4x in time, 8x in space), got " +
+                              std::to_string(value));
   } else {
     for (const char* key : {"vae_stride_t", "vae_stride_s", "patch_t", "patch_s", "text_len"})
       if (m.has(key)) m.problem_at(key, "expected only with kind: dit (a diffusion transformer)");

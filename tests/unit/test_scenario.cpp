@@ -240,6 +240,13 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
         V{"s.yaml:16:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but it needs "
           "281.0 GB of DiT weights per accelerator on A100-SXM-80G (plus a 2.1 GB runtime reserve), which has 85.9 "
           "GB (sequence parallelism replicates the weights)"});
+  // Another VAE compression: the VAE is timed from the Wan-VAE's 4 x 8 x 8 layers.
+  const std::string stride8 =
+      "model: {kind: dit, layers: 40, hidden: 5120, ffn_hidden: 13824, heads: 40, mlp: gelu, vae_stride_t: 8, "
+      "vae_stride_s: 8, patch_t: 1, patch_s: 2, text_len: 512}";
+  CHECK(errors(replace(kVideo, "model: wan2.1-14b", stride8)) ==
+        V{"s.yaml:14:105: workloads.0.model.vae_stride_t: expected 4 (fleetsim times the VAE from the Wan-VAE's "
+          "layers: 4x in time, 8x in space), got 8"});
   const std::string no_patch =
       "model: {kind: dit, layers: 40, hidden: 5120, ffn_hidden: 13824, heads: 40, mlp: gelu, vae_stride_t: 4, "
       "vae_stride_s: 8, patch_t: 1, text_len: 512}";
