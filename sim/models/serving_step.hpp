@@ -56,12 +56,13 @@
 // Assumptions: decode GEMMs with fewer 256 x 128 tiles than SMs run at the large-GEMM
 // efficiency (cuBLAS picks other tiles and split-k there; such small steps are bound by the
 // weight read); beyond the engine's host time, no kernel-launch gaps, no sampling, no scheduler
-// or other CPU overhead between iterations; compute and HBM traffic overlap perfectly inside a kernel; the pipeline
-// never drains between iterations.
+// or other CPU overhead between iterations; compute and HBM traffic overlap perfectly inside a
+// kernel; the pipeline never drains between iterations.
 // Known error: scripts/validate (docs/models/serving.md): Splitwise's DGX-A100 latencies
-// (decode at batch 1: -57..-67%), MLPerf Inference v4.0 llama2-70b at the dataset's mean
-// lengths (+20..+50%) and, out of sample, NVIDIA NIM latencies (-18..-32%) and TensorRT-LLM's
-// Llama 3.3 70B throughput table (+15..+43%); optimistic everywhere.
+// (decode at batch 1 on engine pytorch-eager: -21% / +3%; -67% / -57% on the GPU time alone),
+// MLPerf Inference v4.0 llama2-70b at the dataset's mean lengths (+20..+50%) and, out of
+// sample, NVIDIA NIM latencies (-18..-32%) and TensorRT-LLM's Llama 3.3 70B throughput table
+// (+15..+43%); optimistic everywhere but Splitwise's conversation decode.
 #pragma once
 
 #include "catalog/catalog.hpp"
