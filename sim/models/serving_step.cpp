@@ -135,7 +135,9 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   out.gemm = max(weights_read, gemm_compute);
   out.attention = max(kv_read, attention_compute);
   communication(double(batch), &out.tp_comm, &out.pp_comm);
-  out.total = out.gemm + out.attention + out.tp_comm + out.pp_comm;
+  // The engine's host time per step, on top of the GPU's (serving_engine.hpp).
+  out.host = decode_host_overhead(setup_.engine, m.layers, setup_.tp);
+  out.total = out.gemm + out.attention + out.tp_comm + out.pp_comm + out.host;
   return out;
 }
 

@@ -51,19 +51,23 @@
 //   2 L all-reduces of one micro-batch (tokens / pp). Exposed: not overlapped.
 // - PP hand-offs: per iteration pp point-to-point sends of one micro-batch's activations
 //   (tokens / pp x h x 2 / tp bytes per rank).
+// - Host: + the serving engine's host time per decode step (serving_engine.hpp: L x 0.30 ms
+//   at tp > 1 for an eager PyTorch engine without CUDA graphs; nothing for the others).
 // Assumptions: decode GEMMs with fewer 256 x 128 tiles than SMs run at the large-GEMM
 // efficiency (cuBLAS picks other tiles and split-k there; such small steps are bound by the
-// weight read); no kernel-launch gaps, no sampling, no scheduler or other CPU overhead between
-// iterations; compute and HBM traffic overlap perfectly inside a kernel; the pipeline
-// never drains between iterations.
+// weight read); beyond the engine's host time, no kernel-launch gaps, no sampling, no scheduler
+// or other CPU overhead between iterations; compute and HBM traffic overlap perfectly inside a
+// kernel; the pipeline never drains between iterations.
 // Known error: scripts/validate (docs/models/serving.md): Splitwise's DGX-A100 latencies
-// (decode at batch 1: -57..-67%), MLPerf Inference v4.0 llama2-70b at the dataset's mean
-// lengths (+20..+50%) and, out of sample, NVIDIA NIM latencies (-18..-32%) and TensorRT-LLM's
-// Llama 3.3 70B throughput table (+15..+43%); optimistic everywhere.
+// (decode at batch 1 on engine pytorch-eager: -21% / +3%; -67% / -57% on the GPU time alone),
+// MLPerf Inference v4.0 llama2-70b at the dataset's mean lengths (+20..+50%) and, out of
+// sample, NVIDIA NIM latencies (-18..-32%) and TensorRT-LLM's Llama 3.3 70B throughput table
+// (+15..+43%); optimistic everywhere but Splitwise's conversation decode.
 #pragma once
 
 #include "catalog/catalog.hpp"
 #include "models/collectives.hpp"
+#include "models/serving_engine.hpp"
 
 namespace fleetsim {
 
@@ -110,6 +114,8 @@ struct ServingSetup {
   // kernels): bytes per stored weight; 0 for the compute precision's own size. The
   // arithmetic still runs at `precision`; the KV cache stays at `precision`.
   double weight_bytes_per_param = 0;
+  // The serving engine: the host time it adds to each decode step (serving_engine.hpp).
+  ServingEngine engine = ServingEngine::Ideal;
 };
 
 // The links a replica's TP group and its PP hand-offs use.
@@ -150,7 +156,8 @@ struct DecodeBreakdown {
   Seconds gemm;           // the weight GEMMs: max(weight read, their FLOPs)
   Seconds attention;      // attention: max(KV-cache read, its FLOPs)
   Seconds tp_comm, pp_comm;
-  Seconds total;          // gemm + attention + tp_comm + pp_comm
+  Seconds host;           // the engine's host time the GPU waits for (serving_engine.hpp)
+  Seconds total;          // gemm + attention + tp_comm + pp_comm + host
 };
 
 class ServingStepModel : public IterationCost {

@@ -98,6 +98,7 @@ void add_replica_keys(json& entry, const WorkloadResult& r) {
   entry["replica_busy_fraction"] = started ? json(s.busy_fraction) : json(nullptr);
   entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
   entry["kv_policy"] = r.spec->kv_policy == KvPolicy::Preempt ? "preempt" : "reserve";
+  entry["engine"] = serving_engine_name(r.spec->engine);
   entry["kv_preempted_share"] = started && s.completed > 0 ? json(s.preempted / double(s.completed)) : json(nullptr);
   entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
   entry["service_s"] = started ? json(s.service_s) : json(nullptr);
@@ -245,6 +246,7 @@ void add_synthetic_data_keys(json& entry, const WorkloadResult& r) {
   entry["mean_batch"] = started ? json(s.mean_batch) : json(nullptr);
   entry["kv_cache_tokens_per_replica"] = started ? json(s.kv_tokens_per_replica) : json(nullptr);
   entry["kv_policy"] = w.kv_policy == KvPolicy::Preempt ? "preempt" : "reserve";
+  entry["engine"] = serving_engine_name(w.engine);
   entry["kv_preempted_share"] = started && s.completed > 0 ? json(s.preempted / double(s.completed)) : json(nullptr);
   entry["weights_per_gpu_bytes"] = started ? json(s.weights_per_gpu_bytes) : json(nullptr);
   entry["service_s"] = started ? json(s.service_s) : json(nullptr);

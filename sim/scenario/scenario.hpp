@@ -196,6 +196,9 @@ struct WorkloadSpec {
   RequestStreamSpec requests;
   int max_batch = 0;  // sequences one replica decodes together at most (a request is `samples` sequences)
   KvPolicy kv_policy = KvPolicy::Reserve;  // `kv_policy: reserve | preempt` (models/serving_schedule.hpp)
+  // `engine: ideal | pytorch-eager | tensorrt-llm`: the serving stack, and the host time it
+  // adds to each decode step (models/serving_engine.hpp); ideal (none) by default.
+  ServingEngine engine = ServingEngine::Ideal;
   // kind reasoning: the optional `verifier`; kind synthetic-data: the `filter`. Either way
   // a model resident on the same replicas that scores every sample (a prefill of its
   // prompt + its tokens) after the sample is generated.

@@ -305,6 +305,7 @@ ServingSetup serving_setup(const WorkloadSpec& w, const Accelerator& accelerator
   s.pp = w.parallelism.pp;
   s.precision = w.precision;
   s.weight_bytes_per_param = w.weight_bytes_per_param;
+  s.engine = w.engine;
   if (w.scorer) s.co_resident_weights = serving_memory(scorer_setup(w, accelerator)).weights;
   return s;
 }
@@ -326,6 +327,7 @@ ServingSetup scorer_setup(const WorkloadSpec& w, const Accelerator& accelerator)
   s.tp = w.parallelism.tp;
   s.pp = w.parallelism.pp;
   s.precision = w.precision;
+  s.engine = w.engine;
   return s;
 }
 

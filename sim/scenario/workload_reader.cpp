@@ -488,8 +488,8 @@ static bool read_disaggregation(const YamlReader& w, WorkloadSpec& spec) {
 // gpus / (tp x pp) identical replicas; the kind decides the request keys.
 void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   std::vector<std::string> keys = {"name", "kind", "model", "gpus", "parallelism", "precision", "weights",
-                                   "requests", "max_batch", "kv_policy", "submit", "accelerator", "tenant",
-                                   "priority"};
+                                   "requests", "max_batch", "kv_policy", "engine", "submit", "accelerator",
+                                   "tenant", "priority"};
   if (spec.is_reasoning()) keys.push_back("verifier");
   if (spec.is_synthetic_data()) keys.insert(keys.end(), {"filter", "target_tokens"});
   else keys.insert(keys.end(), {"autoscale", "duration", "disaggregation"});
@@ -502,6 +502,12 @@ void read_inference(const YamlReader& w, WorkloadSpec& spec, const Catalog& cata
   // (TensorRT-LLM's default) or admit on the current context and preempt (vLLM's default).
   if (w.choice("kv_policy", {"reserve", "preempt"}, false).value_or("reserve") == "preempt")
     spec.kv_policy = KvPolicy::Preempt;
+  // The serving stack the replicas run: the host time it adds to every decode step
+  // (models/serving_engine.hpp). ideal: none, the GPU time alone.
+  const std::string engine = w.choice("engine", {"ideal", "pytorch-eager", "tensorrt-llm"}, false).value_or("ideal");
+  spec.engine = engine == "pytorch-eager"  ? ServingEngine::PytorchEager
+                : engine == "tensorrt-llm" ? ServingEngine::TensorRtLlm
+                                           : ServingEngine::Ideal;
   const bool scorer_ok = spec.is_inference() || read_scorer(w, spec, catalog);
   bool target_ok = true;
   if (spec.is_synthetic_data()) {

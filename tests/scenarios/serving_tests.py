@@ -189,6 +189,32 @@ def test_fp4():
         "for fp4, got H100-SXM, which has none"), f"{p.returncode}: {p.stderr}\n      reproduce: {cmd}")
 
 
+def test_engine():
+    """`engine:` names the serving stack. One request alone at TP 4: pytorch-eager adds
+    80 layers x (95 - 66) ms / 96 (metaseq#270's host time per layer, with tensor
+    parallelism) = 24.17 ms to every decode step and nothing to the prefill; tensorrt-llm
+    adds nothing (no sourced figure); a value outside the list exits 2 at its line."""
+    runs = {}
+    for engine in ("ideal", "pytorch-eager", "tensorrt-llm"):
+        runs[engine], _ = one_request(f"engine-{engine}", 4, 1, f"    engine: {engine}\n")
+    if all(runs.values()):
+        a, b, c = (runs[e]["workloads"][0] for e in ("ideal", "pytorch-eager", "tensorrt-llm"))
+        host = 80 * (0.095 - 0.066) / 96
+        check("engine: reported as set", (a["engine"], b["engine"], c["engine"]) == ("ideal", "pytorch-eager", "tensorrt-llm"))
+        check("engine: pytorch-eager adds 80 x 0.302 ms to each decode step, by hand",
+              abs(b["tpot_p50_s"] - a["tpot_p50_s"] - host) < 1e-9, f"{b['tpot_p50_s']} - {a['tpot_p50_s']} vs {host}")
+        check("engine: pytorch-eager leaves the prefill alone", abs(b["ttft_p50_s"] - a["ttft_p50_s"]) < 1e-12)
+        check("engine: tensorrt-llm adds nothing (no sourced figure)",
+              c["tpot_p50_s"] == a["tpot_p50_s"] and c["ttft_p50_s"] == a["ttft_p50_s"])
+    stream = "{mode: offline, count: 1, input_tokens: 4096, output_tokens: 64}"
+    path = write("engine-bad.yaml", service("engine-bad", "dgx-h100", 1, chat(4, stream, extra="    engine: vllm\n")))
+    p, cmd = fleetsim("check", path)
+    first = p.stderr.strip().splitlines()[:1]
+    check("engine: an unknown engine exits 2 with the key's line", p.returncode == 2 and first and first[0].startswith(
+        path + ":") and first[0].endswith("workloads.0.engine: expected one of ideal pytorch-eager tensorrt-llm, "
+                                          "got 'vllm'"), f"{p.returncode}: {p.stderr}\n      reproduce: {cmd}")
+
+
 def test_reasoning_disaggregated():
     """Best-of-4 reasoning with a verifier, 4 of 16 H100 prefilling: the prompt's KV
     (1,000 tokens, sent once for the 4 samples) crosses to the decode pool, where the
@@ -261,5 +287,6 @@ if __name__ == "__main__":
     test_disaggregation_representative_replicas()
     test_reasoning_disaggregated()
     test_fp4()
+    test_engine()
     test_h20_question()
     sys.exit(finish())

@@ -196,6 +196,32 @@ TEST_CASE("pipeline parallelism reads the weights once per micro-batch") {
   CHECK(tp4pp2.decode_breakdown(64, 0).pp_comm.value() > 0);
 }
 
+TEST_CASE("serving engine: an eager PyTorch engine adds its host time to every decode step, not to prefill") {
+  const ModelSpec m = llama2_70b();
+  const Accelerator gpu = test_gpu();
+  ServingSetup ideal{&m, &gpu, 8, 1, Precision::BF16};
+  ServingSetup eager = ideal;
+  eager.engine = ServingEngine::PytorchEager;
+  ServingSetup trt = ideal;
+  trt.engine = ServingEngine::TensorRtLlm;
+  const ServingStepModel a(ideal, {kNvlink, kNvlink}), b(eager, {kNvlink, kNvlink}), c(trt, {kNvlink, kNvlink});
+  // TP 8: metaseq#270's (95 - 66) ms over OPT-175B's 96 layers, 0.30208 ms per layer, x 80 layers
+  // = 24.167 ms per decode step, whatever the batch and context.
+  const double per_step = 80 * (0.095 - 0.066) / 96;
+  CHECK(per_step == Approx(0.0241667).epsilon(1e-5));
+  for (int batch : {1, 64}) {
+    CHECK(b.decode_breakdown(batch, 1000.0 * batch).host.value() == Approx(per_step));
+    CHECK(b.decode(batch, 1000.0 * batch).value() == Approx(a.decode(batch, 1000.0 * batch).value() + per_step));
+  }
+  CHECK(b.prefill(1500, 1500.0 * 1500, 1).value() == a.prefill(1500, 1500.0 * 1500, 1).value());
+  // TensorRT-LLM: no sourced per-step host figure, so nothing is added (the same as ideal).
+  CHECK(c.decode(1, 1000).value() == a.decode(1, 1000).value());
+  CHECK(a.decode_breakdown(1, 1000).host.value() == 0);
+  // One accelerator: vllm#1440's (1.2 - 1.05) s / 100 tokens / 32 layers = 0.046875 ms per layer.
+  CHECK(decode_host_overhead(ServingEngine::PytorchEager, 80, 1).value() == Approx(80 * 0.046875e-3));
+  CHECK(decode_host_overhead(ServingEngine::PytorchEager, 80, 2).value() == Approx(per_step));
+}
+
 TEST_CASE("continuous batching of three hand-made requests") {
   const LinearCost cost;
   // A and B arrive at 0, C at 0.05 s; max_batch 2, a KV cache that never binds.
