@@ -1,5 +1,6 @@
 #include "models/parallelism_search.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace fleetsim {
@@ -45,6 +46,21 @@ std::optional<ParallelismChoice> search_parallelism(const TrainingSetup& base, i
       for (int pp = 1; pp <= std::min(rest, m.layers); ++pp) {
         if (rest % pp != 0) continue;
         const int dp = rest / pp;
+        // ZeRO groups: all of dp, and under `zero_group: auto` also the DP ranks one pod
+        // holds (the largest divisor of dp whose ranks, dp stride apart, fit in the job's
+        // share of a pod), when that is fewer; a fixed zero_group where it divides dp.
+        std::vector<int> groups{0};
+        if (base.options.zero_group == kZeroGroupAuto) {
+          const int dp_stride = base.options.rank_order == RankOrder::TpCpPpDp ? tp * cp * pp : tp * cp;
+          const int fit = fabric.accelerators_in_pod / dp_stride;
+          int pod_group = 0;
+          for (int g = std::min(fit, dp - 1); g >= 1 && pod_group == 0; --g)
+            if (dp % g == 0) pod_group = g;
+          if (pod_group > 0 && fit < dp) groups.push_back(pod_group);
+        } else if (base.options.zero_group > 0) {
+          if (dp % base.options.zero_group != 0) continue;
+          groups[0] = base.options.zero_group;
+        }
         for (int ep : eps) {
           if (dp % ep != 0 || (m.is_moe() && m.experts % ep != 0)) continue;
           for (int micro_batch : {1, 2, 4, 8}) {
@@ -52,16 +68,20 @@ std::optional<ParallelismChoice> search_parallelism(const TrainingSetup& base, i
             for (RecomputeMode recompute : {RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full}) {
               for (int zero = base.options.zero_stage; zero <= 3; ++zero) {
                 if (zero > base.options.zero_stage && dp == 1) break;  // nothing to shard over
-                TrainingSetup s = base;
-                s.parallelism = Parallelism{tp, pp, dp, cp, ep, false};
-                s.micro_batch = micro_batch;
-                s.recompute = recompute;
-                s.options.zero_stage = zero;
-                ++candidates;
-                if (!training_memory(s).fits()) continue;
-                ++fitting;
-                const StepBreakdown step = training_step(s, fabric);
-                if (!best || step.step_time < best->step.step_time) best = ParallelismChoice{s, step, 0, 0};
+                for (int group : groups) {
+                  if (zero == 0 && group > 0) break;  // ZeRO-0 shards nothing
+                  TrainingSetup s = base;
+                  s.parallelism = Parallelism{tp, pp, dp, cp, ep, false};
+                  s.micro_batch = micro_batch;
+                  s.recompute = recompute;
+                  s.options.zero_stage = zero;
+                  s.options.zero_group = group;
+                  ++candidates;
+                  if (!training_memory(s).fits()) continue;
+                  ++fitting;
+                  const StepBreakdown step = training_step(s, fabric);
+                  if (!best || step.step_time < best->step.step_time) best = ParallelismChoice{s, step, 0, 0};
+                }
               }
             }
           }

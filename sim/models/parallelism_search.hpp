@@ -8,7 +8,9 @@
 // EP (MoE only) a power of two dividing both the experts and DP; micro-batch 1, 2, 4 or
 // 8 where the global batch allows; recompute none, selective, full; the ZeRO stage from
 // the workload's (1 by default) up to 3: sharding deeper saves memory at the price of
-// more DP traffic, and the search never shards less than the workload asks. Every
+// more DP traffic, and the search never shards less than the workload asks; under
+// `zero_group: auto` the group the stage shards over, all of dp or the DP ranks of one
+// pod (hybrid sharding, training_step.hpp), doubling the sharded candidates. Every
 // candidate is one training_step and one training_memory evaluation (about a
 // microsecond), so 405B on 16,384 GPUs (about 9,000 candidates) takes milliseconds.
 #pragma once

@@ -87,6 +87,12 @@ double parameters_per_accelerator(const TrainingSetup& s) {
          embedding_stages * double(m.vocab) * m.hidden / p.tp;
 }
 
+int zero_group_size(const TrainingSetup& s) {
+  const int dp = s.parallelism.dp;
+  const int g = s.options.zero_group;
+  return s.options.zero_stage >= 1 && g >= 1 && g < dp && dp % g == 0 ? g : dp;
+}
+
 std::string MemoryBreakdown::largest_term() const {
   const std::pair<const char*, Bytes> terms[] = {{"weights", weights},
                                                  {"gradients", gradients},
@@ -153,6 +159,7 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   const ModelSpec& m = *s.model;
   const Parallelism& p = s.parallelism;
   const int zero = s.options.zero_stage;
+  const int group = zero_group_size(s);  // the ranks ZeRO shards over (dp unless hybrid)
   const ParameterCount count = count_parameters(m);
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
   const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
@@ -193,9 +200,10 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
     // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
     // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
     // forward/backward prefetch, DeepSpeed's prefetch bucket).
-    mem.weights = Bytes(zero >= 3 ? std::min(params, params / p.dp + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
-    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / p.dp + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
-    mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? p.dp : 1));
+    // Under hybrid sharding every term divides by the group, not by dp.
+    mem.weights = Bytes(zero >= 3 ? std::min(params, params / group + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
+    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / group + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
+    mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? group : 1));
     mem.activations = Bytes(in_flight_micro_batches(s, stage, micro_batches) * tokens_per_micro_batch * layers *
                             per_token_layer / p.tp);
     // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
@@ -397,18 +405,29 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     out.ep_comm = all_to_all(Bytes(tokens_mb * per_token), p.ep, ep_level) * (moe_layers_per_stage * m_batches);
   }
 
-  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered.
-  const LinkLevel dp_level = group_level(p.dp, dp_stride, fabric);
+  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered,
+  // over the ZeRO group (all of dp unless hybrid sharding: then g consecutive DP ranks).
+  const int group = zero_group_size(s);
+  const int replicas = p.dp / group;
+  const LinkLevel dp_level = group_level(group, dp_stride, fabric);
   const double params = parameters_per_accelerator(s);
   const int zero = opt.zero_stage;
+  // Hybrid sharding: once per step each rank all-reduces its 1/g gradient shard with the
+  // same shard's owners in the other dp / g groups (PaLM's one cross-pod gradient exchange
+  // per step, sec. 4; FSDP HYBRID_SHARD's all-reduce across replicas), after the step's
+  // last reduce-scatter; its ring's members are g x dp stride ranks apart.
+  const Seconds replica_reduce =
+      replicas > 1 ? ring_all_reduce(Bytes(params / group * kFp32Bytes), replicas,
+                                     group_level(replicas, dp_stride * group, fabric))
+                   : Seconds(0);
   const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass
   const Seconds backward_mb = per_micro_batch - forward_mb;       // backward (and recompute)
   Seconds dp_exposed;
   if (zero <= 1) {
     Seconds grad_reduce, param_gather;
     if (zero == 1) {
-      grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
-      param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
+      grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), group, dp_level) + replica_reduce;
+      param_gather = ring_all_gather(Bytes(params * kBf16Bytes), group, dp_level);
     } else {
       grad_reduce = ring_all_reduce(Bytes(params * kFp32Bytes), p.dp, dp_level);
     }
@@ -420,12 +439,13 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // produces them. Each reduction has until the next one starts to finish: one
     // micro-batch's forward and backward in the 1F1B steady state; the last has only its
     // own backward (as ZeRO-1's single reduction).
-    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), p.dp, dp_level);
-    const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), p.dp, dp_level);
-    out.dp_comm = grad_reduce * m_batches + param_gather;
+    // Under hybrid sharding the last reduction is followed by the replicas' all-reduce.
+    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), group, dp_level);
+    const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), group, dp_level);
+    out.dp_comm = grad_reduce * m_batches + param_gather + replica_reduce;
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - per_micro_batch) * (m_batches - 1) +
-                                                max(Seconds(0), grad_reduce - backward_mb)
-                                          : grad_reduce * m_batches) +
+                                                max(Seconds(0), grad_reduce + replica_reduce - backward_mb)
+                                          : grad_reduce * m_batches + replica_reduce) +
                  (opt.overlap_param_gather ? max(Seconds(0), param_gather - forward_mb) : param_gather);
   } else {
     // Sharded parameters: per micro-batch, each layer's are gathered before its forward
@@ -433,8 +453,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // collective per layer (the FSDP unit), each paying the ring's latency.
     const double units = std::max(1.0, params / std::max(1.0, largest_layer_parameters(s)));
     const double unit_params = params / units;
-    const Seconds gather = ring_all_gather(Bytes(unit_params * kBf16Bytes), p.dp, dp_level) * units;
-    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * kFp32Bytes), p.dp, dp_level) * units;
+    const Seconds gather = ring_all_gather(Bytes(unit_params * kBf16Bytes), group, dp_level) * units;
+    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * kFp32Bytes), group, dp_level) * units;
     const Seconds first_gather = gather * (1.0 / units);  // nothing runs before it
     out.dp_comm = (gather * 2.0 + reduce) * m_batches;
     const Seconds forward_exposed =
@@ -442,10 +462,18 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     const Seconds backward_exposed = opt.overlap_grad_reduce ? max(Seconds(0), gather + reduce - backward_mb)
                                                              : gather + reduce;
     dp_exposed = (forward_exposed + backward_exposed) * m_batches;
+    if (replicas > 1) {
+      // The replicas' all-reduce follows the last micro-batch's reductions and shares its
+      // backward pass to hide behind.
+      out.dp_comm = out.dp_comm + replica_reduce;
+      dp_exposed = dp_exposed - backward_exposed +
+                   (opt.overlap_grad_reduce ? max(Seconds(0), gather + reduce + replica_reduce - backward_mb)
+                                            : gather + reduce + replica_reduce);
+    }
   }
 
   // Adam on the local shard: 30 bytes of HBM traffic per parameter.
-  const double shard = zero >= 1 ? params / p.dp : params;
+  const double shard = zero >= 1 ? params / group : params;
   out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;

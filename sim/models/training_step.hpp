@@ -82,7 +82,12 @@
 //   has until the next micro-batch's reduction, one forward and backward), parameter gathers behind
 //   the forward (and under z = 3 the backward) pass they feed, the excess exposed;
 //   z = 3's first layer gather has nothing before it and is always exposed.
-// - Optimizer: Adam on the local shard (params / dp for z >= 1), 30 bytes of HBM
+//   Hybrid sharding (options.zero_group = g < dp): the stage's collectives run over the
+//   g consecutive DP ranks of a group (on the level g x dp stride ranks span), and once
+//   per step each rank all-reduces its 1/g shard of the fp32 gradients with its dp / g
+//   peers in the other groups (stride g x dp stride), after the last reduction of the
+//   step: it hides behind the last micro-batch's backward with that reduction.
+// - Optimizer: Adam on the local shard (params / g for z >= 1), 30 bytes of HBM
 //   traffic per parameter, at kElementwiseHbmEfficiency.
 // - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
 //   EP communication).
@@ -128,10 +133,21 @@ struct TrainingOptions {
   // resharding parameters after forward, as Llama 3 ran); 3 parameters sharded too,
   // all-gathered layer by layer in forward and again in backward (FSDP / ZeRO-3).
   int zero_stage = 1;
+  // Hybrid sharding: the data-parallel ranks the ZeRO stage shards over (`zero_group`).
+  // 0 (the default) is all of dp, as above; g < dp (a divisor of dp) shards within each
+  // group of g consecutive DP ranks and replicates across the dp / g groups, which
+  // all-reduce their 1/g gradient shard once per step: PyTorch FSDP's HYBRID_SHARD,
+  // DeepSpeed's MiCS (Zhang et al. 2023, arXiv 2304.11277, "partition within a subgroup"),
+  // PaLM's parameters sharded within each TPU v4 pod (Chowdhery et al. 2022, arXiv
+  // 2204.02311, sec. 4). kZeroGroupAuto: `parallelism: auto` chooses between all of dp and
+  // the DP ranks of one pod.
+  int zero_group = 0;
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
   RankOrder rank_order = RankOrder::TpCpDpPp;
 };
+
+inline constexpr int kZeroGroupAuto = -1;
 
 struct TrainingSetup {
   const ModelSpec* model = nullptr;
@@ -173,10 +189,11 @@ struct StepBreakdown {
 };
 
 // Memory of the most loaded accelerator (the first pipeline stage: it holds the most
-// in-flight micro-batches). Weights 2 bytes per parameter (2/dp with ZeRO-3, plus the
-// gathered layer and the one prefetched), fp32 gradients 4 (4/dp from ZeRO-2, plus the
+// in-flight micro-batches). Weights 2 bytes per parameter (2/g with ZeRO-3, plus the
+// gathered layer and the one prefetched), fp32 gradients 4 (4/g from ZeRO-2, plus the
 // fp32 buffers of the layer being reduced and the next), optimizer state 12 (fp32
-// master, Adam moments; 12/dp from ZeRO-1). Activations: Korthikanti et al. 2022.
+// master, Adam moments; 12/g from ZeRO-1), g the ZeRO group (zero_group_size: dp unless
+// hybrid sharding). Activations: Korthikanti et al. 2022.
 struct MemoryBreakdown {
   Bytes weights, gradients, optimizer_state, activations, logits, runtime_reserve;
   Bytes total() const { return weights + gradients + optimizer_state + activations + logits + runtime_reserve; }
@@ -211,6 +228,10 @@ inline constexpr double kCommunicationSms = 20;
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);
+
+// The DP ranks the ZeRO stage shards over: options.zero_group when it is set (1 .. dp),
+// all of dp otherwise (and always for ZeRO-0, which shards nothing).
+int zero_group_size(const TrainingSetup& setup);
 
 MemoryBreakdown training_memory(const TrainingSetup& setup);
 StepBreakdown training_step(const TrainingSetup& setup, const FabricView& fabric);

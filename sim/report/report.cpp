@@ -425,6 +425,8 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
     if (r.accelerator) {
       entry["micro_batch"] = r.setup.micro_batch;
       entry["zero"] = r.setup.options.zero_stage;  // ZeRO stage over DP (chosen by the search under auto)
+      // Hybrid sharding only: the DP ranks the stage shards over, when fewer than dp.
+      if (const int group = zero_group_size(r.setup); group < r.setup.parallelism.dp) entry["zero_group"] = group;
       entry["recompute"] = r.setup.recompute == RecomputeMode::Full        ? "full"
                            : r.setup.recompute == RecomputeMode::Selective ? "selective"
                                                                            : "none";

@@ -138,7 +138,7 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
-                "distributed_optimizer", "zero", "sequence_parallel", "virtual_stages", "rank_order"});
+                "distributed_optimizer", "zero", "zero_group", "sequence_parallel", "virtual_stages", "rank_order"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -168,6 +168,14 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
         opt.zero_stage = int(*zero);
     }
   }
+  // `zero_group: N` shards the ZeRO stage within groups of N consecutive DP ranks and
+  // replicates across them (hybrid sharding; checked against dp below); `auto` lets
+  // `parallelism: auto` choose between all of dp and one pod's DP ranks.
+  const YAML::Node zero_group_node = w.node()["zero_group"];
+  if (zero_group_node && zero_group_node.IsScalar() && zero_group_node.Scalar() == "auto")
+    opt.zero_group = kZeroGroupAuto;
+  else if (auto group = w.integer("zero_group", 1, false))
+    opt.zero_group = int(*group);
   opt.sequence_parallel = w.boolean("sequence_parallel", false).value_or(true);
   opt.virtual_stages = int(w.integer("virtual_stages", 1, false).value_or(1));
   opt.rank_order = w.choice("rank_order", {"tp-cp-dp-pp", "tp-cp-pp-dp"}, false).value_or("tp-cp-dp-pp") ==
@@ -215,11 +223,19 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   spec.global_batch = int(*global_batch);
 
   const Parallelism& p = spec.parallelism;
+  if (opt.zero_group != 0 && opt.zero_stage == 0)
+    w.problem_at("zero_group", "expected zero >= 1 with zero_group (ZeRO-0 shards nothing), got zero: 0");
   if (p.automatic) {
     if (opt.virtual_stages > 1)
       w.problem_at("virtual_stages", "expected no virtual_stages with parallelism: auto (the search uses plain 1F1B)");
     return;  // the search only proposes valid splits; whether one fits is checked against the cluster
   }
+  if (opt.zero_group == kZeroGroupAuto)
+    w.problem_at("zero_group", "expected a number of DP ranks dividing dp (" + std::to_string(p.dp) +
+                                   "); 'auto' needs parallelism: auto, got auto");
+  else if (opt.zero_group > 0 && (p.dp % opt.zero_group != 0))
+    w.problem_at("zero_group", "expected a number of DP ranks dividing dp (" + std::to_string(p.dp) + "), got " +
+                                   std::to_string(opt.zero_group));
   if (p.product() != spec.gpus) {
     w.problem_at("parallelism", "expected tp x pp x dp x cp = gpus (" + std::to_string(spec.gpus) + "), got " +
                                     std::to_string(p.tp) + " x " + std::to_string(p.pp) + " x " +

@@ -378,6 +378,101 @@ TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layer
   CHECK(z1.total().value() > 85.5e9);
 }
 
+TEST_CASE("hybrid sharding: memory divides by the ZeRO group, not by dp") {
+  const ModelSpec model = llama3_405b();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {8, 16, 128, 1, 1}, 8192, 2048, 1, Precision::BF16, RecomputeMode::None, {}};
+  // As above: the second stage holds 8 layers of one TP shard each.
+  const double h = 16384, layer = (2 * h * h + 2 * h * 1024 + 3 * h * 53248) / 8, P = 8 * layer;
+  s.options.zero_stage = 3;
+  s.options.zero_group = 16;  // 8 groups of 16 DP ranks
+  CHECK(zero_group_size(s) == 16);
+  const MemoryBreakdown hybrid = training_memory(s);
+  CHECK(hybrid.weights.value() == Approx(2 * (P / 16 + 2 * layer)));
+  CHECK(hybrid.gradients.value() == Approx(4 * (P / 16 + 2 * layer)));
+  CHECK(hybrid.optimizer_state.value() == Approx(12 * P / 16));
+  s.options.zero_stage = 1;
+  CHECK(training_memory(s).optimizer_state.value() == Approx(12 * P / 16));
+  CHECK(training_memory(s).gradients.value() == Approx(4 * P));
+  // A group of all dp is the plain ZeRO stage, to the byte; ZeRO-0 ignores the group.
+  for (int zero : {1, 2, 3}) {
+    TrainingSetup plain = s, whole = s;
+    plain.options.zero_stage = whole.options.zero_stage = zero;
+    plain.options.zero_group = 0;
+    whole.options.zero_group = 128;
+    CHECK(training_memory(whole).total().value() == training_memory(plain).total().value());
+  }
+  s.options.zero_stage = 0;
+  CHECK(zero_group_size(s) == 128);
+}
+
+TEST_CASE("hybrid sharding: a group of all dp reproduces the ZeRO stage's step exactly") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 64;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};
+  for (int zero : {0, 1, 2, 3}) {
+    for (bool overlap : {true, false}) {
+      TrainingSetup plain{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+      plain.options.zero_stage = zero;
+      plain.options.overlap_grad_reduce = plain.options.overlap_param_gather = overlap;
+      TrainingSetup whole = plain;
+      whole.options.zero_group = 16;
+      const StepBreakdown a = training_step(plain, fabric), b = training_step(whole, fabric);
+      CHECK(a.step_time.value() == b.step_time.value());
+      CHECK(a.dp_comm.value() == b.dp_comm.value());
+      CHECK(a.exposed_comm.value() == b.exposed_comm.value());
+      CHECK(a.optimizer.value() == b.optimizer.value());
+    }
+  }
+}
+
+TEST_CASE("hybrid sharding: a group inside a pod beats rings across pods on a thin uplink") {
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  FabricView fabric = test_fabric();
+  fabric.accelerators_per_node = 8;
+  fabric.accelerators_in_pod = 64;
+  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};  // 1 GB/s per accelerator of the pod uplink
+  // TP 8, DP 16 on 128 GPUs in two pods of 64; ZeRO-1, no overlap (every byte exposed).
+  TrainingSetup all{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
+  all.options.overlap_grad_reduce = all.options.overlap_param_gather = false;
+  TrainingSetup pod = all;
+  pod.options.zero_group = 8;  // 8 DP ranks x TP 8 = one pod
+  const double P = parameters_per_accelerator(all), eff = 370.0 / 450;
+  // All of dp: the ring of 16 (stride 8) crosses the pods; 8 members per pod pool their
+  // uplink shares: 8 GB/s (see "a ring across pods ...").
+  const double across = 15.0 / 16 * P * 6 / (8e9 * eff);
+  CHECK(training_step(all, fabric).dp_comm.value() == Approx(across));
+  // In groups of one pod: reduce-scatter (4 P) and all-gather (2 P) over 8 ranks on the
+  // NICs (one member per node: 50 GB/s), then an all-reduce of the 1/8 fp32 shard between
+  // the two pods' owners of it (stride 64: one member per pod, 1 GB/s):
+  // 2 x (2 - 1) / 2 x 4 P / 8 bytes.
+  const double inside = 7.0 / 8 * P * 6 / (50e9 * eff) + P * 4 / 8 / (1e9 * eff);
+  const StepBreakdown hybrid = training_step(pod, fabric);
+  CHECK(hybrid.dp_comm.value() == Approx(inside));
+  // Every DP byte is exposed (the TP part is the same in both).
+  CHECK(hybrid.exposed_comm.value() - training_step(all, fabric).exposed_comm.value() == Approx(inside - across));
+  CHECK(inside < across);
+  CHECK(hybrid.step_time < training_step(all, fabric).step_time);
+  // Optimizer on the 1/8 shard instead of 1/16.
+  CHECK(hybrid.optimizer.value() == Approx(2 * training_step(all, fabric).optimizer.value()));
+  // ZeRO-3 (per-layer gathers and reductions) gains more: they all stay inside the pod.
+  all.options.zero_stage = pod.options.zero_stage = 3;
+  CHECK(training_step(pod, fabric).step_time < training_step(all, fabric).step_time);
+  // With overlap the cross-pod all-reduce hides behind the last backward, excess exposed.
+  all.options.overlap_grad_reduce = all.options.overlap_param_gather = true;
+  pod.options.overlap_grad_reduce = pod.options.overlap_param_gather = true;
+  for (int zero : {1, 2, 3}) {
+    all.options.zero_stage = pod.options.zero_stage = zero;
+    const StepBreakdown b = training_step(pod, fabric);
+    CHECK(b.exposed_comm <= b.total_comm);
+    CHECK(b.step_time < training_step(all, fabric).step_time);
+  }
+}
+
 TEST_CASE("memory: interleaving holds (pp + (pp - 1) / v) micro-batches of a stage's layers") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
@@ -541,6 +636,25 @@ TEST_CASE("parallelism: auto finds the fastest split that fits, and nothing when
   REQUIRE(deeper);
   CHECK(deeper->setup.options.zero_stage >= 2);
   CHECK(deeper->candidates < choice->candidates);
+  // `zero_group: auto` adds one pod's DP ranks as a ZeRO group wherever that is fewer
+  // than dp; the choice is then never slower, and a fixed group is used as given.
+  TrainingSetup hybrid = base;
+  hybrid.options.zero_group = kZeroGroupAuto;
+  FabricView thin = nominal_fabric(dgx, 1024, 1.0);
+  thin.inter_pod.bandwidth = thin.inter_pod.bandwidth * (1.0 / 8);
+  const auto plain_thin = search_parallelism(base, 16384, thin);
+  const auto grouped = search_parallelism(hybrid, 16384, thin);
+  REQUIRE(plain_thin);
+  REQUIRE(grouped);
+  CHECK(grouped->candidates > plain_thin->candidates);
+  CHECK(grouped->step.step_time <= plain_thin->step.step_time);
+  CHECK(training_memory(grouped->setup).fits());
+  TrainingSetup fixed = base;
+  fixed.options.zero_group = 8;
+  const auto fixed_choice = search_parallelism(fixed, 16384, thin);
+  REQUIRE(fixed_choice);
+  CHECK(fixed_choice->setup.options.zero_group == 8);
+  CHECK(fixed_choice->setup.parallelism.dp % 8 == 0);
 }
 
 TEST_CASE("MoE: node-limited routing and FP8 dispatch shrink the all-to-all; overlap hides it") {

@@ -118,6 +118,29 @@ TEST_CASE("pretrain: `zero` names the ZeRO stage; distributed_optimizer is stage
                                  "distributed_optimizer: false (zero: 0), got 2"});
 }
 
+TEST_CASE("pretrain: `zero_group` shards the ZeRO stage within groups of DP ranks") {
+  auto group = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.zero_group;
+  };
+  CHECK(group("") == 0);  // all of dp
+  CHECK(group("    zero_group: 4\n") == 4);
+  CHECK(group("    zero_group: 8\n") == 8);
+  CHECK(errors(kBase + "    zero_group: 3\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.zero_group: expected a number of DP ranks dividing dp "
+                                 "(8), got 3"});
+  CHECK(errors(kBase + "    zero_group: 16\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.zero_group: expected a number of DP ranks dividing dp "
+                                 "(8), got 16"});
+  CHECK(errors(kBase + "    zero_group: auto\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.zero_group: expected a number of DP ranks dividing dp "
+                                 "(8); 'auto' needs parallelism: auto, got auto"});
+  CHECK(errors(kBase + "    zero: 0\n    zero_group: 4\n") ==
+        std::vector<std::string>{"s.yaml:20:17: workloads.0.zero_group: expected zero >= 1 with zero_group "
+                                 "(ZeRO-0 shards nothing), got zero: 0"});
+  CHECK(errors(kBase + "    zero_group: 0\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.zero_group: expected an integer of at least 1, got 0"});
+}
+
 TEST_CASE("bad input: malformed YAML names the line") {
   const auto lines = errors(replace(kBase, "kind: pretrain", "kind: [pretrain"));
   REQUIRE(lines.size() == 1);
