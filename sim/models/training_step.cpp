@@ -386,7 +386,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // interleaved schedule (arXiv 2407.21783, sec. 3.3.2). Each send then has one chunk's
   // forward pass (1 / v of a micro-batch's forward) to hide behind, the excess exposed.
   const Seconds pp_exposed =
-      v > 1 ? max(Seconds(0), pp_send - per_micro_batch * (1.0 / (passes * v))) * pp_sends : out.pp_comm;
+      v > 1 && opt.overlap_pp_comm ? max(Seconds(0), pp_send - per_micro_batch * (1.0 / (passes * v))) * pp_sends : out.pp_comm;
 
   // Expert parallelism: dispatch and combine all-to-alls in every MoE layer.
   if (m.is_moe() && p.ep > 1) {

@@ -127,6 +127,7 @@ struct TrainingOptions {
   bool overlap_param_gather = true;
   bool overlap_tp_comm = true;
   bool overlap_ep_comm = false;   // expert all-to-alls hidden behind compute (DualPipe)
+  bool overlap_pp_comm = true;    // interleaved pipelines' sends behind the next chunk (Megatron's overlap_p2p_comm)
   // ZeRO stage over the DP group (Rajbhandari et al. 2020): 0 nothing sharded (gradients
   // all-reduced); 1 optimizer state sharded (Megatron-LM's distributed optimizer, the
   // default); 2 gradients sharded too, reduce-scattered every micro-batch (FSDP without

@@ -145,11 +145,12 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                       : AttentionKernel::Flash;
   if (w.has("overlap")) {
     YamlReader o = w.child("overlap");
-    if (o.expect_map({"grad_reduce", "param_gather", "tp_comm", "ep_comm"})) {
+    if (o.expect_map({"grad_reduce", "param_gather", "tp_comm", "ep_comm", "pp_comm"})) {
       opt.overlap_grad_reduce = o.boolean("grad_reduce", false).value_or(true);
       opt.overlap_param_gather = o.boolean("param_gather", false).value_or(true);
       opt.overlap_tp_comm = o.boolean("tp_comm", false).value_or(true);
       opt.overlap_ep_comm = o.boolean("ep_comm", false).value_or(false);
+      opt.overlap_pp_comm = o.boolean("pp_comm", false).value_or(true);
     }
   }
   // `zero: 0-3` names the ZeRO stage; `distributed_optimizer: true|false` (the older key)

@@ -263,6 +263,10 @@ TEST_CASE("pipeline bubble is (pp - 1) / m of the compute") {
   CHECK(b.exposed_comm.value() >= b.pp_comm.value());
   CHECK(interleaved.exposed_comm.value() == Approx(b.exposed_comm.value() - b.pp_comm.value()));
   CHECK(interleaved.exposed_comm <= interleaved.total_comm);
+  // overlap.pp_comm: false (Megatron's --no-overlap-p2p-communication) exposes all of them.
+  s.options.overlap_pp_comm = false;
+  const StepBreakdown waiting = training_step(s, test_fabric());
+  CHECK(waiting.exposed_comm.value() == Approx(interleaved.exposed_comm.value() + interleaved.pp_comm.value()));
 }
 
 TEST_CASE("an uneven pipeline split is paced by its full stages") {

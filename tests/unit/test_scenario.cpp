@@ -409,6 +409,17 @@ TEST_CASE("bad input: a bad value --set gives is placed at its key, or its mappi
   CHECK(seq[0].rfind("s.yaml:17:5: workloads.0.seq_len: expected ", 0) == 0);
 }
 
+TEST_CASE("virtual stages: the first and last chunk may hold only the embedding and only the head") {
+  // llama3-8b's 32 layers on pp 2: 17 chunks per stage is 34 chunks, 2 of them without layers
+  // (Llama 3's split); 18 would leave layerless chunks inside the pipeline.
+  const std::string pp2 = replace(kBase, "tp: 8, pp: 1, dp: 8}", "tp: 8, pp: 2, dp: 4}\n    virtual_stages: 17");
+  CHECK(errors(pp2).empty());
+  CHECK(errors(replace(pp2, "virtual_stages: 17", "virtual_stages: 18")) ==
+        std::vector<std::string>{"s.yaml:17:21: workloads.0.virtual_stages: expected pp > 1 and at least one layer "
+                                 "per virtual stage (layers 32 >= pp x virtual_stages - 2), got pp = 2, "
+                                 "virtual_stages = 18"});
+}
+
 TEST_CASE("bad input: a key with an empty value is refused, not taken as absent") {
   const auto lines = errors(replace(kBase, "    global_batch: 512\n", "    global_batch: 512\n    zero:\n"));
   REQUIRE(lines.size() == 1);
