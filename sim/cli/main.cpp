@@ -235,9 +235,10 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
           setup = choice->setup;
           const Parallelism& c = setup.parallelism;
           std::snprintf(line, sizeof line,
-                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, zero %d, step %.3f s (%d "
-                        "of %d candidates fit)\n",
+                        "    auto on %s: tp %d pp %d dp %d cp %d ep %d, micro-batch %d, zero %d over %d ranks, step "
+                        "%.3f s (%d of %d candidates fit)\n",
                         acc->name.c_str(), c.tp, c.pp, c.dp, c.cp, c.ep, setup.micro_batch, setup.options.zero_stage,
+                        zero_group_size(setup),
                         choice->step.step_time.value(), choice->fitting, choice->candidates);
           out << line;
         }

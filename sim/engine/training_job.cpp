@@ -61,10 +61,11 @@ void Simulation::run_job(Job& job) {
       assert(choice && "parallelism: auto was checked at load time");
       r.setup = choice->setup;
       logger_->log(level,
-                   "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {}, zero {} ({} of {} "
-                   "candidates fit)",
+                   "{}: parallelism auto chose tp {} pp {} dp {} cp {} ep {}, micro-batch {}, zero {} over {} ranks "
+                   "({} of {} candidates fit)",
                    w.name, r.setup.parallelism.tp, r.setup.parallelism.pp, r.setup.parallelism.dp,
                    r.setup.parallelism.cp, r.setup.parallelism.ep, r.setup.micro_batch, r.setup.options.zero_stage,
+                   zero_group_size(r.setup),
                    choice->fitting,
                    choice->candidates);
     }
