@@ -78,9 +78,10 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
   // (full_waves_only) uses the tile model only for GEMMs at least 128 rows tall (a tile's short
   // side, so the min-orientation tiling wastes at most half a tile) whose tiles fill at least
   // one wave of SMs: below that cuBLAS picks smaller tiles or splits k (gemm.hpp's known error;
-  // billing a whole tile for a batch of 1 made int4 decode 2.75x its weight read), and such a
-  // GEMM is memory-bound anyway (2m FLOPs per weight byte at fp8, under 256, is below the ridge
-  // of every GPU in the catalog).
+  // billing a whole tile for a batch of 1 made int4 decode 2.75x its weight read). Such a GEMM
+  // (2m FLOPs per fp8 weight byte, under 256) is memory-bound on the H100/H200/B200/A100, whose
+  // ridges are higher; not on the H20 (fp8 ridge 296 TFLOPS / 4 TB/s = 74), where GEMMs of
+  // 38-127 rows are compute-bound and timed here without tile waste: optimistic (known error).
   auto time = [&](const GemmShape& g) {
     if (full_waves_only) {
       const double tiles = std::min(std::ceil(g.m / kGemmTileM) * std::ceil(g.n / kGemmTileN),
