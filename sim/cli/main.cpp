@@ -198,8 +198,8 @@ std::string check_report(const Scenario& scenario, const Catalog& catalog) {
         if (w.accelerator && *w.accelerator != acc->name) continue;
         char line[200];
         if (w.is_video()) {
-          std::snprintf(line, sizeof line, "    per %s: DiT weights %.1f GB of %.1f GB (replicated over sp %d)\n",
-                        acc->name.c_str(), video_weights_per_accelerator(w.model).value() / 1e9,
+          std::snprintf(line, sizeof line, "    per %s: fp32 DiT weights %.1f GB of %.1f GB (replicated over sp %d)\n",
+                        acc->name.c_str(), video_weights_per_accelerator(w.model, w.video.image_to_video).value() / 1e9,
                         acc->hbm_capacity.value() / 1e9, w.sp());
           out << line;
           continue;

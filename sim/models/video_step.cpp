@@ -16,8 +16,9 @@ LatentGrid latent_grid(const ModelSpec& m, int width, int height, int frames) {
   return g;
 }
 
-DitFlops dit_forward_flops(const ModelSpec& m, double s) {
-  const double L = m.layers, h = m.hidden, f = m.ffn_hidden, c = m.text_len;
+DitFlops dit_forward_flops(const ModelSpec& m, double s, int image_tokens) {
+  const double L = m.layers, h = m.hidden, f = m.ffn_hidden;
+  const double c = double(m.text_len) + double(image_tokens);  // context tokens the cross-attention reads
   const double mlp_matrices = m.mlp == MlpKind::SwiGLU ? 3.0 : 2.0;
   const double cross = c > 0 ? 1.0 : 0.0;
   DitFlops out;
@@ -30,10 +31,17 @@ DitFlops dit_forward_flops(const ModelSpec& m, double s) {
 double dit_elementwise_bytes_per_element(const ModelSpec& m, bool image_to_video, int sp) {
   double bytes = kDitSelfAttentionElementwiseBytes + kDitMlpElementwiseBytes +
                  4.0 * double(m.ffn_hidden) / double(m.hidden);  // tanh GELU over s x f, bf16 in and out
-  if (m.text_len > 0) bytes += kDitCrossAttentionElementwiseBytes;
-  if (image_to_video) bytes += kDitImageCrossAttentionElementwiseBytes;
+  if (m.text_len > 0 || image_to_video) bytes += kDitCrossAttentionElementwiseBytes;
+  if (m.text_len > 0 && image_to_video) bytes += kDitImageCrossAttentionElementwiseBytes;  // the second attention
   if (sp > 1) bytes += kUlyssesElementwiseBytesDelta;
   return bytes;
+}
+
+double dit_parameters(const ModelSpec& m, bool image_to_video) {
+  const double h = m.hidden, mlp_matrices = m.mlp == MlpKind::SwiGLU ? 3.0 : 2.0;
+  const double cross = m.text_len > 0 || image_to_video ? 4.0 * h * h : 0.0;  // q, k, v, o
+  const double image = image_to_video && m.text_len > 0 ? 2.0 * h * h : 0.0;  // k_img, v_img beside k, v
+  return double(m.layers) * (4.0 * h * h + cross + image + mlp_matrices * h * m.ffn_hidden);
 }
 
 double dit_rope_table_bytes_per_forward(const ModelSpec& m, double tokens, int sp) {
@@ -169,7 +177,7 @@ VideoTime video_generation_time(const VideoSetup& v, const LinkLevel& sp_link) {
   VideoTime t;
   t.tokens = latent_grid(m, v.width, v.height, v.frames).tokens();
   t.passes_per_step = v.cfg ? 2 : 1;
-  const DitFlops flops = dit_forward_flops(m, t.tokens);
+  const DitFlops flops = dit_forward_flops(m, t.tokens, v.image_to_video ? kClipImageTokens : 0);
   const FlopRate matmul = acc.peak(Precision::BF16) * acc.matmul_efficiency(Precision::BF16);
   const FlopRate attention = acc.peak(Precision::BF16) * acc.attention_efficiency;
   t.forward_compute = Flops(flops.linear / v.sp) / matmul +
@@ -178,10 +186,13 @@ VideoTime video_generation_time(const VideoSetup& v, const LinkLevel& sp_link) {
   const Bytes shard(t.tokens / v.sp * m.hidden * 2.0);
   t.forward_comm = all_to_all(shard, v.sp, sp_link) * (4.0 * m.layers);
   const ByteRate elementwise = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
+  // Autocast's fp32 -> bf16 weight casts: every rank holds and casts all the weights.
+  t.forward_weight_cast = Bytes(dit_parameters(m, v.image_to_video) * kDitWeightCastBytesPerForward) / elementwise;
   t.forward_elementwise = Bytes(double(m.layers) * t.tokens / v.sp * double(m.hidden) *
                                     dit_elementwise_bytes_per_element(m, v.image_to_video, v.sp) +
                                 dit_rope_table_bytes_per_forward(m, t.tokens, v.sp)) /
-                          elementwise;
+                              elementwise +
+                          t.forward_weight_cast;
   t.denoise = (t.forward_compute + t.forward_comm + t.forward_elementwise) * (double(v.steps) * t.passes_per_step);
   t.text_encoder = Flops(2.0 * kTextEncoderParams * m.text_len * t.passes_per_step) / matmul;
   const FlopRate vae_conv = acc.peak(Precision::BF16) * (kTf32PerBf16 * kVaeConvEfficiency);
@@ -193,20 +204,26 @@ VideoTime video_generation_time(const VideoSetup& v, const LinkLevel& sp_link) {
   return t;
 }
 
-Bytes video_weights_per_accelerator(const ModelSpec& m) {
-  const double h = m.hidden, mlp_matrices = m.mlp == MlpKind::SwiGLU ? 3.0 : 2.0;
-  const double cross = m.text_len > 0 ? 4.0 * h * h : 0.0;
-  return Bytes(double(m.layers) * (4.0 * h * h + cross + mlp_matrices * h * m.ffn_hidden) * 2.0);
+Bytes video_weights_per_accelerator(const ModelSpec& m, bool image_to_video) {
+  return Bytes(dit_parameters(m, image_to_video) * kDitWeightBytes);
+}
+
+std::string video_accelerator_problem(const Accelerator& a) {
+  if (a.vendor == "NVIDIA") return "";
+  return "cannot run on " + a.name + " (vendor " + (a.vendor.empty() ? std::string("unknown") : a.vendor) +
+         "): the video model is Wan2.1's CUDA reference code (TF32 VAE convolutions at an NVIDIA-measured "
+         "rate, eager-PyTorch element-wise passes), which has no source on other accelerators; use an NVIDIA one";
 }
 
 std::string video_fit_problem(const VideoSetup& v) {
-  const Bytes weights = video_weights_per_accelerator(*v.model);
+  if (std::string why = video_accelerator_problem(*v.accelerator); !why.empty()) return why;
+  const Bytes weights = video_weights_per_accelerator(*v.model, v.image_to_video);
   const Bytes capacity = v.accelerator->hbm_capacity;
   if (weights + Bytes(kRuntimeReserveBytes) < capacity) return "";
   char text[256];
   std::snprintf(text, sizeof text,
-                "needs %.1f GB of DiT weights per accelerator on %s (plus a %.1f GB runtime reserve), which has "
-                "%.1f GB (sequence parallelism replicates the weights)",
+                "needs %.1f GB of fp32 DiT weights per accelerator on %s (plus a %.1f GB runtime reserve), which "
+                "has %.1f GB (sequence parallelism replicates the weights)",
                 weights.value() / 1e9, v.accelerator->name.c_str(), kRuntimeReserveBytes / 1e9,
                 capacity.value() / 1e9);
   return text;

@@ -696,6 +696,11 @@ void read_video(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog)
   auto gpus = w.integer("gpus", 1, true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
   read_scheduling_keys(w, spec, catalog);
+  // The video model has a basis on NVIDIA accelerators only (models/video_step.hpp).
+  if (spec.accelerator)
+    if (const Accelerator* acc = catalog.accelerator(*spec.accelerator))
+      if (std::string why = video_accelerator_problem(*acc); !why.empty())
+        w.problem_at("accelerator", "expected an NVIDIA accelerator for video-generation; a replica " + why);
   // parallelism: {sp}, the accelerators that generate one video together (absent: 1).
   bool parallelism_ok = false;
   if (!w.has("parallelism")) {

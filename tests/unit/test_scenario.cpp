@@ -261,8 +261,8 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
       "vae_stride_s: 8, patch_t: 1, patch_s: 2, text_len: 512}";
   CHECK(errors(replace(kVideo, "model: wan2.1-14b", deep)) ==
         V{"s.yaml:16:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but it needs "
-          "281.0 GB of DiT weights per accelerator on A100-SXM-80G (plus a 2.1 GB runtime reserve), which has 85.9 "
-          "GB (sequence parallelism replicates the weights)"});
+          "562.0 GB of fp32 DiT weights per accelerator on A100-SXM-80G (plus a 2.1 GB runtime reserve), which has "
+          "85.9 GB (sequence parallelism replicates the weights)"});
   // Another VAE compression: the VAE is timed from the Wan-VAE's 4 x 8 x 8 layers.
   const std::string stride8 =
       "model: {kind: dit, layers: 40, hidden: 5120, ffn_hidden: 13824, heads: 40, mlp: gelu, vae_stride_t: 8, "
@@ -276,6 +276,18 @@ TEST_CASE("bad input: video-generation keys get their exact error lines") {
   CHECK(errors(replace(kVideo, "model: wan2.1-14b", no_patch)) ==
         V{"s.yaml:14:12: workloads.0.model.patch_s: expected an integer of at least 1, got nothing (the key is "
           "required)"});
+  // The video model (Wan2.1's CUDA code, a TF32 VAE at an NVIDIA-measured rate) has no basis on
+  // a TPU: refused at the accelerator key, or at the replica when the cluster offers only TPUs.
+  const std::string why =
+      "cannot run on TPU-v5p (vendor Google): the video model is Wan2.1's CUDA reference code (TF32 VAE "
+      "convolutions at an NVIDIA-measured rate, eager-PyTorch element-wise passes), which has no source on other "
+      "accelerators; use an NVIDIA one";
+  const std::string tpu = replace(replace(kVideo, "node: dgx-a100", "node: tpu-v5p-host"), "gpus: 16", "gpus: 8");
+  CHECK(errors(tpu) ==
+        V{"s.yaml:16:18: workloads.0.parallelism: expected a replica that fits in accelerator memory, but it " + why});
+  CHECK(errors(replace(tpu, "    gpus: 8\n", "    gpus: 8\n    accelerator: TPU-v5p\n")) ==
+        V{"s.yaml:16:18: workloads.0.accelerator: expected an NVIDIA accelerator for video-generation; a replica " +
+          why});
 }
 
 namespace {

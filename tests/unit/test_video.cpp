@@ -32,6 +32,7 @@ ModelSpec wan14b() {
 Accelerator test_gpu() {
   Accelerator a;
   a.name = "test-gpu";
+  a.vendor = "NVIDIA";
   a.peak_bf16 = FlopRate(1000e12);
   a.matmul_efficiency_bf16 = 0.8;
   a.attention_efficiency = 0.5;
@@ -128,10 +129,13 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   CHECK(t.forward_compute.value() == Approx(1.809557e15 / 800e12 + 4.7137319e15 / 500e12).epsilon(1e-6));
   CHECK(t.forward_comm.value() == 0);  // sp = 1: no all-to-all
   // element-wise: 40 blocks x 75,600 x 5120 x 454.8 bytes / (2e12 x 0.9) = 3.911893 s, plus the
-  // RoPE tables: 40 x 2 x 75,600 tokens x 64 x 16 bytes = 6.193 GB, 0.003441 s
+  // RoPE tables: 40 x 2 x 75,600 tokens x 64 x 16 bytes = 6.193 GB, 0.003441 s, plus the
+  // autocast weight casts: 40 x 351,272,960 parameters x 6 bytes = 84.305 GB, 0.046836 s
   CHECK(dit_rope_table_bytes_per_forward(m, 75600, 1) == Approx(40.0 * 2 * 75600 * 64 * 16));
+  CHECK(t.forward_weight_cast.value() == Approx(40.0 * 351272960 * 6 / 1.8e12));
+  CHECK(t.forward_weight_cast.value() == Approx(0.046836).epsilon(1e-4));
   CHECK(t.forward_elementwise.value() ==
-        Approx((40.0 * 75600 * 5120 * 454.8 + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
+        Approx((40.0 * 75600 * 5120 * 454.8 + 40.0 * 2 * 75600 * 64 * 16 + 40.0 * 351272960 * 6) / 1.8e12));
   CHECK(t.passes_per_step == 2);
   // denoise = 50 steps x 2 passes x (11.689410 + 3.911893)
   CHECK(t.denoise.value() == Approx(100 * (t.forward_compute.value() + t.forward_elementwise.value())));
@@ -151,14 +155,53 @@ TEST_CASE("one video on one accelerator: steps x 2 CFG passes, plus text encoder
   CHECK(u.denoise.value() == Approx(t.denoise.value() / 2));
   CHECK(u.text_encoder.value() == Approx(t.text_encoder.value() / 2));
 
-  // Image-to-video adds the VAE encode and 24 bytes per element per block.
+  // Image-to-video adds the VAE encode, 24 bytes per element per block, the 257 image
+  // tokens in the cross-attention and the k_img, v_img weights (cast every pass too).
   VideoSetup i2v = wan720p(m, a, 1);
   i2v.image_to_video = true;
   const VideoTime w = video_generation_time(i2v, kNvlink);
   const VaeCost e = wan_vae_encode_cost(1280, 720, 81);
   CHECK(w.vae_encode.value() == Approx(e.flops / (1000e12 * 0.5 * 0.378) + e.bytes / 1.8e12));
+  // parameters: 40 x (351,272,960 + 2 x 5120^2) = 40 x 403,701,760 = 16.148 G
+  CHECK(w.forward_weight_cast.value() == Approx(40.0 * 403701760 * 6 / 1.8e12));
   CHECK(w.forward_elementwise.value() ==
-        Approx((40.0 * 75600 * 5120 * (454.8 + 24) + 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
+        Approx((40.0 * 75600 * 5120 * (454.8 + 24) + 40.0 * 2 * 75600 * 64 * 16 + 40.0 * 403701760 * 6) / 1.8e12));
+  // compute: linear + (769 x 40 x 4 x 5120^2 - 512 x ...) more; cross-attention over 769 tokens
+  const DitFlops fi = dit_forward_flops(m, 75600, kClipImageTokens);
+  CHECK(w.forward_compute.value() == Approx(fi.linear / 800e12 + (fi.self_attention + fi.cross_attention) / 500e12));
+  CHECK(w.forward_compute.value() > t.forward_compute.value());
+}
+
+TEST_CASE("image-to-video: the 257 CLIP image tokens in the cross-attention, as Wan2.1's I2V model reads them") {
+  const ModelSpec m = wan14b();
+  CHECK(kClipImageTokens == (224 / 14) * (224 / 14) + 1);  // ViT-H/14 at 224 px: 16 x 16 patches + class token
+  const DitFlops t2v = dit_forward_flops(m, 75600);
+  const DitFlops i2v = dit_forward_flops(m, 75600, 257);
+  // k_img, v_img on 257 tokens: 257 x 40 x 4 x 5120^2 = 1.077936e12 FLOPs more in the linear layers
+  CHECK(i2v.linear - t2v.linear == Approx(257.0 * 40 * 4 * 5120 * 5120));
+  CHECK(i2v.linear - t2v.linear == Approx(1.077936e12).epsilon(1e-6));
+  // attention over them: 40 x 4 x 75,600 x 257 x 5120 = 1.591617e13 FLOPs more
+  CHECK(i2v.cross_attention - t2v.cross_attention == Approx(40.0 * 4 * 75600 * 257 * 5120));
+  CHECK(i2v.self_attention == t2v.self_attention);
+  // The same FLOPs as a DiT whose text context is 512 + 257 = 769 tokens (how validate ran before).
+  ModelSpec wide = m;
+  wide.text_len = 769;
+  const DitFlops w = dit_forward_flops(wide, 75600);
+  CHECK(i2v.linear == Approx(w.linear));
+  CHECK(i2v.cross_attention == Approx(w.cross_attention));
+  // A DiT without text cross-attention (text_len 0) reading only the image: one cross-attention
+  // (q, k, v, o and 80 element-wise bytes), not the second attention's 24.
+  ModelSpec no_text = m;
+  no_text.text_len = 0;
+  const DitFlops img_only = dit_forward_flops(no_text, 75600, 257);
+  CHECK(img_only.linear == Approx(75600.0 * 40 * (12.0 * 5120 * 5120 + 4.0 * 5120 * 13824) + 257.0 * 40 * 4 * 5120 * 5120));
+  CHECK(dit_elementwise_bytes_per_element(no_text, false, 1) == Approx(316 + 48 + 10.8));
+  CHECK(dit_elementwise_bytes_per_element(no_text, true, 1) == Approx(316 + 48 + 10.8 + 80));
+  CHECK(dit_elementwise_bytes_per_element(m, true, 1) == Approx(316 + 48 + 10.8 + 80 + 24));
+  // Parameters: 40 x (4 + 4 + 2) x 5120^2 + 40 x 2 x 5120 x 13824 with the image, 4 h^2 fewer without text.
+  CHECK(dit_parameters(m, true) == Approx(40.0 * (10.0 * 5120 * 5120 + 2.0 * 5120 * 13824)));
+  CHECK(dit_parameters(no_text, true) == Approx(dit_parameters(m, false)));
+  CHECK(dit_parameters(no_text, false) == Approx(40.0 * (4.0 * 5120 * 5120 + 2.0 * 5120 * 13824)));
 }
 
 TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per layer; faster, never sp times") {
@@ -173,8 +216,10 @@ TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per lay
   CHECK(two.forward_comm.value() == Approx(160 * (0.5 * 387.072e6 / 370e9 + 3.4e-6)));
   // Element-wise passes divide with the tokens, plus the Ulysses layout copies (+8 bytes); the
   // RoPE tables do not divide, and pad_freqs triples them.
+  // The weight casts do not divide either: every rank holds and casts all the fp32 weights.
+  CHECK(two.forward_weight_cast.value() == Approx(one.forward_weight_cast.value()));
   CHECK(two.forward_elementwise.value() ==
-        Approx((40.0 * 37800 * 5120 * (454.8 + 8) + 3 * 40.0 * 2 * 75600 * 64 * 16) / 1.8e12));
+        Approx((40.0 * 37800 * 5120 * (454.8 + 8) + 3 * 40.0 * 2 * 75600 * 64 * 16 + 40.0 * 351272960 * 6) / 1.8e12));
   // The text encoder and the VAE decode do not split: speed-up below 2.
   const double speedup = one.total.value() / two.total.value();
   CHECK(speedup > 1.9);
@@ -183,13 +228,28 @@ TEST_CASE("Ulysses sequence parallelism: compute / sp plus 4 all-to-alls per lay
   CHECK(one.total.value() / eight.total.value() < 8.0);
 }
 
-TEST_CASE("replicated DiT weights: Wan2.1-14B is 28.1 GB in bf16; a 24 GB card cannot hold them") {
+TEST_CASE("replicated DiT weights: Wan2.1-14B is 56.2 GB in fp32 (as Wan2.1 loads them); a 48 GB card cannot hold them") {
   const ModelSpec m = wan14b();
-  // 40 x (4h^2 self + 4h^2 cross + 2hf GELU MLP) x 2 bytes
-  // = 40 x (8 x 26,214,400 + 2 x 5120 x 13824) x 2 = 40 x 351,272,960 x 2 = 28.1018 GB
-  CHECK(video_weights_per_accelerator(m).value() == Approx(28.1018368e9));
+  // 40 x (4h^2 self + 4h^2 cross + 2hf GELU MLP) x 4 bytes
+  // = 40 x (8 x 26,214,400 + 2 x 5120 x 13824) x 4 = 40 x 351,272,960 x 4 = 56.2037 GB
+  CHECK(video_weights_per_accelerator(m).value() == Approx(56.2036736e9));
+  // I2V-14B: + 40 x 2 x 5120^2 (k_img, v_img) x 4 = 64.5923 GB
+  CHECK(video_weights_per_accelerator(m, true).value() == Approx(40.0 * 403701760 * 4));
   Accelerator a = test_gpu();
-  CHECK(video_fit_problem(wan720p(m, a, 1)).empty());
-  a.hbm_capacity = Bytes(24e9);
-  CHECK(video_fit_problem(wan720p(m, a, 1)).rfind("needs 28.1 GB of DiT weights per accelerator on test-gpu", 0) == 0);
+  CHECK(video_fit_problem(wan720p(m, a, 1)).empty());  // 56.2 + 2.1 < 80
+  a.hbm_capacity = Bytes(48e9);
+  CHECK(video_fit_problem(wan720p(m, a, 1))
+            .rfind("needs 56.2 GB of fp32 DiT weights per accelerator on test-gpu", 0) == 0);
+}
+
+TEST_CASE("accelerators: the video model (Wan2.1's CUDA code, TF32 VAE) runs on NVIDIA only") {
+  const ModelSpec m = wan14b();
+  Accelerator a = test_gpu();
+  CHECK(video_accelerator_problem(a).empty());
+  for (const char* vendor : {"Google", "AWS", ""}) {
+    a.vendor = vendor;
+    const std::string why = video_accelerator_problem(a);
+    CHECK(why.rfind("cannot run on test-gpu (vendor ", 0) == 0);
+    CHECK(video_fit_problem(wan720p(m, a, 1)) == why);  // refused before memory is looked at
+  }
 }
