@@ -126,20 +126,36 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   // the weight GEMMs read the weights while they compute; attention reads the KV cache.
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   const Seconds kv_read = memory_.kv_per_token * context_tokens / hbm_rate_;
-  // The GEMMs of one iteration on the slowest stage: pp micro-batches of batch / pp rows, each
-  // through its layers and the LM head; with pp = 1, one GEMM of `batch` rows per weight.
-  const double micro = double(batch) / setup_.pp;
-  const Seconds gemm_compute = matmul(micro, int(std::ceil(micro)), true) * double(setup_.pp);
+  const BatchTerms& terms = batch_terms(batch);
+  const Seconds gemm_compute = terms.gemm_compute;
   const Seconds attention_compute = Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_;
   out.hbm = weights_read + kv_read;
   out.compute = gemm_compute + attention_compute;
   out.gemm = max(weights_read, gemm_compute);
   out.attention = max(kv_read, attention_compute);
-  communication(double(batch), &out.tp_comm, &out.pp_comm);
+  out.tp_comm = terms.tp_comm;
+  out.pp_comm = terms.pp_comm;
   // The engine's host time per step, on top of the GPU's (serving_engine.hpp).
   out.host = decode_host_overhead(setup_.engine, m.layers, setup_.tp);
   out.total = out.gemm + out.attention + out.tp_comm + out.pp_comm + out.host;
   return out;
+}
+
+const ServingStepModel::BatchTerms& ServingStepModel::batch_terms(int batch) const {
+  constexpr int kCachedBatches = 1 << 16;  // max_batch is far below; larger ones are not kept
+  static thread_local BatchTerms scratch;
+  BatchTerms* t = &scratch;
+  if (batch < kCachedBatches) {
+    if (std::size_t(batch) >= batch_terms_.size()) batch_terms_.resize(std::size_t(batch) + 1);
+    t = &batch_terms_[std::size_t(batch)];
+    if (t->gemm_compute.value() >= 0) return *t;
+  }
+  // The GEMMs of one iteration on the slowest stage: pp micro-batches of batch / pp rows, each
+  // through its layers and the LM head; with pp = 1, one GEMM of `batch` rows per weight.
+  const double micro = double(batch) / setup_.pp;
+  t->gemm_compute = matmul(micro, int(std::ceil(micro)), true) * double(setup_.pp);
+  communication(double(batch), &t->tp_comm, &t->pp_comm);
+  return *t;
 }
 
 Seconds ServingStepModel::decode(int batch, double context_tokens) const {

@@ -65,6 +65,8 @@
 // (+15..+43%); optimistic everywhere but Splitwise's conversation decode.
 #pragma once
 
+#include <vector>
+
 #include "catalog/catalog.hpp"
 #include "models/collectives.hpp"
 #include "models/serving_engine.hpp"
@@ -182,6 +184,14 @@ class ServingStepModel : public IterationCost {
   FlopRate replica_rate_;     // achievable FLOP/s of the whole replica
   FlopRate attention_rate_;   // achievable FlashAttention FLOP/s of the whole replica
   ByteRate hbm_rate_;         // achievable HBM bytes/s of one accelerator
+  // What a decode step costs apart from its KV cache depends on the batch alone; a schedule
+  // asks for it at every step (its GEMMs through the tile model were 40% of a shared-fleet
+  // run), so it is worked out once per batch size.
+  struct BatchTerms {
+    Seconds gemm_compute{-1.0}, tp_comm, pp_comm;
+  };
+  mutable std::vector<BatchTerms> batch_terms_;
+  const BatchTerms& batch_terms(int batch) const;
 };
 
 }  // namespace fleetsim
