@@ -109,7 +109,7 @@ Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prom
   if (tokens <= 0) return Seconds(0);
   const ModelSpec& m = *setup_.model;
   const Flops attention(2.0 * m.layers * double(m.hidden) * squared_tokens);
-  const Seconds compute = matmul(tokens, prompts, false) + attention / attention_rate_;
+  const Seconds compute = (matmul(tokens, prompts, false) + attention / attention_rate_) / setup_.compute_speed;
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
   return max(compute, weights_read) + communication(tokens, &tp_comm, &pp_comm);
@@ -128,8 +128,9 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   // The GEMMs of one iteration on the slowest stage: pp micro-batches of batch / pp rows, each
   // through its layers and the LM head; with pp = 1, one GEMM of `batch` rows per weight.
   const double micro = double(batch) / setup_.pp;
-  const Seconds gemm_compute = matmul(micro, int(std::ceil(micro)), true) * double(setup_.pp);
-  const Seconds attention_compute = Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_;
+  const Seconds gemm_compute = matmul(micro, int(std::ceil(micro)), true) * double(setup_.pp) / setup_.compute_speed;
+  const Seconds attention_compute =
+      Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_ / setup_.compute_speed;
   out.hbm = weights_read + kv_read;
   out.compute = gemm_compute + attention_compute;
   out.gemm = max(weights_read, gemm_compute);
