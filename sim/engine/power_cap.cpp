@@ -159,11 +159,16 @@ void Simulation::wait_for_power(Job& job) {
 void Simulation::account_throttle(double now) {
   const double dt = now - level_since_;
   level_since_ = now;
-  if (level_ == 0 || dt <= 0) return;
-  result_.power_throttled_s += dt;
+  if (dt <= 0) return;
+  // Throttled: while a powered training job runs below full clock (not merely while the
+  // level is above 0: no training may be running). Services limited: while a powered
+  // service runs at an admitted level below full power.
+  bool training = false, services = false;
   for (int index : running_jobs_) {
     Job& job = jobs_[std::size_t(index)];
+    if (job.decode_capped && job.powered && job.service_level > 0) services = true;
     if (!job.throttleable || !job.powered || job.speed >= 1) continue;
+    training = true;
     WorkloadResult& r = *job.result;
     r.power_throttled_s += dt;
     result_.power_lost_accelerator_s += double(job.sched.accelerators) * (1 - job.speed) * dt;
@@ -173,6 +178,8 @@ void Simulation::account_throttle(double now) {
     const double slow = throttled_step_s(base, r.step.exposed_comm.value(), job.speed) * job.stretch;
     r.power_lost_steps += dt / full - dt / slow;
   }
+  if (training) result_.power_throttled_s += dt;
+  if (services) result_.power_service_limited_s += dt;
 }
 
 bool Simulation::relevel_state() {

@@ -424,6 +424,23 @@ def test_service_capped():
                       {k: (l[k], chat0[k]) for k in keys + ("energy_j",)})
 
 
+def test_service_alone_capped():
+    """A service alone under a cap: no training runs, so nothing is throttled
+    (power_throttled_s 0), and its time at a level below full power is
+    power_service_limited_s. By hand (8 DGX H100, PUE 1, 28 kW): 6 idle nodes 9,360 W + the
+    fabric 1,632 W + the service's 2 nodes at full decode 18,800 W = 29,792 W > 28 kW; at
+    490 W boards 2 x 8,520 W: 28,032 W > 28 kW; at 420 W boards 2 x 7,960 W: 26,912 W fits."""
+    wl = SERVICE.replace("count: 20000", "count: 2000")
+    s, _ = run_ok("svc-alone", write("svc-alone.yaml", scenario("svc-alone", "{pue: 1.0, power_cap: 28kW}", wl, horizon="1d")))
+    if not s:
+        return
+    c, chat = s["cluster"], s["workloads"][0]
+    check("service alone under a cap: power_throttled_s = 0 (no training ran)", c["power_throttled_s"] == 0, c["power_throttled_s"])
+    check("service alone under a cap: power_service_limited_s = its run (start to end)",
+          abs(c["power_service_limited_s"] - (chat["end_s"] - chat["start_s"])) < 1e-6 * chat["end_s"],
+          f"{c['power_service_limited_s']} vs {chat['end_s'] - chat['start_s']}")
+
+
 def test_bad_input():
     cases = [
         ("pue-23", "{pue: [" + ", ".join(["1.1"] * 23) + "]}", "cluster.facility.pue",
@@ -454,6 +471,7 @@ test_restart_idle()
 test_bad_input()
 test_network()
 test_service_capped()
+test_service_alone_capped()
 test_held_service_and_hour_end()
 test_sites()
 sys.exit(finish())
