@@ -16,8 +16,9 @@
 // clock falls until the board fits: dynamic power ~ C V^2 f above a static floor (the
 // board's measured idle power), GEMM throughput ~ f, so dynamic power ~ f^alpha with alpha
 // between 1 (voltage at its floor) and 3 (voltage proportional to f). alpha is taken from
-// a published H100 measurement (kDvfsAlpha below), not from the cube law. Decode is
-// memory-bound: its speed does not depend on the limit over the range offered. The host
+// the Splitwise authors' simulator data (kDvfsAlpha below), not from the cube law. A
+// service's HBM-bound decode does not slow with the limit, its compute-bound work does
+// (serving model, ServingSetup::compute_speed). The host
 // share does not change with the limit (docs/models/power.md compares with sources).
 #include "models/power.hpp"
 
@@ -87,14 +88,6 @@ double compute_speed(double board_fraction, const Accelerator& a) {
   return std::pow(dynamic, 1.0 / kDvfsAlpha);
 }
 
-double decode_speed(double /*board_fraction*/) {
-  // Decode streams weights and KV cache from HBM: Splitwise (ISCA'24, section III-F, Fig. 9;
-  // calibration.yaml power.splitwise.powercap) saw token-phase latency hardly change down
-  // to a 50% cap, and its simulator keeps every token time under its 70% cap (above). The
-  // levels fleetsim offers stop at 50%, so decode keeps full speed at all of them.
-  return 1.0;
-}
-
 std::vector<PowerLevel> dvfs_levels(const Accelerator& a) {
   std::vector<PowerLevel> levels;
   for (double f : kLevelFractions) levels.push_back({f, compute_speed(f, a)});
@@ -113,8 +106,9 @@ NodePowerTable node_power_table(const NodeType& node, const Accelerator& a) {
     t.compute_w.push_back(std::max(t.idle_w, host + n * l.board_fraction * a.tdp.value()));
     t.speed.push_back(l.speed);
   }
-  // Decode under a limit: the board draws the lower of its decode power and the limit,
-  // at full speed (decode_speed).
+  // Decode under a limit: the board draws the lower of its decode power and the limit.
+  // What the limit costs a service's speed is its serving model's (compute_speed on its
+  // compute-bound work, ServingSetup::compute_speed; docs/models/power.md).
   t.decode_levels = 0;
   for (double f : kLevelFractions) {
     const double board = std::min(decode_board_power(a).value(), f * a.tdp.value());
