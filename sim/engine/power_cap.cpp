@@ -9,8 +9,9 @@
 //   jobs, whose steps then take throttled_step_s (compute / speed + exposed
 //   communication) of simulated time;
 // - holding: a job starts only if the facility would fit under the cap with every
-//   throttleable job (itself included) at the lowest level, at the highest PUE of the
-//   profile; otherwise it keeps its nodes idle and waits until a job ends.
+//   training job (itself included) at the lowest level and every service at its own, at
+//   the highest PUE of the profile; otherwise it keeps its nodes idle and waits until a
+//   job ends.
 // Services (inference, reasoning, synthetic data) are admitted at one DVFS level, the
 // fastest that fits with training at the lowest, and keep it: their request schedules are
 // computed ahead (serving_schedule.hpp) at that level's speed, prefill and compute-bound
@@ -32,8 +33,8 @@ namespace fleetsim::engine_detail {
 int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level,
                            double utilisation) const {
   if (phase == PowerPhase::Decode && !pod.decode_pstates.empty()) {
-    // The block of its DVFS level (a capped service follows the level; otherwise full
-    // power), and in it the decode pstate whose utilisation is nearest the replica's (the
+    // The block of its DVFS level (a capped service's admitted level, a caller passes it;
+    // otherwise full power), and in it the decode pstate whose utilisation is nearest the replica's (the
     // first on a tie).
     const std::size_t block = pod.decode_pstates.size() / std::size_t(std::max(1, pod.decode_levels));
     const std::size_t first = block * std::size_t(throttleable ? std::clamp(level, 0, pod.decode_levels - 1) : 0);
@@ -100,7 +101,7 @@ void Simulation::hold_for_power_before_planning(Job& job) {
   if (!scenario_.cluster.facility.power_cap) return;
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = false;
-  job.decode_capped = job.phase == PowerPhase::Decode;  // admitted at the lowest level's decode power
+  job.decode_capped = job.phase == PowerPhase::Decode;  // admitted if it fits at the lowest level's decode power
   job.utilisation = 1.0;  // its busy share is not known before its schedule: the most it can draw
   job.service_level = -1;
   const double granted = sg4::Engine::get_clock();
