@@ -60,18 +60,22 @@ constexpr double kDecodeUtilisations[] = {1.0, 0.75, 0.5, 0.25};
 // Switch chassis power (ASIC, fans, management, PSU losses) is NOT counted: no published
 // figure for the QM9700 (or another fabric switch) was found in the stored sources, so
 // this is the optics alone, a lower bound on the fabric's draw (docs/models/power.md).
+// Both are InfiniBand parts; fleetsim applies them by port speed to every node type, also to
+// the 100/200 GbE networks of the TPU and Trainium hosts: an assumption there (no figure found).
 constexpr double kPortOpticsW400G = 17.0 / 2.0;
 constexpr double kPortOpticsWHdr = 6.0;
 constexpr double kSwitchChassisWPerPort = 0.0;  // not found; see above
 constexpr double kNdrPortBytesPerS = 400e9 / 8;
 
-// The exponent of dynamic power in clock, from the one published H100 measurement of a
-// compute-bound phase under a power cap found: the Splitwise authors' simulator (Patel et
+// The exponent of dynamic power in clock: an ASSUMPTION read from simulator data, not a
+// measurement. The Splitwise authors' simulator (Patel et
 // al., ISCA'24; github.com/Mutinifni/splitwise-sim, data/perf_model.csv) gives every
 // prompt (prefill) time of its capped H100 ("h100-80gb-pcap": the dgx-h100-pcap SKU, 7,140 W
 // = 70% of the DGX H100's 10,200 W) as the uncapped time x 1.30, and every token (decode)
 // time unchanged (e.g. BLOOM-176B, TP8, 512-token prompt: 77.14 ms -> 100.28 ms; token
-// 36.11 ms both). Read as a board limit of 70% of TDP (490 W) on an H100 (70 W idle):
+// 36.11 ms both): one factor on every row, a multiplier the authors chose, the only H100
+// compute-under-a-cap figure found. Read as a board limit of 70% of TDP (490 W) on an H100
+// (70 W idle):
 //   speed = 1/1.30 = ((0.7 x 700 - 70) / (700 - 70))^(1/alpha)  ->  alpha = 1.545
 // It lies between the voltage-floor bound (alpha = 1: speed 0.667 there) and the cube law
 // (alpha = 3: 0.874). Cross-check, not used to set it: factryze.ai (power capping page,
