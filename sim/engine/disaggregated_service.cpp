@@ -33,10 +33,10 @@ void Simulation::run_disaggregated_service(Job& job) {
             tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
   };
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;
-  const ServingStepModel prefill(prefill_setup(w, acc), fabric_for(ds.prefill_tp, ds.prefill_pp));
-  const ServingStepModel decode(serving_setup(w, acc), fabric_for(tp, pp));
+  const ServingStepModel prefill(at_service_level(prefill_setup(w, acc), job), fabric_for(ds.prefill_tp, ds.prefill_pp));
+  const ServingStepModel decode(at_service_level(serving_setup(w, acc), job), fabric_for(tp, pp));
   std::optional<ServingStepModel> verifier;  // reasoning: resident on the decode replicas
-  if (w.scorer) verifier.emplace(scorer_setup(w, acc), fabric_for(tp, pp));
+  if (w.scorer) verifier.emplace(at_service_level(scorer_setup(w, acc), job), fabric_for(tp, pp));
   const int prefill_replicas = ds.prefill_replicas(), decode_replicas = w.replicas();
   const int prefill_size = ds.prefill_tp * ds.prefill_pp, decode_size = tp * pp;
 

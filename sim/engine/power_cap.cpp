@@ -9,11 +9,14 @@
 //   jobs, whose steps then take throttled_step_s (compute / speed + exposed
 //   communication) of simulated time;
 // - holding: a job starts only if the facility would fit under the cap with every
-//   throttleable job (itself included) at the lowest level, at the highest PUE of the
-//   profile; otherwise it keeps its nodes idle and waits until a job ends.
-// Services (inference, reasoning, synthetic data) and video generation are not throttled:
-// decode hardly slows under a cap (Splitwise, ISCA'24, section III-F), and their request
-// schedules are computed ahead (serving_schedule.hpp), so they are held instead.
+//   training job (itself included) at the lowest level and every service at its own, at
+//   the highest PUE of the profile; otherwise it keeps its nodes idle and waits until a
+//   job ends.
+// Services (inference, reasoning, synthetic data) are admitted at one DVFS level, the
+// fastest that fits with training at the lowest, and keep it: their request schedules are
+// computed ahead (serving_schedule.hpp) at that level's speed, prefill and compute-bound
+// decode slowed, HBM-bound decode not (Splitwise, ISCA'24, section III-F). Video
+// generation (denoising on a schedule computed ahead) is not throttled: it is held.
 // The budget counts failed (switched-off) nodes at their idle power, so a repair never
 // pushes the facility over the cap; with the admission rule above, every level change
 // can be met by throttling alone, also when an hourly PUE rises.
@@ -30,8 +33,8 @@ namespace fleetsim::engine_detail {
 int Simulation::pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level,
                            double utilisation) const {
   if (phase == PowerPhase::Decode && !pod.decode_pstates.empty()) {
-    // The block of its DVFS level (a capped service follows the level; otherwise full
-    // power), and in it the decode pstate whose utilisation is nearest the replica's (the
+    // The block of its DVFS level (a capped service's admitted level, a caller passes it;
+    // otherwise full power), and in it the decode pstate whose utilisation is nearest the replica's (the
     // first on a tie).
     const std::size_t block = pod.decode_pstates.size() / std::size_t(std::max(1, pod.decode_levels));
     const std::size_t first = block * std::size_t(throttleable ? std::clamp(level, 0, pod.decode_levels - 1) : 0);
@@ -69,16 +72,7 @@ double Simulation::budget_it_power_w(int level) const {
   // Jobs restarting after a failure hold idle nodes they will soon power up: reserved.
   for (int index : running_jobs_)
     if (const Job& job = jobs_[std::size_t(index)]; !job.powered) watts += added_power_w(job, level);
-  // Capped services' decode nodes at `level` instead of the present one.
-  for (int index : running_jobs_)
-    if (const Job& job = jobs_[std::size_t(index)]; job.decode_capped && job.powered)
-      for (const auto& part : job.allocation.parts) {
-        const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
-        if (pod.running_pstate < 0) continue;
-        watts += double(part.nodes.size()) *
-                 (pod.pstate_watts[std::size_t(pstate_for(pod, PowerPhase::Decode, true, level, job.utilisation))] -
-                  pod.pstate_watts[std::size_t(pstate_for(pod, PowerPhase::Decode, true, level_, job.utilisation))]);
-      }
+  // Capped services stay at their admitted level: counted as they draw now (it_power_w).
   for (std::size_t p = 0; p < fleet_.pods.size(); ++p) {
     const FleetPod& pod = fleet_.pods[p];
     watts += double(off_nodes_[p]) * pod.node_idle_watts;
@@ -94,8 +88,9 @@ double Simulation::added_power_w(const Job& job, int level) const {
   for (const auto& part : job.allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     const double running = pod.running_pstate >= 0
-                               ? pod.pstate_watts[std::size_t(pstate_for(pod, job.phase, job.throttleable || job.decode_capped,
-                                                                         level, job.utilisation))]
+                               ? pod.pstate_watts[std::size_t(pstate_for(
+                                     pod, job.phase, job.throttleable || job.decode_capped,
+                                     job.decode_capped && job.service_level >= 0 ? job.service_level : level, job.utilisation))]
                                : pod.node_busy_watts;
     watts += double(part.nodes.size()) * (running - pod.node_idle_watts);
   }
@@ -106,12 +101,32 @@ void Simulation::hold_for_power_before_planning(Job& job) {
   if (!scenario_.cluster.facility.power_cap) return;
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = false;
-  job.decode_capped = job.phase == PowerPhase::Decode;  // admitted at the lowest level's decode power
+  job.decode_capped = job.phase == PowerPhase::Decode;  // admitted if it fits at the lowest level's decode power
   job.utilisation = 1.0;  // its busy share is not known before its schedule: the most it can draw
+  job.service_level = -1;
   const double granted = sg4::Engine::get_clock();
   wait_for_power(job);
   WorkloadResult& r = *job.result;
   if (r.start_s && *r.start_s == granted) r.start_s = sg4::Engine::get_clock();
+  if (!job.decode_capped) return;
+  // The fastest DVFS level at which it fits with every training job throttled to the
+  // lowest level and every other service at its own, at the highest PUE: the admission
+  // rule's budget, so the controller can still restore the cap by throttling training.
+  // It keeps that level (and its nodes that power) for its whole life, and its schedule
+  // is planned at the level's GEMM speed (ServingSetup::compute_speed): its prefill and
+  // the compute-bound part of its decode slow down, its HBM-bound decode does not.
+  const double limit = scenario_.cluster.facility.power_cap->value() / scenario_.cluster.facility.max_pue();
+  const double others = budget_it_power_w(lowest_level_);
+  int level = lowest_level_;  // job.service_level stays -1 here: added_power_w then takes `l`
+  for (int l = 0; l < lowest_level_; ++l)
+    if (others + added_power_w(job, l) <= limit * (1 + 1e-12)) {
+      level = l;
+      break;
+    }
+  job.service_level = level;
+  const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
+  job.service_speed = pod.dvfs_speed.empty() ? 1.0 : pod.dvfs_speed[std::size_t(std::min(job.service_level, int(pod.dvfs_speed.size()) - 1))];
+  logger_->debug("{} admitted at DVFS level {} (GEMM speed {:.4g})", job.spec->name, job.service_level, job.service_speed);
 }
 
 void Simulation::wait_for_power(Job& job) {
@@ -145,11 +160,16 @@ void Simulation::wait_for_power(Job& job) {
 void Simulation::account_throttle(double now) {
   const double dt = now - level_since_;
   level_since_ = now;
-  if (level_ == 0 || dt <= 0) return;
-  result_.power_throttled_s += dt;
+  if (dt <= 0) return;
+  // Throttled: while a powered training job runs below full clock (not merely while the
+  // level is above 0: no training may be running). Services limited: while a powered
+  // service runs at an admitted level below full power.
+  bool training = false, services = false;
   for (int index : running_jobs_) {
     Job& job = jobs_[std::size_t(index)];
+    if (job.decode_capped && job.powered && job.service_level > 0) services = true;
     if (!job.throttleable || !job.powered || job.speed >= 1) continue;
+    training = true;
     WorkloadResult& r = *job.result;
     r.power_throttled_s += dt;
     result_.power_lost_accelerator_s += double(job.sched.accelerators) * (1 - job.speed) * dt;
@@ -159,6 +179,8 @@ void Simulation::account_throttle(double now) {
     const double slow = throttled_step_s(base, r.step.exposed_comm.value(), job.speed) * job.stretch;
     r.power_lost_steps += dt / full - dt / slow;
   }
+  if (training) result_.power_throttled_s += dt;
+  if (services) result_.power_service_limited_s += dt;
 }
 
 bool Simulation::relevel_state() {
@@ -188,22 +210,7 @@ bool Simulation::relevel_state() {
       pstate_nodes_[std::size_t(part.pod)][std::size_t(to)] += int(part.nodes.size());
     }
   }
-  // Capped services' decode nodes follow the level (same speed, lower board power).
-  for (int index : running_jobs_) {
-    Job& job = jobs_[std::size_t(index)];
-    if (!job.decode_capped || !job.powered) continue;
-    for (const auto& part : job.allocation.parts) {
-      const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
-      if (pod.running_pstate < 0) continue;
-      const int from = pstate_for(pod, PowerPhase::Decode, true, level_, job.utilisation);
-      const int to = pstate_for(pod, PowerPhase::Decode, true, level, job.utilisation);
-      if (from == to) continue;
-      for (int n : part.nodes) pod.hosts[std::size_t(n)]->set_pstate(to);
-      pstate_nodes_[std::size_t(part.pod)][std::size_t(from)] -= int(part.nodes.size());
-      pstate_nodes_[std::size_t(part.pod)][std::size_t(to)] += int(part.nodes.size());
-    }
-  }
-  logger_->debug("power cap: training and services from DVFS level {} to {} (facility budget {:.4g} W of {:.4g} W)", level_, level,
+  logger_->debug("power cap: training from DVFS level {} to {} (facility budget {:.4g} W of {:.4g} W)", level_, level,
                  budget_it_power_w(level) * pue, cap);
   level_ = level;
   for (int index : running_jobs_) {

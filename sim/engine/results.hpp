@@ -164,6 +164,8 @@ struct RunResult {
   // Power cap: time spent with training throttled below full clock, accelerator-seconds
   // of GEMM throughput it cost (accelerators x (1 - speed) x time), jobs held for power.
   double power_throttled_s = 0, power_lost_accelerator_s = 0, power_held_s = 0;
+  // Power cap: time during which a running service was held at a DVFS level below full power.
+  double power_service_limited_s = 0;
   int power_held_jobs = 0;
   double busy_accelerator_s = 0;
   std::vector<WorkloadResult> workloads;

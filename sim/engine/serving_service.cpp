@@ -196,8 +196,8 @@ ReplicaModels Simulation::replica_models(const Job& job) const {
   const WorkloadSpec& w = *job.spec;
   const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
   const ServingFabric fabric = serving_fabric(job, *node_type_of(pod, catalog_));
-  ReplicaModels models{ServingStepModel(serving_setup(w, *pod.accelerator), fabric), std::nullopt};
-  if (w.scorer) models.scorer.emplace(scorer_setup(w, *pod.accelerator), fabric);
+  ReplicaModels models{ServingStepModel(at_service_level(serving_setup(w, *pod.accelerator), job), fabric), std::nullopt};
+  if (w.scorer) models.scorer.emplace(at_service_level(scorer_setup(w, *pod.accelerator), job), fabric);
   return models;
 }
 
@@ -224,8 +224,8 @@ void Simulation::run_synthetic_data_job(Job& job) {
   const double start = *r.start_s;
   const double horizon = scenario_.horizon.value();
   const ServingFabric fabric = serving_fabric(job, node);
-  const ServingStepModel generator(serving_setup(w, *pod.accelerator), fabric);
-  const ServingStepModel filter(scorer_setup(w, *pod.accelerator), fabric);
+  const ServingStepModel generator(at_service_level(serving_setup(w, *pod.accelerator), job), fabric);
+  const ServingStepModel filter(at_service_level(scorer_setup(w, *pod.accelerator), job), fabric);
   ServingResult& out = r.serving;
   out.replicas = w.replicas();
   out.kv_tokens_per_replica = generator.memory().kv_tokens;

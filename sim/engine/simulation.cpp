@@ -372,14 +372,14 @@ void Simulation::acquire_nodes(Job& job) {
 }
 
 void Simulation::power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, PowerPhase phase,
-                          bool throttleable, double utilisation) {
+                          bool throttleable, double utilisation, int level) {
   for (const auto& part : allocation.parts) {
     const FleetPod& pod = fleet_.pods[std::size_t(part.pod)];
     const std::size_t p = std::size_t(part.pod);
     for (int n : part.nodes) {
       sg4::Host* host = pod.hosts[std::size_t(n)];
       if (pod.running_pstate >= 0) {
-        const int pstate = pstate_for(pod, phase, throttleable, level_, utilisation);
+        const int pstate = pstate_for(pod, phase, throttleable, level < 0 ? level_ : level, utilisation);
         host->set_pstate(pstate);
         pstate_nodes_[p][std::size_t(pstate)]++;
       } else {
@@ -420,9 +420,11 @@ void Simulation::start_running(Job& job) {
   // work and denoising are GEMM-bound (models/power.hpp). Only training is throttled.
   job.phase = job.spec->is_serving() ? PowerPhase::Decode : PowerPhase::Compute;
   job.throttleable = job.spec->kind == "pretrain";
-  // Under a facility cap a service's decode nodes follow the DVFS level: lower board power
-  // at the same speed (Splitwise: decode hardly slows down to a 50% cap; power_cap.cpp).
+  // Under a facility cap a service runs at the DVFS level it was admitted at and planned
+  // for (hold_for_power_before_planning, power_cap.cpp).
   job.decode_capped = job.phase == PowerPhase::Decode && scenario_.cluster.facility.power_cap.has_value();
+  if (job.decode_capped && job.service_level < 0)
+    throw std::logic_error("engine bug: capped service " + job.spec->name + " started without an admitted level");
   // A service's replicas decode their schedule's busy share of the time (computed before
   // it starts, serving_service.cpp) and idle the rest.
   job.utilisation = job.spec->is_serving() && job.result->serving.busy_fraction > 0 ? job.result->serving.busy_fraction : 1.0;
@@ -442,7 +444,8 @@ void Simulation::start_running(Job& job) {
   bool relevelled = false;
   atomically(job.allocation, [&] {
     if (job.powered)
-      power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
+      power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation,
+               job.decode_capped ? job.service_level : -1);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     job.speed = job.throttleable && !pod.dvfs_speed.empty()
                     ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
@@ -465,7 +468,8 @@ void Simulation::power_up_job(Job& job) {
   account_throttle(sg4::Engine::get_clock());
   bool relevelled = false;
   atomically(job.allocation, [&] {
-    power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation);
+    power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation,
+               job.decode_capped ? job.service_level : -1);
     job.powered = true;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
     if (job.throttleable && !pod.dvfs_speed.empty())

@@ -62,9 +62,13 @@ struct Job {
   // controller may lower their clock (training jobs), and the GEMM speed it runs at now.
   PowerPhase phase = PowerPhase::Compute;
   bool throttleable = false;
-  // A service under a facility cap: its decode nodes follow the controller's DVFS level
-  // (lower board power, same speed: models/power.hpp decode_speed).
+  // A service under a facility cap: its nodes run at one DVFS level for its whole life,
+  // `service_level`, the fastest that fits when it is admitted (power_cap.cpp), and its
+  // schedule is planned at that level's GEMM speed `service_speed` (its prefill and the
+  // compute-bound part of its decode slow; HBM-bound decode does not).
   bool decode_capped = false;
+  int service_level = -1;  // -1: not admitted yet
+  double service_speed = 1;
   // Its nodes are in their running pstate. A training job restarting after a failure
   // holds its nodes idle (pstate 0) through detection and restart, then powers up.
   bool powered = false;
@@ -254,7 +258,8 @@ class Simulation {
   // Services (the default) run in the decode pstate; training in the compute pstate of
   // the controller's present DVFS level when `throttleable`, else at full power.
   void power_up(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy,
-                PowerPhase phase = PowerPhase::Decode, bool throttleable = false, double utilisation = 1);
+                PowerPhase phase = PowerPhase::Decode, bool throttleable = false, double utilisation = 1,
+                int level = -1);  // level: the DVFS level to run at; -1 the controller's present one
   void power_down(const Allocation& allocation, std::vector<sg4::ExecPtr>& busy, bool throttleable = false);
   int pstate_for(const FleetPod& pod, PowerPhase phase, bool throttleable, int level, double utilisation = 1) const;
 
@@ -304,6 +309,11 @@ class Simulation {
   ServingFabric serving_fabric(const Job& job, const NodeType& node) const;
   // The replica's step models on the accelerator and fabric of the job's first pod.
   ReplicaModels replica_models(const Job& job) const;
+  // A serving replica's setup at the service's admitted DVFS level (its GEMM speed).
+  ServingSetup at_service_level(ServingSetup setup, const Job& job) const {
+    setup.compute_speed = job.service_speed;
+    return setup;
+  }
 
   // A synthetic-data job: replicas generate from an offline stream, the filter scores every
   // sample on the same replicas, and the job ends when the accepted tokens reach the target

@@ -16,8 +16,9 @@
 // clock falls until the board fits: dynamic power ~ C V^2 f above a static floor (the
 // board's measured idle power), GEMM throughput ~ f, so dynamic power ~ f^alpha with alpha
 // between 1 (voltage at its floor) and 3 (voltage proportional to f). alpha is taken from
-// a published H100 measurement (kDvfsAlpha below), not from the cube law. Decode is
-// memory-bound: its speed does not depend on the limit over the range offered. The host
+// the Splitwise authors' simulator data (kDvfsAlpha below), not from the cube law. A
+// service's HBM-bound decode does not slow with the limit, its compute-bound work does
+// (serving model, ServingSetup::compute_speed). The host
 // share does not change with the limit (docs/models/power.md compares with sources).
 #include "models/power.hpp"
 
@@ -59,18 +60,22 @@ constexpr double kDecodeUtilisations[] = {1.0, 0.75, 0.5, 0.25};
 // Switch chassis power (ASIC, fans, management, PSU losses) is NOT counted: no published
 // figure for the QM9700 (or another fabric switch) was found in the stored sources, so
 // this is the optics alone, a lower bound on the fabric's draw (docs/models/power.md).
+// Both are InfiniBand parts; fleetsim applies them by port speed to every node type, also to
+// the 100/200 GbE networks of the TPU and Trainium hosts: an assumption there (no figure found).
 constexpr double kPortOpticsW400G = 17.0 / 2.0;
 constexpr double kPortOpticsWHdr = 6.0;
 constexpr double kSwitchChassisWPerPort = 0.0;  // not found; see above
 constexpr double kNdrPortBytesPerS = 400e9 / 8;
 
-// The exponent of dynamic power in clock, from the one published H100 measurement of a
-// compute-bound phase under a power cap found: the Splitwise authors' simulator (Patel et
+// The exponent of dynamic power in clock: an ASSUMPTION read from simulator data, not a
+// measurement. The Splitwise authors' simulator (Patel et
 // al., ISCA'24; github.com/Mutinifni/splitwise-sim, data/perf_model.csv) gives every
 // prompt (prefill) time of its capped H100 ("h100-80gb-pcap": the dgx-h100-pcap SKU, 7,140 W
 // = 70% of the DGX H100's 10,200 W) as the uncapped time x 1.30, and every token (decode)
 // time unchanged (e.g. BLOOM-176B, TP8, 512-token prompt: 77.14 ms -> 100.28 ms; token
-// 36.11 ms both). Read as a board limit of 70% of TDP (490 W) on an H100 (70 W idle):
+// 36.11 ms both): one factor on every row, a multiplier the authors chose, the only H100
+// compute-under-a-cap figure found. Read as a board limit of 70% of TDP (490 W) on an H100
+// (70 W idle):
 //   speed = 1/1.30 = ((0.7 x 700 - 70) / (700 - 70))^(1/alpha)  ->  alpha = 1.545
 // It lies between the voltage-floor bound (alpha = 1: speed 0.667 there) and the cube law
 // (alpha = 3: 0.874). Cross-check, not used to set it: factryze.ai (power capping page,
@@ -85,14 +90,6 @@ double compute_speed(double board_fraction, const Accelerator& a) {
   if (board_fraction >= 1) return 1.0;
   const double dynamic = tdp > idle ? std::max(0.0, (board_fraction * tdp - idle) / (tdp - idle)) : 1.0;
   return std::pow(dynamic, 1.0 / kDvfsAlpha);
-}
-
-double decode_speed(double /*board_fraction*/) {
-  // Decode streams weights and KV cache from HBM: Splitwise (ISCA'24, section III-F, Fig. 9;
-  // calibration.yaml power.splitwise.powercap) saw token-phase latency hardly change down
-  // to a 50% cap, and its simulator keeps every token time under its 70% cap (above). The
-  // levels fleetsim offers stop at 50%, so decode keeps full speed at all of them.
-  return 1.0;
 }
 
 std::vector<PowerLevel> dvfs_levels(const Accelerator& a) {
@@ -113,8 +110,9 @@ NodePowerTable node_power_table(const NodeType& node, const Accelerator& a) {
     t.compute_w.push_back(std::max(t.idle_w, host + n * l.board_fraction * a.tdp.value()));
     t.speed.push_back(l.speed);
   }
-  // Decode under a limit: the board draws the lower of its decode power and the limit,
-  // at full speed (decode_speed).
+  // Decode under a limit: the board draws the lower of its decode power and the limit.
+  // What the limit costs a service's speed is its serving model's (compute_speed on its
+  // compute-bound work, ServingSetup::compute_speed; docs/models/power.md).
   t.decode_levels = 0;
   for (double f : kLevelFractions) {
     const double board = std::min(decode_board_power(a).value(), f * a.tdp.value());

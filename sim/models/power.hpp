@@ -26,8 +26,9 @@ struct PowerLevel {
 // compute power), pstates 1..levels are the compute phase at each DVFS level (1 = full
 // power, the engine's running pstate), the last ones the decode phase at each DVFS level
 // (level-major, full power first) and, within a level, at each replica utilisation (full
-// first). Decode keeps its speed at every level (decode_speed); its board power is the
-// lower of its own draw and the level's limit.
+// first). A decode pstate's board power is the lower of its own draw and the level's
+// limit; what the level costs a service's speed is in its serving model
+// (ServingSetup::compute_speed).
 struct NodePowerTable {
   double idle_w = 0;
   std::vector<double> compute_w;  // per level, full power first
@@ -47,11 +48,10 @@ struct NodePowerTable {
 // and the GEMM throughput each leaves, from the accelerator's idle and TDP.
 std::vector<PowerLevel> dvfs_levels(const Accelerator& accelerator);
 
-// Throughput at a board power limit of `board_fraction` x TDP, relative to full power, per
-// phase: a compute-bound phase (training, prefill, denoising) slows with the clock, a
-// memory-bound decode does not over the levels offered (docs/models/power.md).
+// GEMM throughput at a board power limit of `board_fraction` x TDP, relative to full
+// power: what a compute-bound phase (training, prefill, denoising, the FLOP side of a
+// decode roofline) keeps (docs/models/power.md). HBM-bound work keeps full speed.
 double compute_speed(double board_fraction, const Accelerator& accelerator);
-double decode_speed(double board_fraction);
 
 NodePowerTable node_power_table(const NodeType& node, const Accelerator& accelerator);
 

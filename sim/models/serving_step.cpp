@@ -110,7 +110,7 @@ Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prom
   if (tokens <= 0) return Seconds(0);
   const ModelSpec& m = *setup_.model;
   const Flops attention(2.0 * m.layers * double(m.hidden) * squared_tokens);
-  const Seconds compute = matmul(tokens, prompts, false) + attention / attention_rate_;
+  const Seconds compute = (matmul(tokens, prompts, false) + attention / attention_rate_) / setup_.compute_speed;
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
   return max(compute, weights_read) + communication(tokens, &tp_comm, &pp_comm);
@@ -127,8 +127,9 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   const Seconds kv_read = memory_.kv_per_token * context_tokens / hbm_rate_;
   const BatchTerms& terms = batch_terms(batch);
-  const Seconds gemm_compute = terms.gemm_compute;
-  const Seconds attention_compute = Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_;
+  const Seconds gemm_compute = terms.gemm_compute / setup_.compute_speed;
+  const Seconds attention_compute =
+      Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_ / setup_.compute_speed;
   out.hbm = weights_read + kv_read;
   out.compute = gemm_compute + attention_compute;
   out.gemm = max(weights_read, gemm_compute);

@@ -118,6 +118,11 @@ struct ServingSetup {
   double weight_bytes_per_param = 0;
   // The serving engine: the host time it adds to each decode step (serving_engine.hpp).
   ServingEngine engine = ServingEngine::Ideal;
+  // GEMM (compute) throughput relative to full clock: below 1 on a replica held at a
+  // lower DVFS level under a facility power cap (models/power.hpp compute_speed). The
+  // compute-bound work (prefill, the FLOP side of each decode roofline) takes 1/speed as
+  // long; HBM reads and communication do not change. 1 (exactly: no rounding) uncapped.
+  double compute_speed = 1;
 };
 
 // The links a replica's TP group and its PP hand-offs use.

@@ -24,7 +24,9 @@ std::string wattage_per_state(const NodePowerTable& t) {
 std::vector<double> pstate_speeds(const NodePowerTable& t, double peak_flops) {
   std::vector<double> speeds = {peak_flops};
   for (double s : t.speed) speeds.push_back(peak_flops * s);
-  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops * decode_speed(1.0));
+  // Decode pstates carry the peak: no execution runs on them (the engine only sets them),
+  // and a service's speed at its level is its serving model's (ServingSetup::compute_speed).
+  for (std::size_t k = 0; k < t.decode_w.size(); ++k) speeds.push_back(peak_flops);
   return speeds;
 }
 

@@ -188,26 +188,38 @@ class ProblemCollector {
 // own <host id="...">, or else the <cluster> (or zone) whose id is the host's netzone, since
 // a cluster's hosts have no element of their own and take its properties. Line 0 when
 // neither is found (a host made by a construct this search does not know).
-SourceLocation declaration_of(const std::string& file, std::string_view text, const sg4::Host* host) {
-  auto element_with_id = [&text](const std::string& id, std::initializer_list<std::string_view> tags) {
-    const std::string needle = "id=\"" + id + "\"";
-    for (std::size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
-      const std::size_t open = text.rfind('<', at);
-      if (open == std::string_view::npos) continue;
-      for (std::string_view tag : tags)
-        if (text.compare(open + 1, tag.size(), tag) == 0) return open;
-    }
-    return std::string_view::npos;
-  };
-  std::size_t offset = element_with_id(host->get_name(), {"host "});
-  if (offset == std::string_view::npos)
-    offset = element_with_id(host->get_englobing_zone()->get_name(), {"cluster ", "zone "});
+// Offset of the element <tag id="id" ...> (one of `tags`) in the platform text, or npos.
+std::size_t element_with_id(std::string_view text, const std::string& id, std::initializer_list<std::string_view> tags) {
+  const std::string needle = "id=\"" + id + "\"";
+  for (std::size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+    const std::size_t open = text.rfind('<', at);
+    if (open == std::string_view::npos) continue;
+    for (std::string_view tag : tags)
+      if (text.compare(open + 1, tag.size(), tag) == 0) return open;
+  }
+  return std::string_view::npos;
+}
+
+SourceLocation location_at(const std::string& file, std::string_view text, std::size_t offset) {
   if (offset == std::string_view::npos) return {file, 0, 0};
   const std::string_view before = text.substr(0, offset);
   const std::size_t line_start = before.rfind('\n');
   const int line = 1 + int(std::count(before.begin(), before.end(), '\n'));
   const int column = 1 + int(line_start == std::string_view::npos ? offset : offset - line_start - 1);
   return {file, line, column};
+}
+
+SourceLocation declaration_of(const std::string& file, std::string_view text, const sg4::Host* host) {
+  std::size_t offset = element_with_id(text, host->get_name(), {"host "});
+  if (offset == std::string_view::npos)
+    offset = element_with_id(text, host->get_englobing_zone()->get_name(), {"cluster ", "zone "});
+  return location_at(file, text, offset);
+}
+
+// Line and column of a link's own <link id="..."> element; line 0 when it has none (a
+// link made by a <cluster>, whose properties it cannot carry anyway).
+SourceLocation declaration_of(const std::string& file, std::string_view text, const sg4::Link* link) {
+  return location_at(file, text, element_with_id(text, link->get_name(), {"link "}));
 }
 
 // Hosts in the order the file declares them (Engine::get_all_hosts() sorts by name, which
@@ -446,6 +458,12 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
           pod.dvfs_pstates.push_back(l >= 0 ? l : pod.running_pstate);
           pod.dvfs_speed.push_back(host->get_pstate_speed(pod.dvfs_pstates.back()) / full);
         }
+        // A capped service at DVFS level l draws decode block l and is planned at the
+        // speed of dvfs pstate l: the blocks must be one per DVFS level (or one for all).
+        if (pod.decode_levels > 1 && std::size_t(pod.decode_levels) != pod.dvfs_pstates.size())
+          problems.add("host " + name + ": property \"decode_levels\" is " + std::to_string(pod.decode_levels) +
+                       " but \"dvfs_pstates\" lists " + std::to_string(pod.dvfs_pstates.size()) +
+                       " DVFS level(s); expected 1 or as many decode blocks as DVFS levels");
       }
 
     } else {
@@ -468,21 +486,31 @@ Fleet load_platform_file(const std::string& path, const Catalog& catalog) {
     pod.hosts.push_back(host);
   }
 
-  problems.locate({path, 0, 0});
   // Network power: links with a wattage_range (SimGrid's link energy plugin reads it).
   Fleet fleet;
   for (sg4::Link* link : engine->get_all_links()) {
     const char* range = link->get_property(props::kWattageRange);
     if (range == nullptr) continue;
+    problems.locate(declaration_of(path, file_text, link));
     const auto watts = parse_wattage_per_state(range);
     if (!watts || watts->size() != 1 || std::count(range, range + std::strlen(range), ':') != 1) {
       problems.add("link " + in_quotes(link->get_name()) + ": property \"wattage_range\" is " + in_quotes(range) +
                    "; expected \"IDLE:BUSY\" in watts, one pair, for example 2000:2000");
       continue;
     }
+    // fleetsim's flows are not a fabric's load (traffic inside a pod is the step-time
+    // model's), so the time series and the cap count IDLE: a BUSY that differs would make
+    // the plugin's energy disagree with them.
+    if (watts->front().idle != watts->front().busy) {
+      problems.add("link " + in_quotes(link->get_name()) + ": property \"wattage_range\" is " + in_quotes(range) +
+                   "; expected IDLE equal to BUSY (a flat draw, for example 2000:2000): fleetsim counts a link's IDLE "
+                   "in the time series and the power cap, and its flows are not the fabric's load");
+      continue;
+    }
     fleet.powered_links.push_back(link);
     fleet.network_watts += watts->front().idle;
   }
+  problems.locate({path, 0, 0});
   for (PodBeingBuilt& building : pods) {
     if (building.pod.hosts.empty()) {
       problems.add("pod " + in_quotes(building.pod.name) + " has a gateway (" +

@@ -326,6 +326,7 @@ json summary_json(const Scenario& scenario, const RunResult& run) {
   if (scenario.cluster.facility.power_cap) {
     cluster["power_cap_w"] = scenario.cluster.facility.power_cap->value();
     cluster["power_throttled_s"] = run.power_throttled_s;
+    cluster["power_service_limited_s"] = run.power_service_limited_s;
     cluster["power_cap_lost_gpu_hours"] = run.power_lost_accelerator_s / 3600.0;
     cluster["power_held_jobs"] = run.power_held_jobs;
     cluster["power_held_s"] = run.power_held_s;

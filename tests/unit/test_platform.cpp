@@ -616,6 +616,39 @@ TEST_CASE("child: unknown accelerator", "[.][child]") {
   std::puts(kChildDone);
 }
 
+TEST_CASE("a link drawing more busy than idle, and decode blocks not one per DVFS level, are refused with their lines",
+          "[platform][load]") {
+  require_child_passes("child: link wattage_range and decode_levels");
+}
+
+TEST_CASE("child: link wattage_range and decode_levels", "[.][child]") {
+  static simgrid::s4u::Engine engine("test_platform-child");
+  const fs::path path = write_file("link-decode.xml", std::string(kXmlHeader) +
+                                   "  <zone id=\"lab\" routing=\"Full\">\n"                                       // 4
+                                   "    <host id=\"node-a\" speed=\"1Pf,1Pf,1Pf,1Pf,1Pf,1Pf\">\n"                 // 5
+                                   "      <prop id=\"accelerator\" value=\"H100-SXM\"/>\n"
+                                   "      <prop id=\"accelerators_per_node\" value=\"8\"/>\n"
+                                   "      <prop id=\"wattage_per_state\" value=\"1560:10200,10200:10200,9360:9360,"
+                                   "8520:8520,9400:9400,8520:8520\"/>\n"
+                                   "      <prop id=\"running_pstate\" value=\"1\"/>\n"
+                                   "      <prop id=\"dvfs_pstates\" value=\"1,2,3\"/>\n"
+                                   "      <prop id=\"decode_pstate\" value=\"4,5\"/>\n"
+                                   "      <prop id=\"decode_levels\" value=\"2\"/>\n"
+                                   "    </host>\n"
+                                   "    <link id=\"fab\" bandwidth=\"1GBps\" latency=\"0\">\n"                   // 14
+                                   "      <prop id=\"wattage_range\" value=\"100:200\"/>\n"
+                                   "    </link>\n"
+                                   "  </zone>\n"
+                                   "</platform>\n");
+  const std::string error = load_error(path, Catalog::builtin());
+  INFO(error);
+  CHECK(error.find(path.string() + ":5:5: cluster.platform: host \"node-a\": property \"decode_levels\" is 2 but "
+                   "\"dvfs_pstates\" lists 3 DVFS level(s)") != std::string::npos);
+  CHECK(error.find(path.string() + ":14:5: cluster.platform: link \"fab\": property \"wattage_range\" is \"100:200\"; "
+                   "expected IDLE equal to BUSY") != std::string::npos);
+  std::puts(kChildDone);
+}
+
 TEST_CASE("the platform XML loads in SimGrid and passes load_platform_file", "[platform][load][xml]") {
   require_child_passes("child: load the written XML");
 }

@@ -33,8 +33,24 @@ TEST_CASE("compute-bound speed under a power limit follows the Splitwise H100 po
   CHECK(levels[4].speed == Approx(std::pow(280.0 / 630, std::log(1 / 1.30) / std::log(420.0 / 630))));
 }
 
-TEST_CASE("decode keeps its speed under the limits offered") {
-  for (double f : {1.0, 0.85, 0.7, 0.6, 0.5}) CHECK(decode_speed(f) == 1.0);
+TEST_CASE("decode pstates: each level's wattage by hand (DGX H100)") {
+  // P_host = 10,200 - 8 x 700 = 4,600 W; decode boards draw min(600 W, the level's limit);
+  // at utilisation u: idle + (decode - idle) x u, idle 1,560 W.
+  const NodePowerTable t = node_power_table(*Catalog::builtin().node_type("dgx-h100"), h100());
+  REQUIRE(t.decode_levels == 5);
+  REQUIRE(t.decode_utilisation.size() == 4);
+  REQUIRE(t.decode_w.size() == 20);
+  const double by_hand[] = {4600 + 8 * 600.0, 4600 + 8 * 595.0, 4600 + 8 * 490.0, 4600 + 8 * 420.0, 4600 + 8 * 350.0};
+  for (int level = 0; level < 5; ++level)
+    for (std::size_t k = 0; k < 4; ++k) {
+      const double u = t.decode_utilisation[k];
+      CHECK(t.decode_w[std::size_t(level) * 4 + k] == Approx(1560 + (by_hand[level] - 1560) * u).epsilon(1e-12));
+    }
+  CHECK(t.decode_w[0] == Approx(9400));   // full power, u = 1
+  CHECK(t.decode_w[16] == Approx(7400));  // 350 W boards, u = 1
+  // Pstate numbering: idle, 5 compute, then the decode blocks level-major.
+  CHECK(t.decode_pstate(0) == 6);
+  CHECK(t.pstate_count() == 26);
 }
 
 TEST_CASE("fabric ports by hand") {
