@@ -61,6 +61,15 @@ FabricView test_fabric() {
   return f;
 }
 
+// Pods of 64 accelerators in nodes of 8, with a pod uplink of 1 GB/s per accelerator.
+FabricView thin_uplink_pods_of_64() {
+  FabricView f = test_fabric();
+  f.accelerators_per_node = 8;
+  f.accelerators_in_pod = 64;
+  f.inter_pod = {ByteRate(1e9), Seconds(0)};
+  return f;
+}
+
 }  // namespace
 
 TEST_CASE("Llama 3 405B has 405B parameters") {
@@ -212,10 +221,7 @@ TEST_CASE("group members on one node pool its NICs, up to the scale-up bandwidth
 TEST_CASE("a ring across pods pools its members' uplink shares, up to their NICs") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
-  FabricView fabric = test_fabric();
-  fabric.accelerators_per_node = 8;
-  fabric.accelerators_in_pod = 64;
-  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};  // 1 GB/s per accelerator of the pod uplink
+  FabricView fabric = thin_uplink_pods_of_64();  // 1 GB/s per accelerator of the pod uplink
   // TP 8, DP 16: the DP ring (stride 8) spans 128 ranks, two pods; 8 of its members are in
   // each pod and share the 64 GPUs' uplink: 8 x 1 GB/s, below their one NIC each (50).
   TrainingSetup s{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
@@ -413,10 +419,7 @@ TEST_CASE("hybrid sharding: memory divides by the ZeRO group, not by dp") {
 TEST_CASE("hybrid sharding: a group of all dp reproduces the ZeRO stage's step exactly") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
-  FabricView fabric = test_fabric();
-  fabric.accelerators_per_node = 8;
-  fabric.accelerators_in_pod = 64;
-  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};
+  FabricView fabric = thin_uplink_pods_of_64();  // 1 GB/s per accelerator of the pod uplink
   for (int zero : {0, 1, 2, 3}) {
     for (bool overlap : {true, false}) {
       TrainingSetup plain{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
@@ -436,10 +439,7 @@ TEST_CASE("hybrid sharding: a group of all dp reproduces the ZeRO stage's step e
 TEST_CASE("hybrid sharding: a group inside a pod beats rings across pods on a thin uplink") {
   const ModelSpec model = tiny_gpt();
   const Accelerator gpu = test_gpu();
-  FabricView fabric = test_fabric();
-  fabric.accelerators_per_node = 8;
-  fabric.accelerators_in_pod = 64;
-  fabric.inter_pod = {ByteRate(1e9), Seconds(0)};  // 1 GB/s per accelerator of the pod uplink
+  FabricView fabric = thin_uplink_pods_of_64();  // 1 GB/s per accelerator of the pod uplink
   // TP 8, DP 16 on 128 GPUs in two pods of 64; ZeRO-1, no overlap (every byte exposed).
   TrainingSetup all{&model, &gpu, {8, 1, 16, 1, 1}, 1024, 64, 1, Precision::BF16, RecomputeMode::None, {}};
   all.options.overlap_grad_reduce = all.options.overlap_param_gather = false;
