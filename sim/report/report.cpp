@@ -576,7 +576,10 @@ std::string human_summary(const Scenario& scenario, const RunResult& run) {
   const json& c = s["cluster"];
   char line[512];
   std::ostringstream out;
-  std::snprintf(line, sizeof line, "%s: %d accelerators on %d nodes, simulated %.1f h in %.2f s\n",
+  // Small runs take milliseconds: two significant digits there, not "0.00 s".
+  std::snprintf(line, sizeof line,
+                run.wall_s < 0.1 ? "%s: %d accelerators on %d nodes, simulated %.1f h in %.2g s\n"
+                                 : "%s: %d accelerators on %d nodes, simulated %.1f h in %.2f s\n",
                 scenario.name.c_str(), run.accelerators, run.nodes, run.simulated_s / 3600, run.wall_s);
   out << line;
   std::snprintf(line, sizeof line, "  cluster: utilisation %.1f%%, IT power avg %.3f MW (peak %.3f MW), facility %.3f MW, %.1f MWh\n",
