@@ -255,7 +255,9 @@ class Failures(Scratch):
         t0 = time.monotonic()
         sweep("--grid", "cluster.facility.pue=1.1,1.2", "--out", out, "--timeout", "1",
               "--fleetsim", self.wrapper, env=self.env(FLEETSIM_TEST_SLOW="pue=1.2"), check_code=1)
-        self.assertLess(time.monotonic() - t0, 20)
+        # Well under the slow point's 60 s: it was stopped at its timeout (a loose bound, so
+        # that a loaded machine does not fail it).
+        self.assertLess(time.monotonic() - t0, 45)
         _, rows = read_csv(os.path.join(out, "results.csv"))
         self.assertEqual([r["status"] for r in rows], ["ok", "failed"])
         self.assertTrue(rows[1]["error"].startswith("timeout"), rows[1]["error"])
@@ -304,7 +306,7 @@ class Resume(Scratch):
                                 start_new_session=True)
 
     def wait_for(self, out, recorded, in_flight):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: the machine may be busy with builds
         while time.monotonic() < deadline:
             try:
                 # The wrapper has counted the point in flight: its run has begun.
