@@ -125,7 +125,7 @@ void Simulation::hold_for_power_before_planning(Job& job) {
     }
   job.service_level = level;
   const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-  job.service_speed = pod.dvfs_speed.empty() ? 1.0 : pod.dvfs_speed[std::size_t(std::min(job.service_level, int(pod.dvfs_speed.size()) - 1))];
+  job.service_speed = pod.speed_at(job.service_level);
   logger_->debug("{} admitted at DVFS level {} (GEMM speed {:.4g})", job.spec->name, job.service_level, job.service_speed);
 }
 
@@ -217,7 +217,7 @@ bool Simulation::relevel_state() {
     Job& job = jobs_[std::size_t(index)];
     if (!job.throttleable) continue;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-    const double speed = pod.dvfs_speed.empty() ? 1.0 : pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
+    const double speed = pod.speed_at(level_);
     if (speed == job.speed) continue;
     job.speed = speed;
     // Its rate in the time series until its actor re-plans (at once for a job in one pod).

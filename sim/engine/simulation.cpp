@@ -447,9 +447,7 @@ void Simulation::start_running(Job& job) {
       power_up(job.allocation, job.busy, job.phase, job.throttleable || job.decode_capped, job.utilisation,
                job.decode_capped ? job.service_level : -1);
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-    job.speed = job.throttleable && !pod.dvfs_speed.empty()
-                    ? pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))]
-                    : 1.0;
+    job.speed = job.throttleable ? pod.speed_at(level_) : 1.0;
     job.running = true;
     job.held_accelerators += job.sched.accelerators;
     running_jobs_.insert(job.index);
@@ -472,8 +470,7 @@ void Simulation::power_up_job(Job& job) {
                job.decode_capped ? job.service_level : -1);
     job.powered = true;
     const FleetPod& pod = fleet_.pods[std::size_t(job.allocation.parts.front().pod)];
-    if (job.throttleable && !pod.dvfs_speed.empty())
-      job.speed = pod.dvfs_speed[std::size_t(std::min(level_, int(pod.dvfs_speed.size()) - 1))];
+    if (job.throttleable && !pod.dvfs_speed.empty()) job.speed = pod.speed_at(level_);
     relevelled = relevel_state();
   });
   if (relevelled) wake_throttleable();

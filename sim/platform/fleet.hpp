@@ -3,6 +3,7 @@
 // design or loaded from a hand-written file).
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct FleetPod {
   int decode_levels = 1;
   std::vector<int> dvfs_pstates;
   std::vector<double> dvfs_speed;
+  // The GEMM speed at DVFS level `level` (the deepest past the last; 1 without levels).
+  double speed_at(int level) const {
+    return dvfs_speed.empty() ? 1.0 : dvfs_speed[std::size_t(std::min(level, int(dvfs_speed.size()) - 1))];
+  }
   // Fabric figures the step-time model needs; a hand-written platform leaves them at
   // their defaults (non-blocking, no pod uplink limit).
   double oversubscription = 1.0;
