@@ -241,11 +241,19 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
     // parameter of each term: precision_bytes (2, 4 and 12 by default).
     mem.weights = Bytes(zero >= 3 ? std::min(params, params / group + 2 * unit) * bytes.weight : params * bytes.weight);
     mem.gradients = Bytes(zero >= 2 ? std::min(params, params / group + 2 * unit) * bytes.grad : params * bytes.grad);
-    mem.optimizer_state = Bytes(params * bytes.optimizer_state() / (zero >= 1 ? group : 1));
+    const double shard = params / (zero >= 1 ? group : 1);
     mem.activations = Bytes(in_flight_micro_batches(s, stage, micro_batches) * tokens_per_micro_batch * layers *
                             per_token_layer / p.tp);
     // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
     mem.logits = Bytes(last ? tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp : 0.0);
+    // The fp32 copy of a 16-bit gradient shard exists only from the optimizer step (after
+    // the last backward has freed the activations and logits) until the next step's
+    // zero_grad, before its first forward (megatron/training/training.py train_step;
+    // DistributedOptimizer.zero_grad(set_to_none=True) frees it): at the peak it adds only
+    // what exceeds the activations and logits it replaces. 0 by default (fp32 gradients).
+    const double copy = shard * bytes.grad_copy;
+    mem.optimizer_state = Bytes(shard * (bytes.optimizer_state() - bytes.grad_copy) +
+                                std::max(0.0, copy - (mem.activations.value() + mem.logits.value())));
     mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
     mem.capacity = s.accelerator->hbm_capacity;
     return mem;

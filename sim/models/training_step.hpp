@@ -229,7 +229,9 @@ struct StepBreakdown {
 // fp32 buffers of the layer being reduced and the next), optimizer state 12 (fp32
 // master, Adam moments; 12/g from ZeRO-1), g the ZeRO group (zero_group_size: dp unless
 // hybrid sharding); those are the defaults, the precision options change them
-// (precision_bytes). Activations: Korthikanti et al. 2022.
+// (precision_bytes; the optimizer's transient fp32 gradient copy counts only beyond the
+// activations and logits, which are freed before it is made). Activations: Korthikanti
+// et al. 2022.
 struct MemoryBreakdown {
   Bytes weights, gradients, optimizer_state, activations, logits, runtime_reserve;
   Bytes total() const { return weights + gradients + optimizer_state + activations + logits + runtime_reserve; }
@@ -283,7 +285,9 @@ inline constexpr double kCommunicationSms = 20;
 //   of the table); 0 for an fp32 buffer (float() copies nothing) and when the precision-aware
 //   optimizer reads the shard in place (decoupled_grad: when main_params_dtype is not fp32,
 //   or the run is not FP8 -- Megatron-Core's use_precision_aware_optimizer_no_fp8_or_ds_fp8;
-//   fleetsim's fp8 is a current-scaling recipe, not delayed scaling);
+//   fleetsim's fp8 is a current-scaling recipe, not delayed scaling). It is made at the
+//   optimizer step and freed by the next step's zero_grad, so it never meets the
+//   activations: training_memory charges only what it exceeds them by;
 // - optimizer_traffic: HBM bytes of the Adam step per local parameter: read the gradient
 //   (4, or the 16-bit shard in place), the fp32 copy (read 2, write 4) if made, read and
 //   write master and both moments, and write the updated weight (read and write the bf16
