@@ -68,6 +68,9 @@ std::optional<ParallelismChoice> search_parallelism(const TrainingSetup& base, i
             for (RecomputeMode recompute : {RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full}) {
               for (int zero = base.options.zero_stage; zero <= 3; ++zero) {
                 if (zero > base.options.zero_stage && dp == 1) break;  // nothing to shard over
+                // Megatron-Core's precision-aware optimizer lives in its distributed
+                // optimizer (ZeRO-1) only (workload_reader.cpp checks the workload's stage).
+                if (zero > base.options.zero_stage && base.options.optimizer.precision_aware) break;
                 for (int group : groups) {
                   if (zero == 0 && group > 0) break;  // ZeRO-0 shards nothing
                   TrainingSetup s = base;

@@ -87,6 +87,42 @@ double parameters_per_accelerator(const TrainingSetup& s) {
          embedding_stages * double(m.vocab) * m.hidden / p.tp;
 }
 
+double dtype_bytes(StateDtype dtype) {
+  switch (dtype) {
+    case StateDtype::FP32: return 4.0;
+    case StateDtype::BF16:
+    case StateDtype::FP16: return 2.0;
+    case StateDtype::FP8: return 1.0;
+  }
+  return 4.0;
+}
+
+PrecisionBytes precision_bytes(const TrainingSetup& s) {
+  const TrainingOptions& o = s.options;
+  const OptimizerPrecision& opt = o.optimizer;
+  PrecisionBytes b;
+  b.weight = o.fp8_param_gather ? 1.0 : kBf16Bytes;
+  b.grad = o.grad_reduce_in_fp32 ? kFp32Bytes : kBf16Bytes;
+  // The precision-aware optimizer reads the gradient shard in place (decoupled_grad) and
+  // keeps its own master weights unless an FP8 run keeps fp32 master parameters
+  // (use_precision_aware_optimizer_no_fp8_or_ds_fp8, optimizer_config.py).
+  const bool decoupled = opt.precision_aware &&
+                         (opt.main_params != StateDtype::FP32 || s.precision != Precision::FP8);
+  b.master = dtype_bytes(opt.main_params);
+  // TE FusedAdam's remainders: bf16 weights with an fp32 master keep only its lower 16 bits.
+  const bool remainders = decoupled && opt.store_param_remainders && opt.main_params == StateDtype::FP32 &&
+                          !o.fp8_param_gather;
+  if (remainders) b.master = 2.0;
+  b.exp_avg = opt.precision_aware ? dtype_bytes(opt.exp_avg) : kFp32Bytes;
+  b.exp_avg_sq = opt.precision_aware ? dtype_bytes(opt.exp_avg_sq) : kFp32Bytes;
+  b.grad_copy = !decoupled && b.grad < kFp32Bytes ? kFp32Bytes : 0.0;
+  const double grad_read = decoupled ? b.grad : kFp32Bytes;
+  const double copy_traffic = b.grad_copy > 0 ? b.grad + kFp32Bytes : 0.0;
+  const double weight_traffic = remainders ? 2.0 * kBf16Bytes : b.weight;
+  b.optimizer_traffic = grad_read + copy_traffic + 2.0 * (b.master + b.exp_avg + b.exp_avg_sq) + weight_traffic;
+  return b;
+}
+
 int zero_group_size(const TrainingSetup& s) {
   const int dp = s.parallelism.dp;
   const int g = s.options.zero_group;
@@ -169,6 +205,7 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   const double per_layer = (dense_part / p.tp + expert_part / (double(p.tp) * p.ep)) / std::max(1, m.layers);
   const double embedding = double(m.vocab) * m.hidden / p.tp;
   const double unit_params = largest_layer_parameters(s);
+  const PrecisionBytes bytes = precision_bytes(s);
 
   const double tokens_per_micro_batch = double(s.micro_batch) * s.seq_len / p.cp;
   const int micro_batches = std::max(1, s.global_batch / std::max(1, p.dp * s.micro_batch));
@@ -200,14 +237,23 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
     // "Distributed Optimizer"); ZeRO-2 and ZeRO-3 shard the gradients and the parameters
     // too, keeping whole only the layer in flight and the next (double buffering: FSDP's
     // forward/backward prefetch, DeepSpeed's prefetch bucket).
-    // Under hybrid sharding every term divides by the group, not by dp.
-    mem.weights = Bytes(zero >= 3 ? std::min(params, params / group + 2 * unit) * kBf16Bytes : params * kBf16Bytes);
-    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / group + 2 * unit) * kFp32Bytes : params * kFp32Bytes);
-    mem.optimizer_state = Bytes(params * 12.0 / (zero >= 1 ? group : 1));
+    // Under hybrid sharding every term divides by the group, not by dp. Bytes per
+    // parameter of each term: precision_bytes (2, 4 and 12 by default).
+    mem.weights = Bytes(zero >= 3 ? std::min(params, params / group + 2 * unit) * bytes.weight : params * bytes.weight);
+    mem.gradients = Bytes(zero >= 2 ? std::min(params, params / group + 2 * unit) * bytes.grad : params * bytes.grad);
+    const double shard = params / (zero >= 1 ? group : 1);
     mem.activations = Bytes(in_flight_micro_batches(s, stage, micro_batches) * tokens_per_micro_batch * layers *
                             per_token_layer / p.tp);
     // fp32 logits of one micro-batch for the loss, split over the vocabulary by TP.
     mem.logits = Bytes(last ? tokens_per_micro_batch * m.vocab * kFp32Bytes / p.tp : 0.0);
+    // The fp32 copy of a 16-bit gradient shard exists only from the optimizer step (after
+    // the last backward has freed the activations and logits) until the next step's
+    // zero_grad, before its first forward (megatron/training/training.py train_step;
+    // DistributedOptimizer.zero_grad(set_to_none=True) frees it): at the peak it adds only
+    // what exceeds the activations and logits it replaces. 0 by default (fp32 gradients).
+    const double copy = shard * bytes.grad_copy;
+    mem.optimizer_state = Bytes(shard * (bytes.optimizer_state() - bytes.grad_copy) +
+                                std::max(0.0, copy - (mem.activations.value() + mem.logits.value())));
     mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
     mem.capacity = s.accelerator->hbm_capacity;
     return mem;
@@ -273,12 +319,15 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // Matrix multiplies: each weight (d_in x d_out per TP shard) runs three GEMMs per
   // micro-batch of T tokens: forward (T x d_out x d_in, once more under full recompute),
   // input gradient (T x d_in x d_out) and weight gradient (d_in x d_out x T, accumulated
-  // into the fp32 main gradient), each timed by the tile-and-wave model (gemm.hpp).
+  // into the main gradient: fp32, or bf16 without grad_reduce_in_fp32), each timed by the tile-and-wave model (gemm.hpp).
   const Precision prec = s.precision;
+  const PrecisionBytes bytes = precision_bytes(s);
+  // The weight-gradient GEMM reads and writes the main gradient it accumulates into.
+  const double grad_accumulation_bytes = 2.0 * bytes.grad;
   auto weight_time = [&](double d_in, double d_out, double tokens) {
     if (tokens <= 0) return Seconds(0);
     return gemm_time({tokens, d_out, d_in}, acc, prec) * forward_passes + gemm_time({tokens, d_in, d_out}, acc, prec) +
-           gemm_time({d_in, d_out, tokens, kFp32Bytes * 2.0}, acc, prec);
+           gemm_time({d_in, d_out, tokens, grad_accumulation_bytes}, acc, prec);
   };
   const double h = m.hidden;
   const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
@@ -303,7 +352,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // LM head on the last stage (not recomputed): vocab / tp columns.
   const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
                                gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
-                               gemm_time({h, double(m.vocab) / p.tp, tokens_mb, kFp32Bytes * 2.0}, acc, prec);
+                               gemm_time({h, double(m.vocab) / p.tp, tokens_mb, grad_accumulation_bytes}, acc, prec);
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
@@ -405,7 +454,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     out.ep_comm = all_to_all(Bytes(tokens_mb * per_token), p.ep, ep_level) * (moe_layers_per_stage * m_batches);
   }
 
-  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered,
+  // Data parallelism by ZeRO stage: fp32 gradients reduced, bf16 parameters gathered
+  // (by default; precision_bytes),
   // over the ZeRO group (all of dp unless hybrid sharding: then g consecutive DP ranks).
   const int group = zero_group_size(s);
   const int replicas = p.dp / group;
@@ -417,7 +467,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // per step, sec. 4; FSDP HYBRID_SHARD's all-reduce across replicas), after the step's
   // last reduce-scatter; its ring's members are g x dp stride ranks apart.
   const Seconds replica_reduce =
-      replicas > 1 ? ring_all_reduce(Bytes(params / group * kFp32Bytes), replicas,
+      replicas > 1 ? ring_all_reduce(Bytes(params / group * bytes.grad), replicas,
                                      group_level(replicas, dp_stride * group, fabric))
                    : Seconds(0);
   const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass
@@ -426,10 +476,10 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   if (zero <= 1) {
     Seconds grad_reduce, param_gather;
     if (zero == 1) {
-      grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), group, dp_level) + replica_reduce;
-      param_gather = ring_all_gather(Bytes(params * kBf16Bytes), group, dp_level);
+      grad_reduce = ring_reduce_scatter(Bytes(params * bytes.grad), group, dp_level) + replica_reduce;
+      param_gather = ring_all_gather(Bytes(params * bytes.weight), group, dp_level);
     } else {
-      grad_reduce = ring_all_reduce(Bytes(params * kFp32Bytes), p.dp, dp_level);
+      grad_reduce = ring_all_reduce(Bytes(params * bytes.grad), p.dp, dp_level);
     }
     out.dp_comm = grad_reduce + param_gather;
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
@@ -440,8 +490,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // micro-batch's forward and backward in the 1F1B steady state; the last has only its
     // own backward (as ZeRO-1's single reduction).
     // Under hybrid sharding the last reduction is followed by the replicas' all-reduce.
-    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * kFp32Bytes), group, dp_level);
-    const Seconds param_gather = ring_all_gather(Bytes(params * kBf16Bytes), group, dp_level);
+    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * bytes.grad), group, dp_level);
+    const Seconds param_gather = ring_all_gather(Bytes(params * bytes.weight), group, dp_level);
     out.dp_comm = grad_reduce * m_batches + param_gather + replica_reduce;
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - per_micro_batch) * (m_batches - 1) +
                                                 max(Seconds(0), grad_reduce + replica_reduce - backward_mb)
@@ -453,8 +503,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // collective per layer (the FSDP unit), each paying the ring's latency.
     const double units = std::max(1.0, params / std::max(1.0, largest_layer_parameters(s)));
     const double unit_params = params / units;
-    const Seconds gather = ring_all_gather(Bytes(unit_params * kBf16Bytes), group, dp_level) * units;
-    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * kFp32Bytes), group, dp_level) * units;
+    const Seconds gather = ring_all_gather(Bytes(unit_params * bytes.weight), group, dp_level) * units;
+    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * bytes.grad), group, dp_level) * units;
     const Seconds first_gather = gather * (1.0 / units);  // nothing runs before it
     out.dp_comm = (gather * 2.0 + reduce) * m_batches;
     const Seconds forward_exposed =
@@ -472,9 +522,10 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     }
   }
 
-  // Adam on the local shard: 30 bytes of HBM traffic per parameter.
+  // Adam on the local shard: 30 bytes of HBM traffic per parameter by default
+  // (precision_bytes).
   const double shard = zero >= 1 ? params / group : params;
-  out.optimizer = Bytes(shard * 30.0) / elementwise_rate;
+  out.optimizer = Bytes(shard * bytes.optimizer_traffic) / elementwise_rate;
 
   out.total_comm = out.tp_comm + out.cp_comm + out.pp_comm + out.ep_comm + out.dp_comm;
   // Expert all-to-alls hidden behind another micro-batch's compute (DeepSeek's DualPipe

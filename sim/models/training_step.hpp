@@ -11,7 +11,8 @@
 //     (again under full recompute), an input-gradient and a weight-gradient GEMM at the
 //     TP shard's shape and the micro-batch's tokens, each timed by gemm.hpp (tile and
 //     wave quantization on the GPU's SMs at the measured large-GEMM rate, plus the
-//     output write-back; 8 bytes per weight for the fp32 main-gradient accumulation);
+//     output write-back; 8 bytes per weight for the fp32 main-gradient accumulation,
+//     4 into a bf16 buffer);
 //   * the attention core (12 x layers x hidden x seq_len per token): with fused (flash)
 //     attention at peak(BF16) x attention_efficiency (FlashAttention-2/3 papers,
 //     catalog); with standard attention (Megatron-LM 2021) as batched GEMMs at the GEMM
@@ -70,7 +71,8 @@
 //   GEMMs run kMoeLoadImbalance times their mean (the busiest rank sets the pace).
 // - DP: gradients reduced in fp32 (Megatron-LM accumulates and reduces bf16 models'
 //   gradients in fp32; Llama 3 reduce-scatters in fp32 too), 4 bytes per local
-//   parameter; parameters gathered in bf16 (2 bytes). By ZeRO stage z (options):
+//   parameter; parameters gathered in bf16 (2 bytes); grad_reduce_in_fp32: false reduces
+//   2 bytes, fp8_param_gather gathers 1 (precision_bytes). By ZeRO stage z (options):
 //   z = 0: one all-reduce per step; z = 1 (distributed optimizer): one reduce-scatter
 //   and one all-gather per step; z = 2: a reduce-scatter per micro-batch (the gradients
 //   are sharded, so each micro-batch's are reduced as they are produced) and one
@@ -88,7 +90,8 @@
 //   peers in the other groups (stride g x dp stride), after the last reduction of the
 //   step: it hides behind the last micro-batch's backward with that reduction.
 // - Optimizer: Adam on the local shard (params / g for z >= 1), 30 bytes of HBM
-//   traffic per parameter, at kElementwiseHbmEfficiency.
+//   traffic per parameter (precision_bytes: fewer with 16-bit or FP8 state), at
+//   kElementwiseHbmEfficiency.
 // - Pipeline bubble: (pp - 1) / v x (one micro-batch's compute + its exposed TP, CP and
 //   EP communication).
 // - Interference: hidden communication holds kCommunicationSms SMs while it runs, so
@@ -119,6 +122,24 @@ enum class AttentionKernel { Flash, Standard };
 // 3.3.2), keep a pipeline close and spread data parallelism farthest.
 enum class RankOrder { TpCpDpPp, TpCpPpDp };
 
+// Storage dtypes of Megatron-Core's optimizer options.
+enum class StateDtype { FP32, BF16, FP16, FP8 };
+double dtype_bytes(StateDtype dtype);  // 4, 2, 2, 1
+
+// Megatron-Core OptimizerConfig (megatron/core/optimizer/optimizer_config.py, NVIDIA/Megatron-LM
+// commit 0075637): with use_precision_aware_optimizer (TransformerEngine's FusedAdam; only
+// with the distributed optimizer) the master parameters, main gradients and Adam moments
+// may be stored below fp32; without it every dtype must be fp32 (its __post_init__ asserts).
+// Defaults are Megatron-Core's.
+struct OptimizerPrecision {
+  bool precision_aware = false;                 // use_precision_aware_optimizer
+  StateDtype main_grads = StateDtype::FP32;     // main_grads_dtype: fp32 | bf16
+  StateDtype main_params = StateDtype::FP32;    // main_params_dtype: fp32 | fp16
+  StateDtype exp_avg = StateDtype::FP32;        // exp_avg_dtype: fp32 | fp16 | bf16 | fp8
+  StateDtype exp_avg_sq = StateDtype::FP32;     // exp_avg_sq_dtype: fp32 | fp16 | bf16 | fp8
+  bool store_param_remainders = true;           // store_param_remainders (default true, TE >= 2.1)
+};
+
 // The overlaps and optimizer layout Megatron-LM offers; defaults are Megatron-Core's
 // recommended settings for large runs.
 struct TrainingOptions {
@@ -146,6 +167,19 @@ struct TrainingOptions {
   bool sequence_parallel = true;  // Megatron-LM --sequence-parallel (Korthikanti et al. 2022)
   int virtual_stages = 1;         // interleaved 1F1B when > 1
   RankOrder rank_order = RankOrder::TpCpDpPp;
+  // Gradient and parameter precision, named and defaulted as in Megatron-Core (see
+  // PrecisionBytes for what each changes). DistributedDataParallelConfig
+  // grad_reduce_in_fp32 (default true for bf16; --grad-reduce-in-bf16 sets it false): the
+  // dtype of the main-gradient buffer the backward accumulates into and the DP collectives
+  // reduce.
+  bool grad_reduce_in_fp32 = true;
+  // fp8_param_gather (Megatron-LM --fp8-param-gather; Megatron-Bridge's
+  // MixedPrecisionConfig keeps fp8_param in step with it): the model's primary weights are
+  // FP8 tensors and the distributed optimizer all-gathers them in FP8. Only with precision
+  // fp8 and ZeRO >= 1 (megatron/training/arguments.py: "--fp8-param-gather only supported
+  // with distributed optimizer, torch fsdp2, megatron fsdp").
+  bool fp8_param_gather = false;
+  OptimizerPrecision optimizer;
 };
 
 inline constexpr int kZeroGroupAuto = -1;
@@ -194,7 +228,10 @@ struct StepBreakdown {
 // gathered layer and the one prefetched), fp32 gradients 4 (4/g from ZeRO-2, plus the
 // fp32 buffers of the layer being reduced and the next), optimizer state 12 (fp32
 // master, Adam moments; 12/g from ZeRO-1), g the ZeRO group (zero_group_size: dp unless
-// hybrid sharding). Activations: Korthikanti et al. 2022.
+// hybrid sharding); those are the defaults, the precision options change them
+// (precision_bytes; the optimizer's transient fp32 gradient copy counts only beyond the
+// activations and logits, which are freed before it is made). Activations: Korthikanti
+// et al. 2022.
 struct MemoryBreakdown {
   Bytes weights, gradients, optimizer_state, activations, logits, runtime_reserve;
   Bytes total() const { return weights + gradients + optimizer_state + activations + logits + runtime_reserve; }
@@ -226,6 +263,41 @@ inline constexpr double kElementwiseHbmEfficiency = 0.9;
 // communication runs, the model charges compute the share kCommunicationSms / SMs of
 // its time (for GPUs with an SM count in the catalog).
 inline constexpr double kCommunicationSms = 20;
+
+// Bytes per parameter of each training-state term under the setup's precision options
+// (the model card's defaults: 2, 4, 4 + 4 + 4, no copy, 30). Megatron-Core
+// (NVIDIA/Megatron-LM; the distributed optimizer's table of bytes per parameter,
+// docs.nvidia.com/megatron-core/developer-guide/latest/api-guide/dist_optimizer.html:
+// bf16 parameters with fp32 gradients 6 + 12/d, 16-bit parameters with 16-bit gradients
+// 4 + 16/d):
+// - weight: 2 (bf16), 1 with fp8_param_gather (FP8 primary weights); also the bytes per
+//   parameter the parameter all-gather moves;
+// - grad: the main-gradient buffer, 4 with grad_reduce_in_fp32 (the default), else 2; also
+//   the bytes per parameter the gradient reduce-scatter / all-reduce moves, and half the
+//   bytes the fused weight-gradient GEMM reads and writes to accumulate into it;
+// - master, exp_avg, exp_avg_sq: the optimizer's shard (divided by the ZeRO group): fp32
+//   each by default; with the precision-aware optimizer the configured dtypes, and a bf16
+//   model's fp32 master stored as its 16-bit remainder beside the bf16 weight (2 bytes,
+//   store_param_remainders: "store the 16-bit FP32 parameter remainders in the optimizer
+//   state, excluding the 16 bits shared with the BF16 parameters", optimizer_config.py);
+// - grad_copy: the fp32 copy the distributed optimizer makes of its 16-bit gradient shard
+//   (distrib_optimizer.py _copy_model_grads_to_main_grads: shard_model_grad.float(), the 16/d
+//   of the table); 0 for an fp32 buffer (float() copies nothing) and when the precision-aware
+//   optimizer reads the shard in place (decoupled_grad: when main_params_dtype is not fp32,
+//   or the run is not FP8 -- Megatron-Core's use_precision_aware_optimizer_no_fp8_or_ds_fp8;
+//   fleetsim's fp8 is a current-scaling recipe, not delayed scaling). It is made at the
+//   optimizer step and freed by the next step's zero_grad, so it never meets the
+//   activations: training_memory charges only what it exceeds them by;
+// - optimizer_traffic: HBM bytes of the Adam step per local parameter: read the gradient
+//   (4, or the 16-bit shard in place), the fp32 copy (read 2, write 4) if made, read and
+//   write master and both moments, and write the updated weight (read and write the bf16
+//   weight that holds the master's upper half, with remainders).
+struct PrecisionBytes {
+  double weight = 2, grad = 4, master = 4, exp_avg = 4, exp_avg_sq = 4, grad_copy = 0;
+  double optimizer_traffic = 30;
+  double optimizer_state() const { return master + exp_avg + exp_avg_sq + grad_copy; }
+};
+PrecisionBytes precision_bytes(const TrainingSetup& setup);
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);

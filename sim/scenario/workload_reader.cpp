@@ -138,7 +138,8 @@ static std::optional<Parallelism> read_parallelism(const YamlReader& workload) {
 void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catalog) {
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
-                "distributed_optimizer", "zero", "zero_group", "sequence_parallel", "virtual_stages", "rank_order"});
+                "distributed_optimizer", "zero", "zero_group", "sequence_parallel", "virtual_stages", "rank_order",
+                "grad_reduce_in_fp32", "fp8_param_gather", "optimizer"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -183,6 +184,44 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                            "tp-cp-pp-dp"
                        ? RankOrder::TpCpPpDp
                        : RankOrder::TpCpDpPp;
+  // Megatron-Core's precision options (training_step.hpp, PrecisionBytes), by its names.
+  const std::optional<bool> grad_reduce_in_fp32 = w.boolean("grad_reduce_in_fp32", false);
+  opt.fp8_param_gather = w.boolean("fp8_param_gather", false).value_or(false);
+  if (w.has("optimizer")) {
+    YamlReader o = w.child("optimizer");
+    if (o.expect_map({"use_precision_aware_optimizer", "main_grads_dtype", "main_params_dtype", "exp_avg_dtype",
+                      "exp_avg_sq_dtype", "store_param_remainders"})) {
+      OptimizerPrecision& op = opt.optimizer;
+      op.precision_aware = o.boolean("use_precision_aware_optimizer", false).value_or(false);
+      auto dtype = [&](const char* key, const std::vector<std::string>& allowed) {
+        const std::string name = o.choice(key, allowed, false).value_or("fp32");
+        const StateDtype d = name == "bf16"   ? StateDtype::BF16
+                             : name == "fp16" ? StateDtype::FP16
+                             : name == "fp8"  ? StateDtype::FP8
+                                              : StateDtype::FP32;
+        // Megatron-Core's OptimizerConfig asserts every dtype is fp32 without the
+        // precision-aware optimizer.
+        if (d != StateDtype::FP32 && !op.precision_aware)
+          o.problem_at(key, "expected fp32 without use_precision_aware_optimizer: true (Megatron-Core keeps "
+                            "optimizer state in fp32 otherwise), got " + name);
+        return d;
+      };
+      op.main_grads = dtype("main_grads_dtype", {"fp32", "bf16"});
+      op.main_params = dtype("main_params_dtype", {"fp32", "fp16"});
+      op.exp_avg = dtype("exp_avg_dtype", {"fp32", "fp16", "bf16", "fp8"});
+      op.exp_avg_sq = dtype("exp_avg_sq_dtype", {"fp32", "fp16", "bf16", "fp8"});
+      op.store_param_remainders = o.boolean("store_param_remainders", false).value_or(true);
+      if (op.precision_aware && opt.zero_stage != 1)
+        o.problem_at("use_precision_aware_optimizer",
+                     "expected zero: 1 (Megatron-Core's precision-aware optimizer runs only inside its distributed "
+                     "optimizer; Megatron-FSDP turns it off), got zero: " + std::to_string(opt.zero_stage));
+      // A bf16 main gradient is a bf16 gradient buffer (megatron/training/arguments.py leaves
+      // accumulate_allreduce_grads_in_fp32 off and asserts against it then).
+      if (op.main_grads == StateDtype::BF16 && grad_reduce_in_fp32.value_or(false))
+        w.problem_at("grad_reduce_in_fp32", "expected false (or no key) with optimizer.main_grads_dtype: bf16, got true");
+    }
+  }
+  opt.grad_reduce_in_fp32 = grad_reduce_in_fp32.value_or(opt.optimizer.main_grads != StateDtype::BF16);
   auto model = read_model(w, catalog);
   auto gpus = w.integer("gpus", 1, true);
   auto parallelism = read_parallelism(w);
@@ -209,6 +248,11 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
         spec.checkpoint_bandwidth = *bandwidth;
     }
   }
+  if (opt.fp8_param_gather && spec.precision != Precision::FP8)
+    w.problem_at("fp8_param_gather", "expected precision: fp8 (FP8 primary weights need an FP8 recipe), got bf16");
+  if (opt.fp8_param_gather && opt.zero_stage == 0)
+    w.problem_at("fp8_param_gather", "expected zero >= 1 (Megatron-LM supports --fp8-param-gather only with a "
+                                     "distributed optimizer or FSDP), got zero: 0");
   spec.preemptible = w.boolean("preemptible", false).value_or(true);
   spec.submit = Seconds(w.quantity("submit", Dimension::Duration, false, false).value_or(0));
   read_scheduling_keys(w, spec, catalog);

@@ -339,6 +339,109 @@ TEST_CASE("memory: distributed optimizer bytes and the largest term") {
   CHECK(parameters_per_accelerator(big) == Approx(stage));
 }
 
+TEST_CASE("precision options: bytes per parameter by hand (Megatron-Core's distributed optimizer table)") {
+  const ModelSpec model = llama3_405b();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {1, 1, 64, 1, 1}, 8192, 512, 1, Precision::BF16, RecomputeMode::None, {}};
+  auto same = [](const PrecisionBytes& b, double w, double g, double master, double m, double v, double copy,
+                 double traffic) {
+    CHECK(b.weight == w);
+    CHECK(b.grad == g);
+    CHECK(b.master == master);
+    CHECK(b.exp_avg == m);
+    CHECK(b.exp_avg_sq == v);
+    CHECK(b.grad_copy == copy);
+    CHECK(b.optimizer_traffic == traffic);
+  };
+  // Megatron-Core's defaults: bf16 weights, fp32 main gradients, fp32 master and moments
+  // (6 + 12/d); Adam reads the gradient 4, reads and writes 12 twice, writes the weight 2.
+  same(precision_bytes(s), 2, 4, 4, 4, 4, 0, 30);
+  CHECK(precision_bytes(s).optimizer_state() == 12);
+  // grad_reduce_in_fp32: false: a bf16 buffer (2), and the distributed optimizer's fp32 copy
+  // of its shard (4): 2 + 2 + 16/d, the table's "16-bit parameters, 16-bit gradients" row.
+  // Adam: the copy reads 2 and writes 4, then as before: 4 + 6 + 24 + 2 = 36.
+  s.options.grad_reduce_in_fp32 = false;
+  same(precision_bytes(s), 2, 2, 4, 4, 4, 4, 36);
+  const double params = 405849243648.0;
+  MemoryBreakdown m = training_memory(s);
+  CHECK(m.weights.value() == Approx(2 * params));
+  CHECK(m.gradients.value() == Approx(2 * params));
+  // The copy is made at the optimizer step, after the activations are freed: it counts only
+  // beyond them. Here 8192 tokens of activations (several GB per layer) hide it ...
+  CHECK(m.activations.value() > 4 * params / 64);
+  CHECK(m.optimizer_state.value() == Approx(12 * params / 64));
+  // ... and 128 tokens under full recompute (128 x 126 x 2 x 16384 bytes of layer inputs,
+  // 128 x 128256 x 4 of logits) do not: 12/64 plus the rest of the 4/64.
+  TrainingSetup short_seq = s;
+  short_seq.seq_len = 128;
+  short_seq.recompute = RecomputeMode::Full;
+  const MemoryBreakdown sm = training_memory(short_seq);
+  CHECK(sm.activations.value() == Approx(128.0 * 126 * 2 * 16384));
+  CHECK(sm.logits.value() == Approx(128.0 * 128256 * 4));
+  CHECK(sm.optimizer_state.value() ==
+        Approx(12 * params / 64 + 4 * params / 64 - sm.activations.value() - sm.logits.value()));
+  // FP8 primary weights (fp8_param_gather): 1 byte stored, gathered and written by Adam.
+  s.precision = Precision::FP8;
+  s.options.fp8_param_gather = true;
+  same(precision_bytes(s), 1, 2, 4, 4, 4, 4, 35);
+  m = training_memory(s);
+  CHECK(m.weights.value() == Approx(1 * params));
+  CHECK(m.optimizer_state.value() == Approx(12 * params / 64));
+  // The precision-aware optimizer in a bf16 run reads the bf16 shard in place (no copy),
+  // keeps bf16 moments and the fp32 master as a 16-bit remainder beside the bf16 weight:
+  // 2 + 2 + 2; Adam reads the gradient 2, reads and writes 6 twice, reads and writes the
+  // weight 2 + 2: 18.
+  s.precision = Precision::BF16;
+  s.options.fp8_param_gather = false;
+  s.options.optimizer.precision_aware = true;
+  s.options.optimizer.exp_avg = s.options.optimizer.exp_avg_sq = StateDtype::BF16;
+  same(precision_bytes(s), 2, 2, 2, 2, 2, 0, 18);
+  CHECK(training_memory(s).optimizer_state.value() == Approx(6 * params / 64));
+  // Without remainders the master is a whole fp32: 4 + 2 + 2; traffic 2 + 16 + 2 = 20.
+  s.options.optimizer.store_param_remainders = false;
+  same(precision_bytes(s), 2, 2, 4, 2, 2, 0, 20);
+  // An FP8 run keeping an fp32 master goes through Megatron's own master and the fp32 copy
+  // (use_precision_aware_optimizer_no_fp8_or_ds_fp8 is false): 4 + 1 + 1 + 4 with FP8
+  // moments; traffic 4 + 6 + 12 + 2 = 24. An fp16 master reads the shard in place again:
+  // 2 + 1 + 1; traffic 2 + 8 + 2 = 12.
+  s.precision = Precision::FP8;
+  s.options.optimizer.store_param_remainders = true;
+  s.options.optimizer.exp_avg = s.options.optimizer.exp_avg_sq = StateDtype::FP8;
+  same(precision_bytes(s), 2, 2, 4, 1, 1, 4, 24);
+  s.options.optimizer.main_params = StateDtype::FP16;
+  same(precision_bytes(s), 2, 2, 2, 1, 1, 0, 12);
+}
+
+TEST_CASE("precision options: DP collectives and the optimizer step move the configured bytes") {
+  // tiny_gpt on 8 GPUs as in "step time of a data-parallel job, by hand": a bf16 gradient
+  // reduce-scatter (2 bytes) and an FP8 parameter all-gather (1 byte) at 370 GB/s.
+  const ModelSpec model = tiny_gpt();
+  const Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {1, 1, 8, 1, 1}, 1024, 64, 1, Precision::FP8, RecomputeMode::None, {}};
+  s.options.grad_reduce_in_fp32 = false;
+  s.options.fp8_param_gather = true;
+  const StepBreakdown b = training_step(s, test_fabric());
+  const ParameterCount p = count_parameters(model);
+  const double params = p.non_embedding_total + 2.0 * 1000 * 1024;
+  CHECK(b.dp_comm.value() == Approx(7.0 / 8 * params * 2 / 370e9 + 7.0 / 8 * params * 1 / 370e9));
+  // Adam: 35 bytes per parameter of the 1/8 shard at 3 TB/s x 0.9.
+  CHECK(b.optimizer.value() == Approx(params / 8 * 35 / 2.7e12));
+  // ZeRO-0: one all-reduce of the bf16 gradients, the whole optimizer on every rank.
+  s.options.zero_stage = 0;
+  const StepBreakdown plain = training_step(s, test_fabric());
+  CHECK(plain.dp_comm.value() == Approx(2 * 7.0 / 8 * params * 2 / 370e9));
+  CHECK(plain.optimizer.value() == Approx(params * 35 / 2.7e12));
+  // ZeRO-3: per micro-batch and layer, two FP8 gathers and a bf16 reduce-scatter.
+  s.options.zero_stage = 3;
+  TrainingSetup fp32 = s;
+  fp32.options.grad_reduce_in_fp32 = true;
+  fp32.options.fp8_param_gather = false;
+  const double ratio = training_step(s, test_fabric()).dp_comm.value() / training_step(fp32, test_fabric()).dp_comm.value();
+  CHECK(ratio < 1.0);
+  // The weight-gradient GEMMs write a bf16 main gradient: never slower than into fp32.
+  CHECK(b.compute_matmul.value() <= training_step(fp32, test_fabric()).compute_matmul.value());
+}
+
 TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layers whole") {
   const ModelSpec model = llama3_405b();
   const Accelerator gpu = test_gpu();

@@ -118,6 +118,56 @@ TEST_CASE("pretrain: `zero` names the ZeRO stage; distributed_optimizer is stage
                                  "distributed_optimizer: false (zero: 0), got 2"});
 }
 
+TEST_CASE("pretrain: Megatron-Core's gradient, weight and optimizer precision keys") {
+  auto training = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training;
+  };
+  const TrainingOptions defaults = training("");
+  CHECK(defaults.grad_reduce_in_fp32);
+  CHECK_FALSE(defaults.fp8_param_gather);
+  CHECK_FALSE(defaults.optimizer.precision_aware);
+  CHECK(defaults.optimizer.exp_avg == StateDtype::FP32);
+  CHECK_FALSE(training("    grad_reduce_in_fp32: false\n").grad_reduce_in_fp32);
+  // A bf16 main gradient is a bf16 gradient buffer unless the workload says otherwise.
+  const TrainingOptions bf16 =
+      training("    optimizer: {use_precision_aware_optimizer: true, main_grads_dtype: bf16, exp_avg_dtype: fp8,\n"
+               "                exp_avg_sq_dtype: bf16, main_params_dtype: fp16, store_param_remainders: false}\n");
+  CHECK_FALSE(bf16.grad_reduce_in_fp32);
+  CHECK(bf16.optimizer.precision_aware);
+  CHECK(bf16.optimizer.main_grads == StateDtype::BF16);
+  CHECK(bf16.optimizer.main_params == StateDtype::FP16);
+  CHECK(bf16.optimizer.exp_avg == StateDtype::FP8);
+  CHECK(bf16.optimizer.exp_avg_sq == StateDtype::BF16);
+  CHECK_FALSE(bf16.optimizer.store_param_remainders);
+  CHECK(training("    precision: fp8\n    fp8_param_gather: true\n").fp8_param_gather);
+
+  CHECK(errors(kBase + "    optimizer: {exp_avg_dtype: bf16}\n") ==
+        std::vector<std::string>{"s.yaml:19:32: workloads.0.optimizer.exp_avg_dtype: expected fp32 without "
+                                 "use_precision_aware_optimizer: true (Megatron-Core keeps optimizer state in fp32 "
+                                 "otherwise), got bf16"});
+  CHECK(errors(kBase + "    optimizer:\n      exp_avg_dtype: fp4\n") ==
+        std::vector<std::string>{"s.yaml:20:22: workloads.0.optimizer.exp_avg_dtype: expected one of fp32 fp16 bf16 "
+                                 "fp8, got 'fp4'; did you mean 'fp8'?"});
+  CHECK(errors(kBase + "    fp8_param_gather: true\n") ==
+        std::vector<std::string>{"s.yaml:19:23: workloads.0.fp8_param_gather: expected precision: fp8 (FP8 primary "
+                                 "weights need an FP8 recipe), got bf16"});
+  CHECK(errors(kBase + "    precision: fp8\n    zero: 0\n    fp8_param_gather: true\n") ==
+        std::vector<std::string>{"s.yaml:21:23: workloads.0.fp8_param_gather: expected zero >= 1 (Megatron-LM "
+                                 "supports --fp8-param-gather only with a distributed optimizer or FSDP), got zero: 0"});
+  CHECK(errors(kBase + "    zero: 3\n    optimizer: {use_precision_aware_optimizer: true}\n") ==
+        std::vector<std::string>{"s.yaml:20:48: workloads.0.optimizer.use_precision_aware_optimizer: expected zero: 1 "
+                                 "(Megatron-Core's precision-aware optimizer runs only inside its distributed "
+                                 "optimizer; Megatron-FSDP turns it off), got zero: 3"});
+  CHECK(errors(kBase + "    grad_reduce_in_fp32: true\n"
+                       "    optimizer: {use_precision_aware_optimizer: true, main_grads_dtype: bf16}\n") ==
+        std::vector<std::string>{"s.yaml:19:26: workloads.0.grad_reduce_in_fp32: expected false (or no key) with "
+                                 "optimizer.main_grads_dtype: bf16, got true"});
+  CHECK(errors(kBase + "    optimizer: {adam: true}\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.optimizer.adam: unknown key 'adam'; expected one of: "
+                                 "use_precision_aware_optimizer main_grads_dtype main_params_dtype exp_avg_dtype "
+                                 "exp_avg_sq_dtype store_param_remainders"});
+}
+
 TEST_CASE("pretrain: `zero_group` shards the ZeRO stage within groups of DP ranks") {
   auto group = [](const std::string& keys) {
     return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.zero_group;
