@@ -168,10 +168,11 @@ struct TrainingOptions {
   int virtual_stages = 1;         // interleaved 1F1B when > 1
   RankOrder rank_order = RankOrder::TpCpDpPp;
   // Gradient and parameter precision, named and defaulted as in Megatron-Core (see
-  // PrecisionBytes for what each changes). DistributedDataParallelConfig
-  // grad_reduce_in_fp32 (default true for bf16; --grad-reduce-in-bf16 sets it false): the
-  // dtype of the main-gradient buffer the backward accumulates into and the DP collectives
-  // reduce.
+  // PrecisionBytes for what each changes). grad_reduce_in_fp32: the dtype of the
+  // main-gradient buffer the backward accumulates into and the DP collectives reduce.
+  // DistributedDataParallelConfig's dataclass default is False, but Megatron-LM's
+  // arguments.py turns it on for bf16 runs (accumulate_allreduce_grads_in_fp32) unless
+  // --grad-reduce-in-bf16, and Megatron-Bridge's bf16 mixed precision does the same: true.
   bool grad_reduce_in_fp32 = true;
   // fp8_param_gather (Megatron-LM --fp8-param-gather; Megatron-Bridge's
   // MixedPrecisionConfig keeps fp8_param in step with it): the model's primary weights are

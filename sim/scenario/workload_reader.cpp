@@ -192,7 +192,10 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
     if (o.expect_map({"use_precision_aware_optimizer", "main_grads_dtype", "main_params_dtype", "exp_avg_dtype",
                       "exp_avg_sq_dtype", "store_param_remainders"})) {
       OptimizerPrecision& op = opt.optimizer;
-      op.precision_aware = o.boolean("use_precision_aware_optimizer", false).value_or(false);
+      const std::optional<bool> aware = o.boolean("use_precision_aware_optimizer", false);
+      op.precision_aware = aware.value_or(false);
+      // A bad use_precision_aware_optimizer has its own error: no second one about the dtypes.
+      const bool aware_known = aware.has_value() || !o.has("use_precision_aware_optimizer");
       auto dtype = [&](const char* key, const std::vector<std::string>& allowed) {
         const std::string name = o.choice(key, allowed, false).value_or("fp32");
         const StateDtype d = name == "bf16"   ? StateDtype::BF16
@@ -201,7 +204,7 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
                                               : StateDtype::FP32;
         // Megatron-Core's OptimizerConfig asserts every dtype is fp32 without the
         // precision-aware optimizer.
-        if (d != StateDtype::FP32 && !op.precision_aware)
+        if (d != StateDtype::FP32 && !op.precision_aware && aware_known)
           o.problem_at(key, "expected fp32 without use_precision_aware_optimizer: true (Megatron-Core keeps "
                             "optimizer state in fp32 otherwise), got " + name);
         return d;
@@ -228,8 +231,8 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   auto seq_len = w.integer("seq_len", 1, true);
   auto global_batch = w.integer("global_batch", 1, true);
   spec.micro_batch = int(w.integer("micro_batch", 1, false).value_or(1));
-  spec.precision = w.choice("precision", {"bf16", "fp8"}, false).value_or("bf16") == "fp8" ? Precision::FP8
-                                                                                          : Precision::BF16;
+  const std::optional<std::string> precision_name = w.choice("precision", {"bf16", "fp8"}, false);
+  spec.precision = precision_name.value_or("bf16") == "fp8" ? Precision::FP8 : Precision::BF16;
   const std::string recompute = w.choice("recompute", {"none", "selective", "full"}, false).value_or("none");
   spec.recompute = recompute == "full"        ? RecomputeMode::Full
                    : recompute == "selective" ? RecomputeMode::Selective
@@ -248,8 +251,17 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
         spec.checkpoint_bandwidth = *bandwidth;
     }
   }
-  if (opt.fp8_param_gather && spec.precision != Precision::FP8)
+  // Only when precision itself was read: a bad precision has its own error already.
+  if (opt.fp8_param_gather && spec.precision != Precision::FP8 && (precision_name || !w.has("precision")))
     w.problem_at("fp8_param_gather", "expected precision: fp8 (FP8 primary weights need an FP8 recipe), got bf16");
+  // Megatron-Core's distributed optimizer keeps no model-parameter shard for FP8 primary
+  // weights under a non-delayed recipe (distrib_optimizer.py, _build_model_and_main_param_groups:
+  // shard_model_param = None), and the precision-aware optimizer's fp16 main parameters are
+  // built from those shards: the combination cannot run.
+  if (opt.fp8_param_gather && opt.optimizer.precision_aware && opt.optimizer.main_params != StateDtype::FP32)
+    w.problem_at("fp8_param_gather", "expected false with optimizer.main_params_dtype other than fp32 (Megatron-Core's "
+                                     "precision-aware optimizer derives its fp16 main parameters from the model's "
+                                     "parameter shards, which FP8 primary weights do not keep), got true");
   if (opt.fp8_param_gather && opt.zero_stage == 0)
     w.problem_at("fp8_param_gather", "expected zero >= 1 (Megatron-LM supports --fp8-param-gather only with a "
                                      "distributed optimizer or FSDP), got zero: 0");

@@ -162,6 +162,16 @@ TEST_CASE("pretrain: Megatron-Core's gradient, weight and optimizer precision ke
                        "    optimizer: {use_precision_aware_optimizer: true, main_grads_dtype: bf16}\n") ==
         std::vector<std::string>{"s.yaml:19:26: workloads.0.grad_reduce_in_fp32: expected false (or no key) with "
                                  "optimizer.main_grads_dtype: bf16, got true"});
+  CHECK(errors(kBase + "    precision: fp8\n    fp8_param_gather: true\n"
+                       "    optimizer: {use_precision_aware_optimizer: true, main_params_dtype: fp16}\n") ==
+        std::vector<std::string>{"s.yaml:20:23: workloads.0.fp8_param_gather: expected false with "
+                                 "optimizer.main_params_dtype other than fp32 (Megatron-Core's precision-aware "
+                                 "optimizer derives its fp16 main parameters from the model's parameter shards, which "
+                                 "FP8 primary weights do not keep), got true"});
+  // One error per mistake: a bad precision or a bad use_precision_aware_optimizer does not
+  // also fail the keys that depend on it.
+  CHECK(errors(kBase + "    precision: fp4\n    fp8_param_gather: true\n").size() == 1);
+  CHECK(errors(kBase + "    optimizer: {use_precision_aware_optimizer: maybe, exp_avg_dtype: bf16}\n").size() == 1);
   CHECK(errors(kBase + "    optimizer: {adam: true}\n") ==
         std::vector<std::string>{"s.yaml:19:17: workloads.0.optimizer.adam: unknown key 'adam'; expected one of: "
                                  "use_precision_aware_optimizer main_grads_dtype main_params_dtype exp_avg_dtype "
