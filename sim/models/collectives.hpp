@@ -7,7 +7,7 @@
 //   ncclTopoGetAlgoTime; github.com/NVIDIA/nccl commit b6475625, Feb 2024, the release
 //   current with H100 systems). Pairs: all-reduce ring or tree x LL, LL128 or Simple;
 //   reduce-scatter and all-gather ring x LL, LL128 or Simple (NCCL 2.20 gives them no tree;
-//   PAT came in 2.23).
+//   the PAT algorithm is a later NCCL addition, not in 2.20.3).
 // - Latency (us; baseLat + per-step hwLat, NCCL 2.20.3 tables):
 //     base: ring LL 6.6, LL128 14.0, Simple 8.4; tree LL 6.8, LL128 14.0, Simple 0.
 //     per step, scale-up (NVLink): ring .6 / 1.9 / 3.4, tree .6 / 1.25 / 28.
