@@ -29,7 +29,7 @@ void Simulation::run_disaggregated_service(Job& job) {
   // Each pool's replicas, with the links their TP groups and PP hand-offs use.
   const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
   auto fabric_for = [&](int tp, int pp) -> ServingFabric {
-    return {tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
+    return {tp <= view.scale_up_domain ? view.scale_up : across_domains(view.scale_out, view.scale_up_domain),
             tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
   };
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;

@@ -206,7 +206,7 @@ ServingFabric Simulation::serving_fabric(const Job& job, const NodeType& node) c
   const WorkloadSpec& w = *job.spec;
   const FabricView view = fabric_view(fleet_, job.allocation, node, w.gpus);
   const int tp = w.parallelism.tp, pp = w.parallelism.pp;
-  return {tp <= view.scale_up_domain ? view.scale_up : view.scale_out,
+  return {tp <= view.scale_up_domain ? view.scale_up : across_domains(view.scale_out, view.scale_up_domain),
           tp * pp <= view.scale_up_domain ? view.scale_up : view.scale_out};
 }
 

@@ -18,9 +18,10 @@
 
 namespace fleetsim::engine_detail {
 
-// Per-step latency of NCCL's ring algorithm with the Simple protocol (the one large
-// messages use): 3.4 us over NVLink, 14 us over the network (NCCL src/graph/tuning.cc,
+// Per-message latency of a send/receive (pipeline hand-offs, all-to-all): NCCL's ring
+// Simple step, 3.4 us over NVLink, 14 us over the network (NCCL src/graph/tuning.cc,
 // hwLat table). Also used for ICI and NeuronLink until issue 3 separates them.
+// All-reduce, reduce-scatter and all-gather take NCCL's own tables (models/collectives.hpp).
 constexpr double kScaleUpStepLatencyS = 3.4e-6;
 constexpr double kScaleOutStepLatencyS = 14.0e-6;
 

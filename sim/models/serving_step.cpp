@@ -64,7 +64,7 @@ Seconds ServingStepModel::communication(double tokens, Seconds* tp_part, Seconds
   const ModelSpec& m = *setup_.model;
   const double micro_batch_tokens = tokens / setup_.pp;
   const Bytes activations(micro_batch_tokens * m.hidden * kActivationBytes);
-  *tp_part = ring_all_reduce(activations, setup_.tp, fabric_.tp) * (2.0 * m.layers);
+  *tp_part = all_reduce(activations, setup_.tp, fabric_.tp) * (2.0 * m.layers);
   *pp_part = setup_.pp > 1 ? point_to_point(activations / setup_.tp, fabric_.pp) * double(setup_.pp) : Seconds(0);
   return *tp_part + *pp_part;
 }

@@ -30,6 +30,8 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
   }
   const bool leaves_pod = span > fabric.accelerators_in_pod;
   LinkLevel level = leaves_pod ? fabric.inter_pod : fabric.scale_out;
+  // NCCL's nRanks/nNodes: the group's ranks in one scale-up domain (models/collectives.hpp).
+  level.ranks_per_domain = int(std::clamp<long>(fabric.scale_up_domain / std::max(1, stride), 1, ranks));
   // In a ring only the hop that leaves a node uses a NIC, and NCCL runs one channel per
   // NIC: the k members of a group on one node pool its NICs (k = node size / stride), up
   // to what the scale-up link feeds them. E.g. DP with TP 1 on a DGX: 8 x 50 GB/s per

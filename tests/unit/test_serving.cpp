@@ -98,10 +98,12 @@ TEST_CASE("decode step time of Llama 2 70B, fp8, tp 8, batch 64 of 1,000 tokens 
   CHECK(d.compute.value() == Approx(8963059875840.0 / 1.12e16));
   // TP: 2 x 80 ring all-reduces of 64 x 8192 x 2 = 1,048,576 B over 8 ranks:
   //    2 x 7/8 x 1,048,576 / (450e9 x 370/450 = 370e9) + 14 x 3.4 us = 4.9595 + 47.6 = 52.5595 us; x 160 = 8.40952 ms.
-  const double all_reduce = 2.0 * 7 / 8 * 1048576 / 370e9 + 14 * 3.4e-6;
+  // 1 MiB over TP 8: NCCL's ring/LL, 6.6 + 14 x 0.6 us, at 370 / 4 GB/s capped at LL's
+  // 87.7 GB/s (models/collectives.hpp; ring/LL128 would take 46.0 us, ring/Simple 61.0).
+  const double all_reduce = 2.0 * 7 / 8 * 1048576 / 87.7e9 + (6.6 + 14 * 0.6) * 1e-6;
   CHECK(d.tp_comm.value() == Approx(160 * all_reduce));
   CHECK(d.pp_comm.value() == 0);
-  CHECK(d.total.value() == Approx(9932636160.0 / 3.0e12 + 160 * all_reduce));  // 11.7204 ms
+  CHECK(d.total.value() == Approx(9932636160.0 / 3.0e12 + 160 * all_reduce));  // 9.0587 ms
   CHECK(model.decode(64, 64000).value() == d.total.value());
 
   // A bigger batch never decodes faster, and its context costs HBM time.
@@ -116,7 +118,9 @@ TEST_CASE("prefill is compute-bound: FLOPs at the achievable rate") {
   // One 1,000-token prompt: 2 x 68,451,041,280 x 1000 + 2 x 80 x 8192 x 1000^2 + 2 x 262,144,000
   //    = 136,902,082,560,000 + 1,310,720,000,000 + 524,288,000 = 138,213,326,848,000 FLOP / 1.12e16 = 12.3405 ms,
   // plus TP: 160 all-reduces of 1000 x 8192 x 2 = 16,384,000 B: 2 x 7/8 x 16,384,000 / 370e9 + 47.6 us = 125.095 us.
-  const double all_reduce = 2.0 * 7 / 8 * 16384000 / 370e9 + 14 * 3.4e-6;
+  // ~16 MB over TP 8: NCCL's ring/LL128, 14 + 14 x 1.9 us, at 370 x 0.92 GB/s (124.8 us;
+  // ring/Simple would take 8.4 + 14 x 3.4 us + 77.5 us = 133.5 us).
+  const double all_reduce = 2.0 * 7 / 8 * 16384000 / (370e9 * 0.92) + (14 + 14 * 1.9) * 1e-6;
   CHECK(model.prefill(1000, 1e6, 1).value() == Approx(138213326848000.0 / 1.12e16 + 160 * all_reduce));
   CHECK(model.prefill(0, 0, 0).value() == 0);
 }
@@ -139,7 +143,9 @@ TEST_CASE("prefill GEMMs pay tile and wave quantization; attention runs at Flash
   const double gemms = 80 * layer + tile(8192);
   // Attention 2 x 80 x 8192 x 1000^2 FLOPs at 1000e12 (bf16) x 0.5 x 8 GPUs.
   const double attention = 2.0 * 80 * 8192 * 1e6 / (1000e12 * 0.5 * 8);
-  const double all_reduce = 2.0 * 7 / 8 * 16384000 / 370e9 + 14 * 3.4e-6;
+  // ~16 MB over TP 8: NCCL's ring/LL128, 14 + 14 x 1.9 us, at 370 x 0.92 GB/s (124.8 us;
+  // ring/Simple would take 8.4 + 14 x 3.4 us + 77.5 us = 133.5 us).
+  const double all_reduce = 2.0 * 7 / 8 * 16384000 / (370e9 * 0.92) + (14 + 14 * 1.9) * 1e-6;
   CHECK(model.prefill(1000, 1e6, 1).value() == Approx(gemms + attention + 160 * all_reduce));
   // 1.57 times the time of the same FLOPs at the large-GEMM rate: the QKV GEMM fills 40 of 100 SMs.
   CHECK(gemms / (2.0 * 68451041280.0 * 1000 / 1.12e16) == Approx(1.57).epsilon(0.01));
@@ -162,7 +168,8 @@ TEST_CASE("decode at large batch: GEMMs then attention, each at its own roofline
   // Attention reads 20,480 B x 512,000 = 10.49 GB of KV (3.50 ms); its 4 x 80 x 8192 x 512,000 FLOPs
   // take 0.12 ms at 1.12e16: memory-bound. It runs after the GEMMs, so the times add.
   const double kv = 20480.0 * 512000 / 3.0e12;
-  const double all_reduce = 2.0 * 7 / 8 * (1024.0 * 8192 * 2) / 370e9 + 14 * 3.4e-6;
+  // 16 MiB over TP 8: NCCL's ring/LL128 (see above).
+  const double all_reduce = 2.0 * 7 / 8 * (1024.0 * 8192 * 2) / (370e9 * 0.92) + (14 + 14 * 1.9) * 1e-6;
   const DecodeBreakdown d = model.decode_breakdown(1024, 512000);
   CHECK(d.gemm.value() == Approx(gemms));
   CHECK(d.attention.value() == Approx(kv));
