@@ -514,13 +514,18 @@ TEST_CASE("precision options: DP collectives and the optimizer step move the con
   const StepBreakdown b = training_step(s, test_fabric());
   const ParameterCount p = count_parameters(model);
   const double params = p.non_embedding_total + 2.0 * 1000 * 1024;
-  CHECK(b.dp_comm.value() == Approx(7.0 / 8 * params * 2 / 370e9 + 7.0 / 8 * params * 1 / 370e9));
+  // Each collective at NCCL's pick for DP 8 inside the node (bandwidth term 7/8 x bytes at
+  // 370 GB/s, plus NCCL's latency: collectives.hpp, checked by hand in its own tests).
+  const LinkLevel nvlink = test_fabric().scale_up;
+  CHECK(b.dp_comm.value() == Approx((ring_reduce_scatter(Bytes(params * 2), 8, nvlink) +
+                                     ring_all_gather(Bytes(params * 1), 8, nvlink)).value()));
+  CHECK(b.dp_comm.value() == Approx(7.0 / 8 * params * 2 / 370e9 + 7.0 / 8 * params * 1 / 370e9).epsilon(0.25));
   // Adam: 35 bytes per parameter of the 1/8 shard at 3 TB/s x 0.9.
   CHECK(b.optimizer.value() == Approx(params / 8 * 35 / 2.7e12));
   // ZeRO-0: one all-reduce of the bf16 gradients, the whole optimizer on every rank.
   s.options.zero_stage = 0;
   const StepBreakdown plain = training_step(s, test_fabric());
-  CHECK(plain.dp_comm.value() == Approx(2 * 7.0 / 8 * params * 2 / 370e9));
+  CHECK(plain.dp_comm.value() == Approx(ring_all_reduce(Bytes(params * 2), 8, nvlink).value()));
   CHECK(plain.optimizer.value() == Approx(params * 35 / 2.7e12));
   // ZeRO-3: per micro-batch and layer, two FP8 gathers and a bf16 reduce-scatter.
   s.options.zero_stage = 3;
