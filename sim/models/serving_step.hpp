@@ -49,8 +49,9 @@
 //               for DeepSeek-V3 (mla_decode_flops_per_context_token), A the prefill attention
 //               rate (BF16 peak x attention_efficiency x tp x pp; FlashMLA reaches 660 TFLOPS
 //               of the H800's 989 BF16, 0.67, where the catalog has 0.62): the 128 heads share
-//               one latent, so the kernel does ~480 FLOPs per FP8 byte read and is
-//               compute-bound on every Hopper;
+//               one latent, so a rank with all heads does ~480 FLOPs per FP8 byte read
+//               (compute-bound on Hopper), one with heads / tp of them 480 / tp (memory-bound
+//               at TP 8 on the H200);
 //   B = hbm_bandwidth x kDecodeHbmEfficiency, R = tp x pp x peak x matmul_efficiency.
 //   At small batch both are memory-bound and the sum is the whole read, (weights + KV) / B;
 //   at large batch the GEMMs are compute-bound and the KV read no longer hides under them.
