@@ -578,6 +578,40 @@ std::map<std::string, ModelSpec> parse_models(const std::string& text, ProblemLi
                                           describe_node(r.node_of(key)));
                    }
 
+                   // Multi-head Latent Attention: kv_lora_rank and the three head dimensions
+                   // together; q_lora_rank optional (absent: q projected directly).
+                   {
+                     auto q_lora = r.count("q_lora_rank", false, 1);
+                     auto kv_lora = r.count("kv_lora_rank", false, 1);
+                     auto nope = r.count("qk_nope_head_dim", false, 1);
+                     auto rope = r.count("qk_rope_head_dim", false, 1);
+                     auto v_dim = r.count("v_head_dim", false, 1);
+                     const char* keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+                                           "v_head_dim"};
+                     bool any = false;
+                     for (const char* key : keys) any = any || r.has(key);
+                     if (any && dit) {
+                       for (const char* key : keys)
+                         if (r.has(key))
+                           r.problem_at(r.node_of(key), key,
+                                        std::string("expected no ") + key +
+                                            " for kind dit (Multi-head Latent Attention is an llm option), got " +
+                                            describe_node(r.node_of(key)));
+                     } else if (any) {
+                       for (const char* key : {"kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"})
+                         if (!r.has(key))
+                           r.problem_at(r.node_of(key), key,
+                                        std::string("expected a whole number of at least 1 (Multi-head Latent "
+                                                    "Attention needs kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim "
+                                                    "and v_head_dim together), got nothing (the field is missing)"));
+                       if (q_lora) m.q_lora_rank = *q_lora;
+                       if (kv_lora) m.kv_lora_rank = *kv_lora;
+                       if (nope) m.qk_nope_head_dim = *nope;
+                       if (rope) m.qk_rope_head_dim = *rope;
+                       if (v_dim) m.v_head_dim = *v_dim;
+                     }
+                   }
+
                    // Diffusion-transformer video geometry.
                    auto vae_t = r.count("vae_stride_t", dit, 1);
                    auto vae_s = r.count("vae_stride_s", dit, 1);
@@ -614,6 +648,13 @@ ParamEstimate estimate_parameters(const ModelSpec& m) {
   double h = m.hidden;
   double kv_width = m.heads > 0 ? static_cast<double>(m.kv_heads) * h / m.heads : h;
   double attention = 2 * h * h + 2 * h * kv_width;
+  if (m.is_mla()) {
+    // Multi-head Latent Attention (models/transformer.hpp has the same count).
+    const double heads = m.heads, qk = double(m.qk_nope_head_dim) + m.qk_rope_head_dim;
+    attention = (m.q_lora_rank > 0 ? h * m.q_lora_rank + m.q_lora_rank * heads * qk : h * heads * qk) +
+                h * (double(m.kv_lora_rank) + m.qk_rope_head_dim) +
+                m.kv_lora_rank * heads * (double(m.qk_nope_head_dim) + m.v_head_dim) + heads * m.v_head_dim * h;
+  }
   if (m.kind == "dit" && m.text_len > 0) attention += 4 * h * h;  // cross-attention q, k, v, o
   double matrices = m.mlp == MlpKind::SwiGLU ? 3 : 2;
   double dense_mlp = matrices * h * m.ffn_hidden;

@@ -98,6 +98,18 @@ struct ModelSpec {
   int shared_experts = 0;
   int dense_layers = 0;  // leading layers with a dense MLP (DeepSeek-V3: 3)
   int max_routed_nodes = 0;  // node-limited routing: a token's experts span at most this many nodes (0: no limit)
+  // Multi-head Latent Attention (DeepSeek-V2, arXiv 2405.04434, sec. 2.1; names as in
+  // DeepSeek's config.json). kv_lora_rank == 0 means ordinary (grouped-query) attention and
+  // kv_heads/hidden decide the shapes; otherwise these do and kv_heads is not used:
+  // q: hidden -> q_lora_rank (norm) -> heads x (qk_nope + qk_rope) (q_lora_rank 0: hidden ->
+  // heads x (qk_nope + qk_rope) directly); kv: hidden -> kv_lora_rank + qk_rope (norm on the
+  // latent) -> heads x (qk_nope + v); o: heads x v -> hidden. The KV cache holds the latent
+  // and the shared rope key: kv_lora_rank + qk_rope values per token and layer.
+  int q_lora_rank = 0;
+  int kv_lora_rank = 0;
+  int qk_nope_head_dim = 0;
+  int qk_rope_head_dim = 0;
+  int v_head_dim = 0;
   // Diffusion transformer (kind "dit") video geometry; all 0 for LLMs. A video of F
   // frames at W x H pixels becomes (1 + (F-1)/vae_stride_t)/patch_t latent frames of
   // (H/vae_stride_s/patch_s) x (W/vae_stride_s/patch_s) tokens (Wan2.1 720p, 81 frames:
@@ -110,6 +122,7 @@ struct ModelSpec {
   std::map<std::string, std::string> sources;
 
   bool is_moe() const { return experts > 0; }
+  bool is_mla() const { return kv_lora_rank > 0; }
 };
 
 class Catalog {

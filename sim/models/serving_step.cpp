@@ -16,7 +16,13 @@ double bytes_per_value(Precision precision) {
 
 double kv_bytes_per_value(Precision precision) { return precision == Precision::BF16 ? 2.0 : 1.0; }
 
+double mla_decode_flops_per_context_token(const ModelSpec& m) {
+  const double latent = double(m.kv_lora_rank) + m.qk_rope_head_dim;
+  return m.layers * double(m.heads) * 2.0 * (latent + m.kv_lora_rank);
+}
+
 Bytes kv_bytes_per_token(const ModelSpec& m, Precision precision) {
+  if (m.is_mla()) return Bytes(m.layers * kv_cache_values_per_token_layer(m) * kv_bytes_per_value(precision));
   const double head_dim = double(m.hidden) / m.heads;
   return Bytes(2.0 * m.layers * m.kv_heads * head_dim * kv_bytes_per_value(precision));
 }
@@ -37,7 +43,11 @@ ServingMemory serving_memory(const ServingSetup& s) {
   const double head_dim = double(m.hidden) / m.heads;
   const int heads_per_rank = (m.kv_heads + s.tp - 1) / s.tp;
   const double layers_per_stage = double(m.layers) / s.pp;
-  mem.kv_per_token = Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * kv_bytes_per_value(s.precision));
+  // MLA's latent is shared by all heads, so TP cannot split it: every rank of the group
+  // caches the whole kv_lora_rank + qk_rope_head_dim per token (as GQA with one KV head).
+  mem.kv_per_token =
+      m.is_mla() ? Bytes(layers_per_stage * kv_cache_values_per_token_layer(m) * kv_bytes_per_value(s.precision))
+                 : Bytes(2.0 * layers_per_stage * heads_per_rank * head_dim * kv_bytes_per_value(s.precision));
   const Bytes free = mem.capacity - mem.weights - mem.co_resident - mem.runtime_reserve;
   mem.kv_cache = free > Bytes(0) ? free * kKvCacheMemoryFraction : Bytes(0);
   mem.kv_tokens = mem.kv_cache / mem.kv_per_token;
@@ -97,11 +107,18 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
   }
   // Each rank multiplies all `tokens` rows by its TP shard of every weight (Megatron split:
   // QKV and MLP-in by columns, O and MLP-out by rows), timed by the tile-and-wave model.
+  // MLA (transformer.hpp): its down projections replicated on every rank, the up
+  // projections split by columns, O by rows.
   const double h = m.hidden;
-  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;  // gate and up fused
-  const Seconds layer = time({tokens, (h + 2.0 * kv_width) / tp, h}) + time({tokens, h, h / tp}) +
-                        time({tokens, mlp_in * m.ffn_hidden / tp, h}) + time({tokens, h, m.ffn_hidden / tp});
+  Seconds attention(0);
+  for (const AttentionProjection& w : attention_projections(m)) {
+    using Split = AttentionProjection::Split;
+    attention = attention + (w.split == Split::Column ? time({tokens, w.d_out / tp, w.d_in})
+                             : w.split == Split::Row  ? time({tokens, w.d_out, w.d_in / tp})
+                                                      : time({tokens, w.d_out, w.d_in}));
+  }
+  const Seconds layer = attention + time({tokens, mlp_in * m.ffn_hidden / tp, h}) + time({tokens, h, m.ffn_hidden / tp});
   // The slowest pipeline stage: its layers, and the LM head on the last token of each prompt.
   return layer * (double(m.layers) / setup_.pp) + time({double(prompts), m.vocab / tp, h});
 }
@@ -109,7 +126,10 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
 Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prompts) const {
   if (tokens <= 0) return Seconds(0);
   const ModelSpec& m = *setup_.model;
-  const Flops attention(2.0 * m.layers * double(m.hidden) * squared_tokens);
+  // Causal: a prompt of s tokens meets s^2 / 2 (query, key) pairs per layer. MLA prefill runs
+  // the up-projected heads (qk 192, v 128 for DeepSeek-V3), not the absorbed latent form.
+  const Flops attention(m.is_mla() ? 0.5 * m.layers * attention_core_flops_per_pair(m) * squared_tokens
+                                   : 2.0 * m.layers * double(m.hidden) * squared_tokens);
   const Seconds compute = (matmul(tokens, prompts, false) + attention / attention_rate_) / setup_.compute_speed;
   const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
@@ -129,7 +149,8 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   const BatchTerms& terms = batch_terms(batch);
   const Seconds gemm_compute = terms.gemm_compute / setup_.compute_speed;
   const Seconds attention_compute =
-      Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_ / setup_.compute_speed;
+      m.is_mla() ? Flops(mla_decode_flops_per_context_token(m) * context_tokens) / attention_rate_ / setup_.compute_speed
+                 : Flops(4.0 * m.layers * double(m.hidden) * context_tokens) / replica_rate_ / setup_.compute_speed;
   out.hbm = weights_read + kv_read;
   out.compute = gemm_compute + attention_compute;
   out.gemm = max(weights_read, gemm_compute);

@@ -15,6 +15,10 @@
 // - KV cache per token, whole model: 2 (K and V) x L x kv_heads x (h / heads) x p.
 //   Per accelerator: 2 x (L / pp) x ceil(kv_heads / tp) x (h / heads) x p (TP splits
 //   the KV heads; past tp = kv_heads every rank keeps a copy of its head).
+//   Multi-head Latent Attention (ModelSpec::is_mla): (kv_lora_rank + qk_rope_head_dim) x L
+//   x p (DeepSeek-V3: 576 values per token and layer, DeepSeek-V2 arXiv 2405.04434 sec.
+//   2.1.2), and per accelerator the same x 1/pp: the latent is shared by all heads, so
+//   every TP rank caches all of it.
 // - KV capacity per accelerator: kKvCacheMemoryFraction x (HBM - weights - the weights
 //   of a co-resident verifier or filter model - the runtime reserve of training_step.hpp); per replica, in tokens: that / KV bytes per token per
 //   accelerator. A replica that cannot hold one request's input + output tokens is an
@@ -29,7 +33,9 @@
 //   Attention: 2 L h S FLOPs (causal: a query at position i does 4 h i FLOPs per layer for
 //   QK^T and AV; summed over a prompt, 2 h s^2) at peak_bf16 x attention_efficiency of the
 //   catalog (FlashAttention's measured rate; the engines' fused context-attention kernels),
-//   on tp x pp accelerators.
+//   on tp x pp accelerators. MLA: L x heads x (qk_nope + qk_rope + v) x S (the prompt's
+//   keys and values up-projected per head, as the engines' prefill kernels run it; 2.86x
+//   GQA's count for DeepSeek-V3).
 // - Decode of b requests: the weight GEMMs, then attention, one kernel after the other,
 //   each at its own roofline (Yuan et al., arXiv 2402.16363, sec. 2), + communication:
 //   GEMMs     = max(pp x weights per accelerator / B, their compute), the compute of each
@@ -38,7 +44,14 @@
 //               batch of 896 on TP 2 every GEMM does: 1.21 x the FLOPs at the large-GEMM
 //               rate), at 2 (N + V h) b / R otherwise (cuBLAS then picks smaller tiles or
 //               splits k, which the tile model does not describe); MoE: 2 N b / R;
-//   attention = max(KV per token per accelerator x C / B, 4 L h C / R),
+//   attention = max(KV per token per accelerator x C / B, 4 L h C / R); MLA (weight-absorbed
+//               decode, as FlashMLA runs it): max(KV x C / B, L heads 2 (576 + 512) C / A)
+//               for DeepSeek-V3 (mla_decode_flops_per_context_token), A the prefill attention
+//               rate (BF16 peak x attention_efficiency x tp x pp; FlashMLA reaches 660 TFLOPS
+//               of the H800's 989 BF16, 0.67, where the catalog has 0.62): the 128 heads share
+//               one latent, so a rank with all heads does ~480 FLOPs per FP8 byte read
+//               (compute-bound on Hopper), one with heads / tp of them 480 / tp (memory-bound
+//               at TP 8 on the H200);
 //   B = hbm_bandwidth x kDecodeHbmEfficiency, R = tp x pp x peak x matmul_efficiency.
 //   At small batch both are memory-bound and the sum is the whole read, (weights + KV) / B;
 //   at large batch the GEMMs are compute-bound and the KV read no longer hides under them.
@@ -133,6 +146,14 @@ struct ServingFabric {
 
 // KV-cache bytes one token of context takes in the whole model.
 Bytes kv_bytes_per_token(const ModelSpec& model, Precision precision);
+
+// Decode FLOPs per context token (all layers) of Multi-head Latent Attention run in the
+// weight-absorbed form (FlashMLA, SGLang, vLLM, TensorRT-LLM): each of the heads scores
+// its query against the kv_lora_rank + qk_rope_head_dim cached values and sums the
+// kv_lora_rank latent values: layers x heads x 2 x (576 + 512) for DeepSeek-V3, the count
+// deepseek-ai/FlashMLA's benchmark/bench_flash_mla.py uses (FLOPS = s_q x total_seqlens x
+// h_q x (d + dv) x 2 with d 576, dv 512).
+double mla_decode_flops_per_context_token(const ModelSpec& model);
 
 struct ServingMemory {
   Bytes weights;          // per accelerator

@@ -65,13 +65,35 @@ LinkLevel group_level(int ranks, int stride, const FabricView& fabric, Traffic t
 // attention 7h + 4*kv_dim; MLP 3h + 4F (GeLU) or 3h + 6F (SwiGLU); norms 4h. Of these,
 // 2h are the 1-byte masks of the two hidden dropouts (one in each block), which a model
 // trained without dropout does not store.
-double activation_bytes_per_token_layer(const ModelSpec& m, bool moe_layer) {
+// Multi-head Latent Attention stores, in the same way (16-bit, each GEMM's input and the
+// flash-attention kernel's Q, K, V and output): the block input 2h, the q latent before
+// and after its norm 4 q_lora, the kv latent with the rope key before its norm
+// 2 (kv_lora + qk_rope) and after it 2 kv_lora, Q and K 4 heads x qk, V and the output
+// 4 heads x v, and the dropout mask h: for DeepSeek-V3 27.0h where GQA-equivalent
+// counting gave 11h. Under selective recompute an MLA model also recomputes the latent
+// norms and the up projections in the backward pass instead of storing their outputs, as
+// DeepSeek-V3 trains ("Recomputation of RMSNorm and MLA Up-Projection", report arXiv
+// 2412.19437 sec. 3.2.3; Megatron-Core's recompute modules layernorm and mla_up_proj): it
+// keeps the latents before their norms, 2 q_lora + 2 (kv_lora + qk_rope), and the core's
+// output 2 heads x v: for DeepSeek-V3 8.2h.
+double attention_activation_bytes_per_token(const ModelSpec& m, bool recompute_up_projections) {
   const double h = m.hidden;
-  const double kv_dim = m.heads > 0 ? h * m.kv_heads / m.heads : h;
+  if (!m.is_mla()) {
+    const double kv_dim = m.heads > 0 ? h * m.kv_heads / m.heads : h;
+    return 7 * h + 4 * kv_dim;
+  }
+  const double kv_latent = 2.0 * (double(m.kv_lora_rank) + m.qk_rope_head_dim);
+  if (recompute_up_projections) return 3 * h + 2.0 * m.q_lora_rank + kv_latent + 2 * attention_v_width(m);
+  return 3 * h + 4.0 * m.q_lora_rank + kv_latent + 2.0 * m.kv_lora_rank + 4 * attention_qk_width(m) +
+         4 * attention_v_width(m);
+}
+
+double activation_bytes_per_token_layer(const ModelSpec& m, bool moe_layer, bool recompute_up_projections) {
+  const double h = m.hidden;
   const double ffn_terms = m.mlp == MlpKind::SwiGLU ? 6.0 : 4.0;
   const double mlp = moe_layer ? 3 * h + ffn_terms * m.expert_ffn_hidden * (m.top_k + m.shared_experts)
                                : 3 * h + ffn_terms * m.ffn_hidden;
-  return 4 * h + (7 * h + 4 * kv_dim) + mlp - (m.dropout ? 0.0 : 2 * h);
+  return 4 * h + attention_activation_bytes_per_token(m, recompute_up_projections) + mlp - (m.dropout ? 0.0 : 2 * h);
 }
 
 }  // namespace
@@ -216,9 +238,11 @@ MemoryBreakdown training_memory(const TrainingSetup& s) {
   if (s.recompute == RecomputeMode::Full) {
     per_token_layer = kBf16Bytes * m.hidden;  // each layer's input only
   } else {
-    // Selective recompute only drops the attention matrix, which flash attention never stores.
-    per_token_layer = (1 - moe_share) * activation_bytes_per_token_layer(m, false) +
-                      moe_share * activation_bytes_per_token_layer(m, true);
+    // Selective recompute only drops the attention matrix, which flash attention never stores
+    // (and, for MLA, the latent norms' and up projections' outputs).
+    const bool up = s.recompute == RecomputeMode::Selective;
+    per_token_layer = (1 - moe_share) * activation_bytes_per_token_layer(m, false, up) +
+                      moe_share * activation_bytes_per_token_layer(m, true, up);
   }
   // Sequence parallelism splits every stored activation across the TP group; without
   // it the norms' and dropouts' 10h per token and layer stay whole on every rank
@@ -332,10 +356,19 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
            gemm_time({d_in, d_out, tokens, grad_accumulation_bytes}, acc, prec);
   };
   const double h = m.hidden;
-  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;  // gate and up fused
-  const Seconds attention_gemms = weight_time(h, (h + 2.0 * kv_width) / p.tp, tokens_mb) +
-                                  weight_time(h / p.tp, h, tokens_mb);
+  // The attention block's weights (transformer.hpp): GQA's fused QKV and O; MLA's down
+  // projections (replicated on every TP rank), up projections and O. Under selective
+  // recompute MLA's up projections (split by columns) run their forward once more.
+  Seconds attention_gemms(0);
+  for (const AttentionProjection& w : attention_projections(m)) {
+    using Split = AttentionProjection::Split;
+    attention_gemms = attention_gemms + (w.split == Split::Column ? weight_time(w.d_in, w.d_out / p.tp, tokens_mb)
+                                         : w.split == Split::Row  ? weight_time(w.d_in / p.tp, w.d_out, tokens_mb)
+                                                                  : weight_time(w.d_in, w.d_out, tokens_mb));
+    if (m.is_mla() && w.split == Split::Column && s.recompute == RecomputeMode::Selective && tokens_mb > 0)
+      attention_gemms = attention_gemms + gemm_time({tokens_mb, w.d_out / p.tp, w.d_in}, acc, prec);
+  }
   auto mlp_time = [&](double width, double tokens) {
     return weight_time(h, mlp_in * width / p.tp, tokens) + weight_time(width / p.tp, h, tokens);
   };
@@ -358,10 +391,12 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
-  // rank h/tp. Under context parallelism a rank holds s/cp of the queries (tokens_mb),
-  // and each of them still meets all s keys: ring attention passes every K/V block by.
+  // rank h/tp; MLA: 2 x heads x (qk + v) x s (transformer.hpp). Under context parallelism a
+  // rank holds s/cp of the queries (tokens_mb), and each of them still meets all s keys:
+  // ring attention passes every K/V block by.
   const double attention_passes = s.recompute == RecomputeMode::None ? 3.0 : 4.0;  // selective and full redo it
-  const double attention_flops_layer = 4.0 * m.hidden * double(s.seq_len) * tokens_mb / p.tp * attention_passes;
+  const double pair_flops = m.is_mla() ? attention_core_flops_per_pair(m) : 4.0 * m.hidden;
+  const double attention_flops_layer = pair_flops * double(s.seq_len) * tokens_mb / p.tp * attention_passes;
   const ByteRate elementwise_rate = acc.hbm_bandwidth * kElementwiseHbmEfficiency;
   Seconds attention_layer;
   if (opt.attention == AttentionKernel::Flash) {
@@ -413,8 +448,10 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
 
   // Context parallelism: ring exchange of K and V, hidden behind the attention core.
   const LinkLevel cp_level = group_level(p.cp, p.tp, fabric);
+  // K and V: 2 x kv_dim per token; MLA passes its up-projected heads x (qk + v).
   const double kv_dim = m.heads > 0 ? double(m.hidden) * m.kv_heads / m.heads : m.hidden;
-  const Bytes kv_block(2.0 * tokens_mb * kv_dim * kBf16Bytes / p.tp);
+  const Bytes kv_block(m.is_mla() ? tokens_mb * attention_kv_width(m) * kBf16Bytes / p.tp
+                                  : 2.0 * tokens_mb * kv_dim * kBf16Bytes / p.tp);
   out.cp_comm = p.cp > 1 ? point_to_point(kv_block, cp_level) * (3.0 * (p.cp - 1) * layers_per_stage * m_batches)
                          : Seconds(0);
   const Seconds cp_exposed = max(Seconds(0), out.cp_comm - out.compute_attention);

@@ -13,7 +13,8 @@
 //     wave quantization on the GPU's SMs at the measured large-GEMM rate, plus the
 //     output write-back; 8 bytes per weight for the fp32 main-gradient accumulation,
 //     4 into a bf16 buffer);
-//   * the attention core (12 x layers x hidden x seq_len per token): with fused (flash)
+//   * the attention core (12 x layers x hidden x seq_len per token; Multi-head Latent
+//     Attention 6 x layers x heads x (qk + v) x seq_len, transformer.hpp): with fused (flash)
 //     attention at peak(BF16) x attention_efficiency (FlashAttention-2/3 papers,
 //     catalog); with standard attention (Megatron-LM 2021) as batched GEMMs at the GEMM
 //     rate plus the HBM traffic of the s x s score matrix (write, fused
@@ -33,8 +34,8 @@
 //   otherwise every stage holds layers / pp and the last is the slowest.
 // - Memory (training_memory): weights, gradients, optimizer state by ZeRO stage (see
 //   MemoryBreakdown); activations per token and layer after Korthikanti et al. 2022
-//   (34h for GPT with flash attention, generalised to GQA and gated MLPs, 2h less
-//   without dropout), times the micro-batches the stage holds in flight (1F1B: pp - i
+//   (34h for GPT with flash attention, generalised to GQA, MLA and gated MLPs, 2h less
+//   without dropout; training_step.cpp), times the micro-batches the stage holds in flight (1F1B: pp - i
 //   on stage i; interleaved: pp + (pp - 1 - 2i) / v), the worst of the first, a full and
 //   the last stage.
 // - Pipeline: 1F1B, or interleaved 1F1B with v virtual stages per device; bubble =

@@ -59,7 +59,8 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   }
   if (!m.expect_map({"layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "mlp", "dropout", "experts", "top_k",
                      "expert_ffn_hidden", "shared_experts", "dense_layers", "kind", "vae_stride_t", "vae_stride_s",
-                     "patch_t", "patch_s", "text_len"}))
+                     "patch_t", "patch_s", "text_len", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+                     "qk_rope_head_dim", "v_head_dim"}))
     return std::nullopt;
   ModelSpec spec;
   spec.name = "inline";
@@ -104,6 +105,28 @@ std::optional<ModelSpec> read_model(const YamlReader& workload, const Catalog& c
   } else {
     for (const char* key : {"top_k", "expert_ffn_hidden", "shared_experts", "dense_layers"})
       if (m.has(key)) m.problem_at(key, "expected only with `experts` (a mixture-of-experts model)");
+  }
+  // Multi-head Latent Attention (catalog.hpp): kv_lora_rank and the three head dimensions
+  // together, q_lora_rank optional; an llm option only.
+  {
+    const char* keys[] = {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"};
+    bool any = false;
+    for (const char* key : keys) any = any || m.has(key);
+    if (any && spec.kind == "dit") {
+      for (const char* key : keys)
+        if (m.has(key)) m.problem_at(key, "expected only with kind: llm (Multi-head Latent Attention)");
+    } else if (any) {
+      spec.q_lora_rank = int(m.integer("q_lora_rank", 1, false).value_or(0));
+      const char* together =
+          " (Multi-head Latent Attention needs kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim and v_head_dim "
+          "together)";
+      for (const char* key : {"kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"})
+        if (!m.has(key)) m.problem_at(key, std::string("expected a whole number of at least 1") + together + ", got nothing");
+      spec.kv_lora_rank = int(m.integer("kv_lora_rank", 1, false).value_or(0));
+      spec.qk_nope_head_dim = int(m.integer("qk_nope_head_dim", 1, false).value_or(0));
+      spec.qk_rope_head_dim = int(m.integer("qk_rope_head_dim", 1, false).value_or(0));
+      spec.v_head_dim = int(m.integer("v_head_dim", 1, false).value_or(0));
+    }
   }
   if (spec.heads > 0 && spec.hidden % spec.heads != 0)
     m.problem_at("heads", "expected heads to divide hidden (" + std::to_string(spec.hidden) + "), got " +

@@ -380,6 +380,18 @@ TEST_CASE("inconsistent entries are refused") {
   problems = problems_of(kAccelerators, kNodes,
                          replace(kModels, "    vocab: 1000\n", "    vocab: 1000\n    top_k: 2\n"));
   CHECK(find_problem(problems, "models.tiny.top_k") != nullptr);
+  // Multi-head Latent Attention needs kv_lora_rank and the three head dimensions together.
+  {
+    const std::string mla = replace(kModels, "    vocab: 1000\n",
+                                    "    vocab: 1000\n    kv_lora_rank: 32\n    qk_nope_head_dim: 16\n"
+                                    "    qk_rope_head_dim: 8\n");
+    problems = problems_of(kAccelerators, kNodes, mla);
+    const Problem* p = find_problem(problems, "models.tiny.v_head_dim");
+    REQUIRE(p != nullptr);
+    CHECK(p->message.find("together") != std::string::npos);
+    problems = problems_of(kAccelerators, kNodes, replace(mla, "kv_lora_rank: 32", "kv_lora_rank: 0"));
+    CHECK(find_problem(problems, "models.tiny.kv_lora_rank") != nullptr);
+  }
   // An FP8 efficiency without FP8 peak.
   problems = problems_of(replace(kAccelerators, "      bf16: 0.8\n", "      bf16: 0.8\n      fp8: 0.7\n"), kNodes,
                          kModels);

@@ -942,3 +942,69 @@ TEST_CASE("H20 keeps a far larger share of H100 throughput in decode-heavy servi
   CHECK(serving_share > 0.7);
   CHECK(serving_share > 3 * training_share);
 }
+
+TEST_CASE("DeepSeek-V3 with Multi-head Latent Attention: 671B parameters, 37B activated") {
+  const ModelSpec& m = *catalog().model("deepseek-v3");
+  REQUIRE(m.is_mla());
+  // Per layer: q down 7168 x 1536 = 11,010,048; q up 1536 x 128 x (128 + 64) = 37,748,736;
+  // kv down 7168 x (512 + 64) = 4,128,768; kv up 512 x 128 x (128 + 128) = 16,777,216;
+  // o 128 x 128 x 7168 = 117,440,512: 187,105,280.
+  CHECK(attention_parameters_per_layer(m) == 187105280.0);
+  const ParameterCount p = count_parameters(m);
+  CHECK(p.attention_per_layer == 187105280.0);
+  // 61 x 187,105,280 + 3 dense SwiGLU layers x 3 x 7168 x 18432 + 58 MoE layers x (257 experts x
+  // 3 x 7168 x 2048 + router 7168 x 256) + embeddings 2 x 129280 x 7168 = 671,025,397,760: the
+  // report's 671B (arXiv 2412.19437 sec. 4.2, the MTP module not included) within 0.01%.
+  CHECK(p.total() == 671025397760.0);
+  CHECK(p.total() == Approx(671e9).epsilon(0.01));
+  // Active (8 routed + 1 shared expert): 37,551,276,032 with both embedding matrices, +1.5% of
+  // the rounded 37B; 36.6B without the input embedding (a lookup, no FLOPs), -1.0%.
+  CHECK(p.total() - p.non_embedding_total + p.non_embedding_active == 37551276032.0);
+  CHECK(p.non_embedding_active + p.embedding == Approx(37e9).epsilon(0.02));
+  CHECK(p.non_embedding_active + p.embedding / 2 == Approx(37e9).epsilon(0.011));
+}
+
+TEST_CASE("MLA: attention-core FLOPs, KV widths and model FLOPs from the latent shapes") {
+  const ModelSpec& m = *catalog().model("deepseek-v3");
+  // Q and K 128 x (128 + 64) = 24,576 wide, V 128 x 128 = 16,384: 2 x 40,960 = 81,920 FLOPs
+  // per (query, key) pair and layer, forward; GQA counting gave 4 x 7168 = 28,672.
+  CHECK(attention_core_flops_per_pair(m) == 81920.0);
+  CHECK(attention_kv_width(m) == 40960.0);
+  CHECK(kv_cache_values_per_token_layer(m) == 576.0);
+  ModelSpec gqa = m;
+  gqa.kv_lora_rank = 0;  // the old GQA-equivalent reading: 128 K/V heads of 56
+  CHECK(attention_core_flops_per_pair(gqa) == 28672.0);
+  CHECK(kv_cache_values_per_token_layer(gqa) == 2.0 * 128 * 56);
+  // Model FLOPs: 6 N_active + 3 passes x 61 layers x 81,920 x s.
+  const ParameterCount p = count_parameters(m);
+  CHECK(model_flops_per_token(m, 4096) == Approx(6 * p.non_embedding_active + 3.0 * 61 * 81920 * 4096));
+  CHECK(hardware_flops_per_token(m, 4096, RecomputeMode::Selective) ==
+        Approx(model_flops_per_token(m, 4096) + 6.0 * 129280 * 7168 + 61.0 * 81920 * 4096));
+}
+
+TEST_CASE("MLA in a training step: attention core 2.86x GQA's, activations from the latent shapes") {
+  const ModelSpec& m = *catalog().model("deepseek-v3");
+  ModelSpec gqa = m;
+  gqa.kv_lora_rank = 0;
+  const Accelerator& h800 = *catalog().accelerator("H800");
+  TrainingSetup mla_setup{&m, &h800, {1, 16, 128, 1, 64}, 4096, 15360, 1, Precision::FP8, RecomputeMode::Selective, {}};
+  TrainingSetup gqa_setup = mla_setup;
+  gqa_setup.model = &gqa;
+  const StepBreakdown a = training_step(mla_setup, dgx_fabric()), b = training_step(gqa_setup, dgx_fabric());
+  // Same layers per stage, tokens and kernel rate: the attention core scales with its FLOPs.
+  CHECK(a.compute_attention.value() == Approx(b.compute_attention.value() * 81920.0 / 28672.0));
+  // Activations on one stage of all 61 layers, one micro-batch of 4096 tokens, no TP. Per token
+  // and layer, without recompute MLA stores 3h + 4 x 1536 + 2 x 576 + 2 x 512 + 4 x 24,576 +
+  // 4 x 16,384 = 193,664 bytes where GQA counting stored 7h + 4h = 78,848 (no dropout in either);
+  // under selective recompute (norms and up projections recomputed, DeepSeek-V3 sec. 3.2.3)
+  // 3h + 2 x 1536 + 2 x 576 + 2 x 16,384 = 58,496.
+  TrainingSetup one_stage = mla_setup;
+  one_stage.parallelism = {1, 1, 2048, 1, 1};
+  one_stage.global_batch = 2048;
+  TrainingSetup one_stage_gqa = one_stage;
+  one_stage_gqa.model = &gqa;
+  auto activations = [](const TrainingSetup& setup) { return training_memory(setup).activations.value(); };
+  CHECK(activations(one_stage) - activations(one_stage_gqa) == Approx(4096.0 * 61 * (58496 - 78848)));
+  one_stage.recompute = one_stage_gqa.recompute = RecomputeMode::None;
+  CHECK(activations(one_stage) - activations(one_stage_gqa) == Approx(4096.0 * 61 * (193664 - 78848)));
+}

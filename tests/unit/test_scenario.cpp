@@ -857,3 +857,26 @@ TEST_CASE("disaggregation: a prefill replica that does not fit is refused with i
   CHECK(lines[0].find("GB of weights per accelerator in a prefill replica (tp 1, pp 1) on H100-SXM") != std::string::npos);
   CHECK(lines[0].find("(raise disaggregation.prefill_parallelism)") != std::string::npos);
 }
+
+TEST_CASE("an inline model takes Multi-head Latent Attention's keys, all four together") {
+  using V = std::vector<std::string>;
+  const std::string mla =
+      "model: {layers: 4, hidden: 1024, ffn_hidden: 4096, heads: 8, vocab: 1000, q_lora_rank: 256, "
+      "kv_lora_rank: 128, qk_nope_head_dim: 64, qk_rope_head_dim: 32, v_head_dim: 64}";
+  const Scenario s = load_scenario_text(replace(kServing, "model: llama2-70b", mla), "s.yaml", {}, Catalog::builtin());
+  const ModelSpec& m = s.workloads.at(0).model;
+  CHECK(m.is_mla());
+  CHECK(m.q_lora_rank == 256);
+  CHECK(m.kv_lora_rank == 128);
+  CHECK(m.qk_nope_head_dim == 64);
+  CHECK(m.qk_rope_head_dim == 32);
+  CHECK(m.v_head_dim == 64);
+  const std::string partial =
+      "model: {layers: 4, hidden: 1024, ffn_hidden: 4096, heads: 8, vocab: 1000, kv_lora_rank: 128, "
+      "qk_nope_head_dim: 64, qk_rope_head_dim: 32}";
+  CHECK(errors(replace(kServing, "model: llama2-70b", partial)) ==
+        V{"s.yaml:11:12: workloads.0.model.v_head_dim: expected a whole number of at least 1 (Multi-head Latent "
+          "Attention needs kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim and v_head_dim together), got nothing"});
+  CHECK(errors(replace(kServing, "model: llama2-70b", replace(mla, "v_head_dim: 64", "v_head_dim: 0"))) ==
+        V{"s.yaml:11:172: workloads.0.model.v_head_dim: expected an integer of at least 1, got 0"});
+}

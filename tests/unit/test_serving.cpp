@@ -29,6 +29,29 @@ ModelSpec llama2_70b() {
   return m;
 }
 
+// DeepSeek-V3 / R1 (deepseek-ai/DeepSeek-V3 config.json), Multi-head Latent Attention.
+ModelSpec deepseek_v3() {
+  ModelSpec m;
+  m.name = "deepseek-v3";
+  m.layers = 61;
+  m.hidden = 7168;
+  m.ffn_hidden = 18432;
+  m.heads = 128;
+  m.kv_heads = 128;
+  m.vocab = 129280;
+  m.experts = 256;
+  m.top_k = 8;
+  m.expert_ffn_hidden = 2048;
+  m.shared_experts = 1;
+  m.dense_layers = 3;
+  m.q_lora_rank = 1536;
+  m.kv_lora_rank = 512;
+  m.qk_nope_head_dim = 128;
+  m.qk_rope_head_dim = 64;
+  m.v_head_dim = 128;
+  return m;
+}
+
 // An H100-like accelerator with round numbers.
 Accelerator test_gpu() {
   Accelerator a;
@@ -59,6 +82,45 @@ TEST_CASE("KV-cache bytes per token of Llama 2 70B") {
   const ModelSpec m = llama2_70b();
   CHECK(kv_bytes_per_token(m, Precision::BF16).value() == 327680.0);
   CHECK(kv_bytes_per_token(m, Precision::FP8).value() == 163840.0);
+}
+
+TEST_CASE("MLA: the KV cache holds the 576-value latent, whole on every TP rank") {
+  const ModelSpec m = deepseek_v3();
+  // (512 + 64) x 61 layers = 35,136 values per token: 35,136 B in fp8, 70,272 in bf16 (GQA
+  // counting with 128 K/V heads of 56 gave 2 x 61 x 128 x 56 = 874,496 values, 24.9x).
+  CHECK(kv_bytes_per_token(m, Precision::FP8).value() == 35136.0);
+  CHECK(kv_bytes_per_token(m, Precision::BF16).value() == 70272.0);
+  Accelerator gpu = test_gpu();
+  gpu.hbm_capacity = Bytes(141e9);
+  const ServingMemory mem = serving_memory({&m, &gpu, 8, 1, Precision::FP8});
+  CHECK(mem.kv_per_token.value() == 35136.0);  // not divided by tp: the latent is every head's
+  CHECK(serving_memory({&m, &gpu, 8, 2, Precision::FP8}).kv_per_token.value() == Approx(35136.0 / 2));
+}
+
+TEST_CASE("MLA decode attention: the absorbed form's FLOPs at the attention rate; prefill up-projected") {
+  const ModelSpec m = deepseek_v3();
+  Accelerator gpu = test_gpu();
+  gpu.hbm_capacity = Bytes(141e9);
+  gpu.attention_efficiency = 0.6;
+  const ServingStepModel model({&m, &gpu, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  // 61 layers x 128 heads x 2 x (576 + 512) = 16,990,208 FLOPs per context token (FlashMLA's count).
+  CHECK(mla_decode_flops_per_context_token(m) == 16990208.0);
+  const double context = 256 * 4096.0;
+  const DecodeBreakdown d = model.decode_breakdown(256, context);
+  // KV read: 35,136 B x context / 3.0e12 B/s; FLOPs at 1000e12 x 0.6 x 8 = 4.8e15 FLOP/s:
+  // 16,990,208 / 4.8e15 = 3.54 ns per token against 11.7 ns of read: memory-bound here...
+  const double read = 35136.0 * context / 3.0e12, flops = 16990208.0 * context / 4.8e15;
+  CHECK(d.attention.value() == Approx(std::max(read, flops)));
+  // ...and compute-bound once the accelerator's BF16 peak is 4x lower relative to its HBM.
+  Accelerator slow = gpu;
+  slow.peak_bf16 = FlopRate(250e12);
+  const ServingStepModel slow_model({&m, &slow, 8, 1, Precision::FP8}, {kNvlink, kNvlink});
+  CHECK(slow_model.decode_breakdown(256, context).attention.value() == Approx(16990208.0 * context / 1.2e15));
+  // Prefill attention: 0.5 x 61 x 81,920 FLOPs per (query, key) pair, causal, at 4.8e15 FLOP/s:
+  // adding 1e8 squared prompt tokens (same tokens) adds 0.5 x 61 x 81,920 x 1e8 / 4.8e15.
+  const double t = 65536;
+  const Seconds base = model.prefill(t, 1e8, 16), more = model.prefill(t, 2e8, 16);
+  CHECK((more - base).value() == Approx(0.5 * 61 * 81920 * 1e8 / 4.8e15));
 }
 
 TEST_CASE("serving memory of Llama 2 70B, fp8, tp 8") {
