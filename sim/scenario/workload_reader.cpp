@@ -139,7 +139,7 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
                 "distributed_optimizer", "zero", "zero_group", "sequence_parallel", "virtual_stages", "rank_order",
-                "grad_reduce_in_fp32", "fp8_param_gather", "optimizer"});
+                "grad_reduce_in_fp32", "fp8_param_gather", "fp8_recipe", "optimizer"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -247,6 +247,16 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
       if (auto bandwidth = c.quantity("bandwidth", Dimension::Bandwidth, true, false))
         spec.checkpoint_bandwidth = *bandwidth;
     }
+  }
+  // Megatron-LM's --fp8-recipe (default delayed): which Transformer Engine scaling recipe
+  // quantizes the GEMM inputs (training_step.hpp, Fp8Recipe).
+  if (const auto recipe = w.choice("fp8_recipe", {"delayed", "tensorwise", "blockwise", "mxfp8"}, false)) {
+    opt.fp8_recipe = *recipe == "tensorwise"  ? Fp8Recipe::Tensorwise
+                     : *recipe == "blockwise" ? Fp8Recipe::Blockwise
+                     : *recipe == "mxfp8"     ? Fp8Recipe::Mxfp8
+                                              : Fp8Recipe::Delayed;
+    if (spec.precision != Precision::FP8)
+      w.problem_at("fp8_recipe", "expected precision: fp8 (an FP8 scaling recipe needs FP8 GEMMs), got bf16");
   }
   if (opt.fp8_param_gather && spec.precision != Precision::FP8)
     w.problem_at("fp8_param_gather", "expected precision: fp8 (FP8 primary weights need an FP8 recipe), got bf16");

@@ -168,6 +168,22 @@ TEST_CASE("pretrain: Megatron-Core's gradient, weight and optimizer precision ke
                                  "exp_avg_sq_dtype store_param_remainders"});
 }
 
+TEST_CASE("pretrain: `fp8_recipe` names Megatron-LM's --fp8-recipe (default delayed)") {
+  auto recipe = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.fp8_recipe;
+  };
+  CHECK(recipe("    precision: fp8\n") == Fp8Recipe::Delayed);
+  CHECK(recipe("    precision: fp8\n    fp8_recipe: tensorwise\n") == Fp8Recipe::Tensorwise);
+  CHECK(recipe("    precision: fp8\n    fp8_recipe: blockwise\n") == Fp8Recipe::Blockwise);
+  CHECK(errors(kBase + "    fp8_recipe: tensorwise\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.fp8_recipe: expected precision: fp8 (an FP8 scaling "
+                                 "recipe needs FP8 GEMMs), got bf16"});
+  CHECK(errors(kBase + "    precision: fp8\n    fp8_recipe: current\n") ==
+        std::vector<std::string>{"s.yaml:20:17: workloads.0.fp8_recipe: expected one of delayed tensorwise "
+                                 "blockwise mxfp8, got 'current'"});
+  CHECK_FALSE(errors(kBase + "    precision: fp8\n    fp8_recipe: mxfp8\n").empty());  // H100: no MXFP8
+}
+
 TEST_CASE("pretrain: `zero_group` shards the ZeRO stage within groups of DP ranks") {
   auto group = [](const std::string& keys) {
     return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.zero_group;
