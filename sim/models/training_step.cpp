@@ -489,10 +489,17 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     if (m.shared_experts > 0) moe_layer = moe_layer + mlp_time(double(m.expert_ffn_hidden) * m.shared_experts, tokens_mb);
   }
   const Seconds layer_matmul = dense_layer * (1 - moe_share) + moe_layer * moe_share;  // one (average) layer
-  // LM head on the last stage (not recomputed): vocab / tp columns.
-  const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
-                               gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
-                               gemm_time({h, double(m.vocab) / p.tp, tokens_mb, grad_accumulation_bytes}, acc, prec);
+  // LM head on the last stage (not recomputed): vocab / tp columns. Always in BF16: FP8
+  // covers only the transformer layers (Megatron-Core enters the FP8 context per layer,
+  // megatron/core/transformer/transformer_block.py get_fp8_context(config, layer_number - 1),
+  // at 767a8a8; the output layer is a plain tensor_parallel.ColumnParallelLinear,
+  // megatron/core/models/gpt/gpt_model.py; DeepSeek-V3 likewise keeps "the output head" in
+  // BF16, arXiv 2412.19437 sec. 3.3.1).
+  const Precision head_prec = Precision::BF16;
+  const Seconds lm_head_time =
+      gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, head_prec) +
+      gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, head_prec) +
+      gemm_time({h, double(m.vocab) / p.tp, tokens_mb, grad_accumulation_bytes}, acc, head_prec);
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per

@@ -492,6 +492,21 @@ TEST_CASE("FP8 quantization passes: bytes of one layer by hand (Transformer Engi
   CHECK(fp8_quantization_bytes(bf16).forward_per_token == 0);
 }
 
+TEST_CASE("FP8 runs keep the LM head in BF16 (Megatron-Core's FP8 context covers the transformer layers only)") {
+  // Two models that differ only in their vocabulary: the extra LM-head GEMM time is the
+  // same whether the layers run FP8 or BF16.
+  ModelSpec small = tiny_gpt(), large = tiny_gpt();
+  large.vocab = 64000;
+  const Accelerator gpu = test_gpu();
+  auto matmul = [&](const ModelSpec& m, Precision p) {
+    const TrainingSetup s{&m, &gpu, {1, 1, 1, 1, 1}, 1024, 4, 1, p, RecomputeMode::None, {}};
+    return training_step(s, test_fabric()).compute_matmul.value();
+  };
+  CHECK(matmul(large, Precision::FP8) - matmul(small, Precision::FP8) ==
+        Approx(matmul(large, Precision::BF16) - matmul(small, Precision::BF16)));
+  CHECK(matmul(small, Precision::FP8) < matmul(small, Precision::BF16));
+}
+
 TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layers whole") {
   const ModelSpec model = llama3_405b();
   const Accelerator gpu = test_gpu();
