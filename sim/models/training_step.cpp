@@ -147,6 +147,146 @@ PrecisionBytes precision_bytes(const TrainingSetup& s) {
   return b;
 }
 
+const char* fp8_recipe_name(Fp8Recipe recipe) {
+  switch (recipe) {
+    case Fp8Recipe::Delayed: return "delayed";
+    case Fp8Recipe::Tensorwise: return "tensorwise";
+    case Fp8Recipe::Blockwise: return "blockwise";
+    case Fp8Recipe::Mxfp8: return "mxfp8";
+  }
+  return "delayed";
+}
+
+namespace {
+
+// One GEMM input quantized to FP8, as Transformer Engine does it (NVIDIA/TransformerEngine;
+// files and commits below). Elements per token of the rank's micro-batch: `local` where it
+// is quantized; `gathered` after a sequence-parallel all-gather (0 when not gathered).
+struct Fp8Operand {
+  double local = 0, gathered = 0;
+  bool amax_fused = false;  // the producing kernel computes the amax (tensorwise)
+  bool cast_fused = false;  // the producing kernel writes FP8 itself
+};
+
+// HBM bytes per token of quantizing one GEMM input. Sources (NVIDIA/TransformerEngine):
+// - tensorwise (Float8CurrentScaling) reads the tensor twice, "First read: compute amax ...
+//   Second read: apply the scaling factor and cast to FP8" (docs/features/low_precision_training/
+//   fp8_current_scaling/fp8_current_scaling.rst at 41f6cbf; Float8CurrentScalingQuantizer::
+//   quantize_impl: nvte_compute_amax_with_config, then the cast); the norm kernels of
+//   LayerNormLinear / LayerNormMLP compute the amax with the bf16 output and then cast it
+//   (FUSED_NORM_AMAX_FP8, transformer_engine/pytorch/csrc/extensions/normalization.cpp at
+//   c38e4ba), likewise the forward activation ("Compute activation in high-precision fused
+//   together with amax, then quantize", csrc/extensions/activation.cpp at 92a4022): amax 2
+//   bytes per element unless fused, cast read 2 + write 1.
+// - delayed (DelayedScaling): the scale comes from the amax history, the amax of the cast
+//   is a by-product: cast read 2 + write 1; the norm and activation kernels write FP8 directly
+//   (FULLY_FUSED; "Compute activation directly"): nothing extra (the producer's 2-byte write
+//   becomes a 1-byte one, not subtracted).
+// - columnwise usage (wgrad needs input and output gradient columnwise, dgrad the weight):
+//   "Hopper: cannot efficiently access elements in columnwise fashion, so columnwise tensors
+//   need to be physically transposed in memory ... Blackwell: supports columnwise access
+//   natively, so no transpose is needed" (performance_considerations.rst at 0bd7f52). On
+//   Hopper the transpose is fused into the cast (1 byte written) unless the tensor is
+//   all-gathered for sequence parallelism: FP8 all-gather is rowwise only, so the gathered
+//   tensor is transposed in backward ("If data is in FP8, we compute FP8 transposes
+//   manually", module/layernorm_linear.py at 3ec8787, linear.py, layernorm_mlp.py; the
+//   gradient in module/base.py grad_output_preprocess at fecb10b): read 1 + write 1 per
+//   gathered element.
+// - blockwise (Float8BlockScaling, 1D blocks of 128 for activations and gradients):
+//   "transposing a 1D quantized tensor is not supported ... Both versions must be quantized
+//   separately from the high-precision source" (fp8_blockwise_scaling.rst at 32be907): read 2,
+//   write 1 + 1, plus two fp32 scales per 128 elements; the norm is not fused (UNFUSED in
+//   normalization.cpp); an all-gathered tensor is gathered in compact form and swizzled to the
+//   GEMM layout afterwards (same file: "performed separately after all-gather"): read 1 + write
+//   1 per gathered element. On Blackwell TE emulates it with MXFP8 (same file).
+// - mxfp8 (1x32 blocks, one e8m0 scale each, Blackwell): rowwise and columnwise both from
+//   the high-precision source (read 2, write 1 + 1, two 1-byte scales per 32 elements); the
+//   forward activation writes MXFP8 directly (activation.cpp), the norm does not (UNFUSED
+//   unless NVTE_NORM_FWD_USE_CUDNN).
+double fp8_tensor_bytes(Fp8Recipe recipe, bool transposes, const Fp8Operand& x) {
+  if (recipe == Fp8Recipe::Blockwise && !transposes) recipe = Fp8Recipe::Mxfp8;  // emulated on Blackwell
+  switch (recipe) {
+    case Fp8Recipe::Delayed:
+    case Fp8Recipe::Tensorwise: {
+      double b = 0;
+      if (recipe == Fp8Recipe::Tensorwise && !x.amax_fused) b += 2.0 * x.local;
+      if (!x.cast_fused) b += 3.0 * x.local;
+      if (transposes) b += x.gathered > 0 ? 2.0 * x.gathered : (x.cast_fused ? 2.0 : 1.0) * x.local;
+      return b;
+    }
+    case Fp8Recipe::Blockwise:
+      return (4.0 + 2.0 * 4.0 / 128.0) * x.local + 2.0 * x.gathered;
+    case Fp8Recipe::Mxfp8:
+      return x.cast_fused ? 0.0 : (4.0 + 2.0 / 32.0) * x.local;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& s) {
+  Fp8QuantizationBytes out;
+  if (s.precision != Precision::FP8) return out;
+  const ModelSpec& m = *s.model;
+  const Fp8Recipe recipe = s.options.fp8_recipe;
+  // Hopper and Ada read FP8 GEMM operands K-major only; Blackwell (the catalog's accelerators
+  // with FP4 tensor cores) reads either layout (performance_considerations.rst, above).
+  const bool transposes = !s.accelerator->supports(Precision::FP4);
+  const double t = s.parallelism.tp;
+  const bool sp = s.options.sequence_parallel && t > 1;
+  const double h = m.hidden;
+  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
+  const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;
+  // Inputs of the column-parallel QKV and MLP-in GEMMs (the norm outputs) and the output
+  // gradients of the row-parallel projection and MLP-out GEMMs are sequence-sharded:
+  // quantized on T / t tokens and all-gathered in FP8 (whole and replicated without SP).
+  const double sharded = sp ? h / t : h;
+  const double gathered = sp ? h : 0.0;
+  const bool delayed = recipe == Fp8Recipe::Delayed;
+  auto layer = [&](bool moe, double& forward, double& backward) {
+    const double copies = moe ? double(m.top_k + m.shared_experts) : 1.0;
+    const double ffn = (moe ? double(m.expert_ffn_hidden) : double(m.ffn_hidden)) / t;
+    // Attention: QKV input (the first norm's output, fused in LayerNormLinear) and the
+    // projection's input (the attention output); their output gradients.
+    forward = fp8_tensor_bytes(recipe, transposes, {sharded, gathered, true, delayed}) +
+              fp8_tensor_bytes(recipe, transposes, {h / t, 0, false, false});
+    backward = fp8_tensor_bytes(recipe, transposes, {(h + 2.0 * kv_width) / t, 0, false, false}) +
+               fp8_tensor_bytes(recipe, transposes, {sharded, gathered, false, false});
+    if (!moe) {
+      // LayerNormMLP: the second norm's output and the activation's output, fused as above.
+      forward += fp8_tensor_bytes(recipe, transposes, {sharded, gathered, true, delayed}) +
+                 fp8_tensor_bytes(recipe, transposes, {ffn, 0, true, delayed || recipe == Fp8Recipe::Mxfp8});
+      backward += fp8_tensor_bytes(recipe, transposes, {mlp_in * ffn, 0, false, false}) +
+                  fp8_tensor_bytes(recipe, transposes, {sharded, gathered, false, false});
+    } else {
+      // Experts (TE GroupedLinear): every routed copy of a token is quantized after dispatch;
+      // Megatron's MoE runs its own norm and activation, so nothing is fused.
+      forward += fp8_tensor_bytes(recipe, transposes, {copies * h / t, 0, false, false}) +
+                 fp8_tensor_bytes(recipe, transposes, {copies * ffn, 0, false, false});
+      backward += fp8_tensor_bytes(recipe, transposes, {copies * mlp_in * ffn, 0, false, false}) +
+                  fp8_tensor_bytes(recipe, transposes, {copies * h / t, 0, false, false});
+    }
+  };
+  const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;
+  const double moe_share = m.layers > 0 ? double(moe_layers) / m.layers : 0.0;
+  double dense_fwd = 0, dense_bwd = 0, moe_fwd = 0, moe_bwd = 0;
+  layer(false, dense_fwd, dense_bwd);
+  if (moe_share > 0) layer(true, moe_fwd, moe_bwd);
+  out.forward_per_token = (1 - moe_share) * dense_fwd + moe_share * moe_fwd;
+  out.backward_per_token = (1 - moe_share) * dense_bwd + moe_share * moe_bwd;
+  // Weights: bf16 weights cast once per step (amax 2 for tensorwise, cast 3, columnwise 1
+  // on Hopper or for block recipes, whose 128x128 / 1x32 columnwise copy is made in the same
+  // pass); FP8 primary weights (fp8_param_gather) need only their transpose on Hopper (read 1,
+  // write 1; 128x128 blocks transpose with their scales, fp8_blockwise_scaling.rst).
+  const bool block = recipe == Fp8Recipe::Blockwise || recipe == Fp8Recipe::Mxfp8;
+  const bool columnwise = transposes || block;
+  if (s.options.fp8_param_gather)
+    out.weight_per_parameter = transposes && recipe != Fp8Recipe::Mxfp8 ? 2.0 : 0.0;
+  else
+    out.weight_per_parameter = (recipe == Fp8Recipe::Tensorwise ? 2.0 : 0.0) + 3.0 + (columnwise ? 1.0 : 0.0);
+  return out;
+}
+
 int zero_group_size(const TrainingSetup& s) {
   const int dp = s.parallelism.dp;
   const int g = s.options.zero_group;
@@ -384,10 +524,17 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     if (m.shared_experts > 0) moe_layer = moe_layer + mlp_time(double(m.expert_ffn_hidden) * m.shared_experts, tokens_mb);
   }
   const Seconds layer_matmul = dense_layer * (1 - moe_share) + moe_layer * moe_share;  // one (average) layer
-  // LM head on the last stage (not recomputed): vocab / tp columns.
-  const Seconds lm_head_time = gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, prec) +
-                               gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, prec) +
-                               gemm_time({h, double(m.vocab) / p.tp, tokens_mb, grad_accumulation_bytes}, acc, prec);
+  // LM head on the last stage (not recomputed): vocab / tp columns. Always in BF16: FP8
+  // covers only the transformer layers (Megatron-Core enters the FP8 context per layer,
+  // megatron/core/transformer/transformer_block.py get_fp8_context(config, layer_number - 1),
+  // at 767a8a8; the output layer is a plain tensor_parallel.ColumnParallelLinear,
+  // megatron/core/models/gpt/gpt_model.py; DeepSeek-V3 likewise keeps "the output head" in
+  // BF16, arXiv 2412.19437 sec. 3.3.1).
+  const Precision head_prec = Precision::BF16;
+  const Seconds lm_head_time =
+      gemm_time({tokens_mb, double(m.vocab) / p.tp, h}, acc, head_prec) +
+      gemm_time({tokens_mb, h, double(m.vocab) / p.tp}, acc, head_prec) +
+      gemm_time({h, double(m.vocab) / p.tp, tokens_mb, grad_accumulation_bytes}, acc, head_prec);
   const FlopRate matmul_rate = acc.peak(s.precision) * acc.matmul_efficiency(s.precision);
 
   // Attention core: 4 x h x s FLOPs per token per layer and pass (QK^T and AV), per
@@ -415,7 +562,12 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // without it the norms and the dropout-residual kernels (22h) run replicated on every
   // TP rank and only the MLP activation is split.
   const double replicated = opt.sequence_parallel ? 0.0 : 22.0 * m.hidden * (p.tp - 1) / p.tp;
-  const double elementwise_bytes_layer = (elementwise_per_token + replicated) * tokens_mb / p.tp * passes;
+  // FP8: Transformer Engine's quantization passes around the GEMMs (fp8_quantization_bytes;
+  // zero for bf16), again in the recomputed forward under full recompute.
+  const Fp8QuantizationBytes fp8 = fp8_quantization_bytes(s);
+  const double fp8_bytes_layer = (fp8.forward_per_token * forward_passes + fp8.backward_per_token) * tokens_mb;
+  const double elementwise_bytes_layer =
+      (elementwise_per_token + replicated) * tokens_mb / p.tp * passes + fp8_bytes_layer;
   const double loss_bytes = kLossBytesPerLogit * double(m.vocab) * tokens_mb / p.tp;  // last stage
 
   // The slowest stage: a full one (ceil(layers / pp) layers) or the last (its layers,
@@ -437,6 +589,20 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   out.compute_elementwise = elementwise_mb * m_batches;
   out.compute = per_micro_batch * m_batches;
   out.bubble = per_micro_batch * (double(p.pp - 1) / v);
+  if (fp8.weight_per_parameter > 0) {
+    // The stage's transformer-layer weights cast (or transposed) to FP8 once per step and
+    // cached across micro-batches; under ZeRO-3 the gathered weights are freed after use, so
+    // every micro-batch casts them again. The embedding and LM head are not FP8 layers.
+    const ParameterCount count = count_parameters(m);
+    const double expert_part = moe_layers * count.moe_mlp_per_layer_total;
+    const double dense_part = count.non_embedding_total - expert_part;
+    const double layer_params = (dense_part / p.tp + expert_part / (double(p.tp) * p.ep)) / std::max(1, m.layers);
+    const double casts = opt.zero_stage >= 3 ? m_batches : 1.0;
+    const Seconds weight_cast =
+        Bytes(layer_params * layers_per_stage * fp8.weight_per_parameter * casts) / elementwise_rate;
+    out.compute_elementwise = out.compute_elementwise + weight_cast;
+    out.compute = out.compute + weight_cast;
+  }
 
   const Bytes layer_activations(tokens_mb * m.hidden * kBf16Bytes);
 

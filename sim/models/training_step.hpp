@@ -28,6 +28,10 @@
 //     read F, write F) or 6F (SwiGLU: read 2F, write F) bytes; backward twice that;
 //     the fp32 cross entropy 52 x vocab / tp bytes per token (its kernels, counted in
 //     training_step.cpp).
+//   * FP8 runs: Transformer Engine's quantization of the GEMM inputs (amax pass, cast,
+//     transposed or columnwise copy, by recipe and GPU generation; fp8_quantization_bytes),
+//     per micro-batch, at the same kElementwiseHbmEfficiency; the layers' weights cast (or,
+//     as FP8 primary weights, transposed) once per step, per micro-batch under ZeRO-3.
 // - The slowest stage sets the pace: a full stage (ceil(layers / pp) layers) or the last
 //   (its layers plus the LM head and the loss). When pp does not divide the layers, the
 //   first and last stages hold fewer (Llama 3 405B on 16 stages: 7, 8 x 14, 7);
@@ -123,6 +127,15 @@ enum class AttentionKernel { Flash, Standard };
 // 3.3.2), keep a pipeline close and spread data parallelism farthest.
 enum class RankOrder { TpCpDpPp, TpCpPpDp };
 
+// FP8 scaling recipes, by Megatron-LM's --fp8-recipe names (megatron/training/arguments.py:
+// choices tensorwise, delayed, mxfp8, blockwise; default delayed), each a Transformer Engine
+// recipe: delayed = DelayedScaling (per-tensor scale from an amax history), tensorwise =
+// Float8CurrentScaling (per-tensor scale from the tensor's own amax: Megatron-Bridge's
+// "FP8-CS"), blockwise = Float8BlockScaling (1x128 activation/gradient and 128x128 weight
+// blocks, DeepSeek-V3's scheme), mxfp8 = MXFP8BlockScaling (1x32 blocks, Blackwell only).
+enum class Fp8Recipe { Delayed, Tensorwise, Blockwise, Mxfp8 };
+const char* fp8_recipe_name(Fp8Recipe recipe);  // "delayed", "tensorwise", "blockwise", "mxfp8"
+
 // Storage dtypes of Megatron-Core's optimizer options.
 enum class StateDtype { FP32, BF16, FP16, FP8 };
 double dtype_bytes(StateDtype dtype);  // 4, 2, 2, 1
@@ -181,6 +194,9 @@ struct TrainingOptions {
   // fp8 and ZeRO >= 1 (megatron/training/arguments.py: "--fp8-param-gather only supported
   // with distributed optimizer, torch fsdp2, megatron fsdp").
   bool fp8_param_gather = false;
+  // The FP8 scaling recipe of a precision: fp8 run (Megatron-LM --fp8-recipe, default
+  // delayed; see Fp8Recipe). Ignored for bf16.
+  Fp8Recipe fp8_recipe = Fp8Recipe::Delayed;
   OptimizerPrecision optimizer;
 };
 
@@ -300,6 +316,28 @@ struct PrecisionBytes {
   double optimizer_state() const { return master + exp_avg + exp_avg_sq + grad_copy; }
 };
 PrecisionBytes precision_bytes(const TrainingSetup& setup);
+
+// HBM traffic of the FP8 quantization kernels Transformer Engine runs around the GEMMs of an
+// FP8 run (zero for bf16): what comes on top of the norm, activation and residual kernels the
+// element-wise term already counts. Per layer (the stage's average of dense and MoE layers),
+// per token of one rank's micro-batch (b x s / cp): forward (the four GEMM inputs: QKV,
+// attention projection, MLP in and out) and backward (the four output gradients); and per
+// local transformer-layer weight, once per step (TE caches the FP8 weights across
+// micro-batches: Megatron-Core passes is_first_microbatch), per micro-batch under ZeRO-3
+// (the gathered weights are freed). Per element quantized (see training_step.cpp,
+// fp8_tensor_bytes, for the sources): an amax pass reading 2 bytes (tensorwise, unless
+// the producing norm or activation kernel computes it), the cast reading 2 and writing 1,
+// and where the GEMM needs the other operand layout a columnwise copy: on Hopper/Ada a
+// transposed FP8 copy (1 byte written in the cast, or read 1 + write 1 after a
+// sequence-parallel all-gather, on the gathered tensor); on Blackwell per-tensor FP8 needs
+// none; block recipes quantize columnwise from the high-precision source (1 byte more,
+// plus the block scales).
+struct Fp8QuantizationBytes {
+  double forward_per_token = 0;   // per layer
+  double backward_per_token = 0;  // per layer
+  double weight_per_parameter = 0;
+};
+Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& setup);
 
 // Parameters held by the most loaded pipeline stage of one accelerator.
 double parameters_per_accelerator(const TrainingSetup& setup);

@@ -261,6 +261,13 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
       why = name + " has no FP8 support";
       continue;
     }
+    // MXFP8 needs Blackwell's block-scaled tensor cores (Transformer Engine's MXFP8BlockScaling;
+    // the catalog's Blackwell parts are those with FP4 tensor cores).
+    if (spec.precision == Precision::FP8 && spec.training.fp8_recipe == Fp8Recipe::Mxfp8 &&
+        !acc->supports(Precision::FP4)) {
+      why = name + " has no MXFP8 tensor cores (fp8_recipe: mxfp8 needs a Blackwell accelerator, e.g. B200)";
+      continue;
+    }
     if (spec.parallelism.automatic) {
       for (const auto& pod : design.pods) {
         if (pod.node->accelerator != name) continue;

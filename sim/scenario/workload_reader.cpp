@@ -162,7 +162,7 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   w.expect_map({"name", "kind", "model", "gpus", "parallelism", "seq_len", "global_batch", "micro_batch",
                 "precision", "recompute", "tokens", "duration", "submit", "accelerator", "tenant", "priority", "checkpoint", "preemptible", "attention", "overlap",
                 "distributed_optimizer", "zero", "zero_group", "sequence_parallel", "virtual_stages", "rank_order",
-                "grad_reduce_in_fp32", "fp8_param_gather", "optimizer"});
+                "grad_reduce_in_fp32", "fp8_param_gather", "fp8_recipe", "optimizer"});
   TrainingOptions& opt = spec.training;
   opt.attention = w.choice("attention", {"flash", "standard"}, false).value_or("flash") == "standard"
                       ? AttentionKernel::Standard
@@ -274,6 +274,16 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
         spec.checkpoint_bandwidth = *bandwidth;
     }
   }
+  // Megatron-LM's --fp8-recipe (default delayed): which Transformer Engine scaling recipe
+  // quantizes the GEMM inputs (training_step.hpp, Fp8Recipe).
+  if (const auto recipe = w.choice("fp8_recipe", {"delayed", "tensorwise", "blockwise", "mxfp8"}, false)) {
+    opt.fp8_recipe = *recipe == "tensorwise"  ? Fp8Recipe::Tensorwise
+                     : *recipe == "blockwise" ? Fp8Recipe::Blockwise
+                     : *recipe == "mxfp8"     ? Fp8Recipe::Mxfp8
+                                              : Fp8Recipe::Delayed;
+    if (spec.precision != Precision::FP8 && (precision_name || !w.has("precision")))
+      w.problem_at("fp8_recipe", "expected precision: fp8 (an FP8 scaling recipe needs FP8 GEMMs), got bf16");
+  }
   // Only when precision itself was read: a bad precision has its own error already.
   if (opt.fp8_param_gather && spec.precision != Precision::FP8 && (precision_name || !w.has("precision")))
     w.problem_at("fp8_param_gather", "expected precision: fp8 (FP8 primary weights need an FP8 recipe), got bf16");
@@ -281,10 +291,12 @@ void read_pretrain(const YamlReader& w, WorkloadSpec& spec, const Catalog& catal
   // weights under a non-delayed recipe (distrib_optimizer.py, _build_model_and_main_param_groups:
   // shard_model_param = None), and the precision-aware optimizer's fp16 main parameters are
   // built from those shards: the combination cannot run.
-  if (opt.fp8_param_gather && opt.optimizer.precision_aware && opt.optimizer.main_params != StateDtype::FP32)
-    w.problem_at("fp8_param_gather", "expected false with optimizer.main_params_dtype other than fp32 (Megatron-Core's "
-                                     "precision-aware optimizer derives its fp16 main parameters from the model's "
-                                     "parameter shards, which FP8 primary weights do not keep), got true");
+  if (opt.fp8_param_gather && opt.optimizer.precision_aware && opt.optimizer.main_params != StateDtype::FP32 &&
+      opt.fp8_recipe != Fp8Recipe::Delayed)
+    w.problem_at("fp8_param_gather", "expected false with optimizer.main_params_dtype other than fp32 under fp8_recipe "
+                                     "other than delayed (Megatron-Core's precision-aware optimizer derives its fp16 "
+                                     "main parameters from the model's parameter shards, which FP8 primary weights "
+                                     "do not keep under that recipe), got true");
   if (opt.fp8_param_gather && opt.zero_stage == 0)
     w.problem_at("fp8_param_gather", "expected zero >= 1 (Megatron-LM supports --fp8-param-gather only with a "
                                      "distributed optimizer or FSDP), got zero: 0");

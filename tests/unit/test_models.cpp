@@ -538,6 +538,71 @@ TEST_CASE("precision options: DP collectives and the optimizer step move the con
   CHECK(b.compute_matmul.value() <= training_step(fp32, test_fabric()).compute_matmul.value());
 }
 
+TEST_CASE("FP8 quantization passes: bytes of one layer by hand (Transformer Engine)") {
+  // tiny_gpt (h 1024, GeLU F 4096, 16 heads = 16 KV heads: QKV 3h wide) at TP 2 with
+  // sequence parallelism on a Hopper-like GPU (no FP4: FP8 operands need transposes).
+  // Per token of the micro-batch, tensorwise (current scaling), bytes per element: amax 2,
+  // cast 3 (read 2, write 1), transposed copy 1 in the cast or 2 after an all-gather.
+  // Forward: QKV input (norm output, amax fused): cast 3 x 512 + transpose of the gathered
+  //   2 x 1024 = 3584; projection input (attention output): (2 + 3 + 1) x 512 = 3072; MLP-in
+  //   input (norm): 3584; MLP-out input (GeLU output, amax fused): (3 + 1) x 2048 = 8192;
+  //   18432 = 18h.
+  // Backward: QKV output gradient (2 + 3 + 1) x 1536 = 9216; projection output gradient,
+  //   quantized on 512 and gathered: 5 x 512 + 2 x 1024 = 4608; MLP-in output gradient
+  //   6 x 2048 = 12288; MLP-out output gradient 4608; 30720 = 30h.
+  // Weights: bf16 weights cast once per step: amax 2 + cast 3 + transpose 1 = 6 per weight.
+  const ModelSpec model = tiny_gpt();
+  Accelerator gpu = test_gpu();
+  TrainingSetup s{&model, &gpu, {2, 1, 1, 1, 1}, 1024, 4, 1, Precision::FP8, RecomputeMode::None, {}};
+  s.options.fp8_recipe = Fp8Recipe::Tensorwise;
+  Fp8QuantizationBytes q = fp8_quantization_bytes(s);
+  CHECK(q.forward_per_token == Approx(18432));
+  CHECK(q.backward_per_token == Approx(30720));
+  CHECK(q.weight_per_parameter == Approx(6));
+  // The step: 4 micro-batches of 1024 tokens through 4 layers, plus the weights of the
+  // 4 layers on this rank once, at 0.9 x 3 TB/s on top of the bf16 element-wise kernels.
+  TrainingSetup bf16 = s;
+  bf16.precision = Precision::BF16;
+  const double layer_weights = count_parameters(model).non_embedding_total / 2;
+  const double extra = (4 * 1024 * 4 * (18432.0 + 30720.0) + layer_weights * 6) / 2.7e12;
+  CHECK(training_step(s, test_fabric()).compute_elementwise.value() -
+            training_step(bf16, test_fabric()).compute_elementwise.value() ==
+        Approx(extra));
+  // FP8 primary weights (fp8_param_gather): only their transpose, read 1 + write 1.
+  s.options.fp8_param_gather = true;
+  CHECK(fp8_quantization_bytes(s).weight_per_parameter == Approx(2));
+  s.options.fp8_param_gather = false;
+  // Delayed scaling: no amax pass, and the norm and GeLU kernels write FP8 themselves; what
+  // is left forward is the transposes (gathered 2 x 1024 twice, GeLU output 2 x 2048) and
+  // the projection input's cast-transpose 4 x 512: 10240.
+  s.options.fp8_recipe = Fp8Recipe::Delayed;
+  CHECK(fp8_quantization_bytes(s).forward_per_token == Approx(10240));
+  // Blackwell (FP4 tensor cores): per-tensor FP8 needs no transposes: 11776 and 23040.
+  gpu.peak_fp4 = FlopRate(4000e12);
+  s.options.fp8_recipe = Fp8Recipe::Tensorwise;
+  q = fp8_quantization_bytes(s);
+  CHECK(q.forward_per_token == Approx(11776));
+  CHECK(q.backward_per_token == Approx(23040));
+  CHECK(q.weight_per_parameter == Approx(5));
+  // bf16 moves none of it.
+  CHECK(fp8_quantization_bytes(bf16).forward_per_token == 0);
+}
+
+TEST_CASE("FP8 runs keep the LM head in BF16 (Megatron-Core's FP8 context covers the transformer layers only)") {
+  // Two models that differ only in their vocabulary: the extra LM-head GEMM time is the
+  // same whether the layers run FP8 or BF16.
+  ModelSpec small = tiny_gpt(), large = tiny_gpt();
+  large.vocab = 64000;
+  const Accelerator gpu = test_gpu();
+  auto matmul = [&](const ModelSpec& m, Precision p) {
+    const TrainingSetup s{&m, &gpu, {1, 1, 1, 1, 1}, 1024, 4, 1, p, RecomputeMode::None, {}};
+    return training_step(s, test_fabric()).compute_matmul.value();
+  };
+  CHECK(matmul(large, Precision::FP8) - matmul(small, Precision::FP8) ==
+        Approx(matmul(large, Precision::BF16) - matmul(small, Precision::BF16)));
+  CHECK(matmul(small, Precision::FP8) < matmul(small, Precision::BF16));
+}
+
 TEST_CASE("memory: ZeRO stages shard gradients and parameters, keeping two layers whole") {
   const ModelSpec model = llama3_405b();
   const Accelerator gpu = test_gpu();

@@ -162,12 +162,13 @@ TEST_CASE("pretrain: Megatron-Core's gradient, weight and optimizer precision ke
                        "    optimizer: {use_precision_aware_optimizer: true, main_grads_dtype: bf16}\n") ==
         std::vector<std::string>{"s.yaml:19:26: workloads.0.grad_reduce_in_fp32: expected false (or no key) with "
                                  "optimizer.main_grads_dtype: bf16, got true"});
-  CHECK(errors(kBase + "    precision: fp8\n    fp8_param_gather: true\n"
+  CHECK(errors(kBase + "    precision: fp8\n    fp8_recipe: tensorwise\n    fp8_param_gather: true\n"
                        "    optimizer: {use_precision_aware_optimizer: true, main_params_dtype: fp16}\n") ==
-        std::vector<std::string>{"s.yaml:20:23: workloads.0.fp8_param_gather: expected false with "
-                                 "optimizer.main_params_dtype other than fp32 (Megatron-Core's precision-aware "
-                                 "optimizer derives its fp16 main parameters from the model's parameter shards, which "
-                                 "FP8 primary weights do not keep), got true"});
+        std::vector<std::string>{"s.yaml:21:23: workloads.0.fp8_param_gather: expected false with "
+                                 "optimizer.main_params_dtype other than fp32 under fp8_recipe other than delayed "
+                                 "(Megatron-Core's precision-aware optimizer derives its fp16 main parameters from the "
+                                 "model's parameter shards, which FP8 primary weights do not keep under that recipe), "
+                                 "got true"});
   // One error per mistake: a bad precision or a bad use_precision_aware_optimizer does not
   // also fail the keys that depend on it.
   CHECK(errors(kBase + "    precision: fp4\n    fp8_param_gather: true\n").size() == 1);
@@ -176,6 +177,22 @@ TEST_CASE("pretrain: Megatron-Core's gradient, weight and optimizer precision ke
         std::vector<std::string>{"s.yaml:19:17: workloads.0.optimizer.adam: unknown key 'adam'; expected one of: "
                                  "use_precision_aware_optimizer main_grads_dtype main_params_dtype exp_avg_dtype "
                                  "exp_avg_sq_dtype store_param_remainders"});
+}
+
+TEST_CASE("pretrain: `fp8_recipe` names Megatron-LM's --fp8-recipe (default delayed)") {
+  auto recipe = [](const std::string& keys) {
+    return load_scenario_text(kBase + keys, "s.yaml", {}, Catalog::builtin()).workloads.at(0).training.fp8_recipe;
+  };
+  CHECK(recipe("    precision: fp8\n") == Fp8Recipe::Delayed);
+  CHECK(recipe("    precision: fp8\n    fp8_recipe: tensorwise\n") == Fp8Recipe::Tensorwise);
+  CHECK(recipe("    precision: fp8\n    fp8_recipe: blockwise\n") == Fp8Recipe::Blockwise);
+  CHECK(errors(kBase + "    fp8_recipe: tensorwise\n") ==
+        std::vector<std::string>{"s.yaml:19:17: workloads.0.fp8_recipe: expected precision: fp8 (an FP8 scaling "
+                                 "recipe needs FP8 GEMMs), got bf16"});
+  CHECK(errors(kBase + "    precision: fp8\n    fp8_recipe: current\n") ==
+        std::vector<std::string>{"s.yaml:20:17: workloads.0.fp8_recipe: expected one of delayed tensorwise "
+                                 "blockwise mxfp8, got 'current'"});
+  CHECK_FALSE(errors(kBase + "    precision: fp8\n    fp8_recipe: mxfp8\n").empty());  // H100: no MXFP8
 }
 
 TEST_CASE("pretrain: `zero_group` shards the ZeRO stage within groups of DP ranks") {
