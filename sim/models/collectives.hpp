@@ -89,7 +89,10 @@ struct CollectiveChoice {
 // not offer that pair for the collective (tree for reduce-scatter / all-gather).
 Seconds collective_time(CollectiveKind kind, CollectiveAlgorithm algorithm, CollectiveProtocol protocol,
                         Bytes size, int ranks, const LinkLevel& level);
-// The pair NCCL's cost model picks (the fastest; ties go to the ring, then the lighter protocol).
+// The pair NCCL's cost model picks (the fastest). NCCL tries the tree first and keeps the first
+// minimum, so an exact tie would go to the tree there; here it goes to the ring (harmless: ties
+// are measure-zero). NCCL 2.20.3 enables LL128 only on compute capability 7.0/8.0/9.0: its
+// use on Blackwell (B200, GB200) is an extrapolation.
 CollectiveChoice best_collective(CollectiveKind kind, Bytes size, int ranks, const LinkLevel& level);
 
 // `size` is each rank's whole buffer (all-reduce), its input (reduce-scatter) or its output

@@ -226,7 +226,9 @@ double fp8_tensor_bytes(Fp8Recipe recipe, bool transposes, const Fp8Operand& x) 
 
 Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& s) {
   Fp8QuantizationBytes out;
-  if (s.precision != Precision::FP8) return out;
+  // Transformer Engine's passes: NVIDIA GPUs. TPU (XLA) and Trainium (Neuron) FP8 paths quantize
+  // differently and are not modelled: no quantization cost there (docs/models/training.md).
+  if (s.precision != Precision::FP8 || s.accelerator->vendor != "NVIDIA") return out;
   const ModelSpec& m = *s.model;
   const Fp8Recipe recipe = s.options.fp8_recipe;
   // Hopper and Ada read FP8 GEMM operands K-major only; Blackwell (the catalog's accelerators
@@ -235,7 +237,6 @@ Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& s) {
   const double t = s.parallelism.tp;
   const bool sp = s.options.sequence_parallel && t > 1;
   const double h = m.hidden;
-  const double kv_width = m.heads > 0 ? h * m.kv_heads / m.heads : h;
   const double mlp_in = m.mlp == MlpKind::SwiGLU ? 2.0 : 1.0;
   // Inputs of the column-parallel QKV and MLP-in GEMMs (the norm outputs) and the output
   // gradients of the row-parallel projection and MLP-out GEMMs are sequence-sharded:
@@ -243,15 +244,33 @@ Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& s) {
   const double sharded = sp ? h / t : h;
   const double gathered = sp ? h : 0.0;
   const bool delayed = recipe == Fp8Recipe::Delayed;
+  // Attention, per projection of transformer.hpp (GQA: QKV and O; MLA: the down projections,
+  // up projections and O). Inputs: a projection reading the hidden state reads the first norm's
+  // output (sequence-sharded and gathered in FP8 under SP; the norm computes the amax and, under
+  // delayed scaling, writes FP8 itself: LayerNormLinear); the others read a local tensor (an
+  // MLA latent, whole on every rank; the attention output, heads / t). Output gradients: a
+  // column-parallel projection's d_out / t, a replicated one's whole d_out, the row-parallel
+  // O's h (sequence-sharded and gathered under SP).
+  double attention_fwd = 0, attention_bwd = 0;
+  for (const AttentionProjection& w : attention_projections(m)) {
+    using Split = AttentionProjection::Split;
+    if (w.split != Split::Row && w.d_in == h)
+      attention_fwd += fp8_tensor_bytes(recipe, transposes, {sharded, gathered, true, delayed});
+    else
+      attention_fwd += fp8_tensor_bytes(recipe, transposes, {w.split == Split::Row ? w.d_in / t : w.d_in, 0, false, false});
+    if (w.split == Split::Row)
+      attention_bwd += fp8_tensor_bytes(recipe, transposes, {sharded, gathered, false, false});
+    else
+      attention_bwd += fp8_tensor_bytes(recipe, transposes, {w.split == Split::Column ? w.d_out / t : w.d_out, 0, false, false});
+  }
   auto layer = [&](bool moe, double& forward, double& backward) {
-    const double copies = moe ? double(m.top_k + m.shared_experts) : 1.0;
+    // Routed copies of a token on the busiest rank (the GEMM model's rows: top_k x the load
+    // imbalance) plus the shared experts; expert inputs are h wide on every rank (experts are
+    // split over TP by their ffn width only, as mlp_time does).
+    const double copies = moe ? double(m.top_k) * kMoeLoadImbalance + double(m.shared_experts) : 1.0;
     const double ffn = (moe ? double(m.expert_ffn_hidden) : double(m.ffn_hidden)) / t;
-    // Attention: QKV input (the first norm's output, fused in LayerNormLinear) and the
-    // projection's input (the attention output); their output gradients.
-    forward = fp8_tensor_bytes(recipe, transposes, {sharded, gathered, true, delayed}) +
-              fp8_tensor_bytes(recipe, transposes, {h / t, 0, false, false});
-    backward = fp8_tensor_bytes(recipe, transposes, {(h + 2.0 * kv_width) / t, 0, false, false}) +
-               fp8_tensor_bytes(recipe, transposes, {sharded, gathered, false, false});
+    forward = attention_fwd;
+    backward = attention_bwd;
     if (!moe) {
       // LayerNormMLP: the second norm's output and the activation's output, fused as above.
       forward += fp8_tensor_bytes(recipe, transposes, {sharded, gathered, true, delayed}) +
@@ -261,10 +280,10 @@ Fp8QuantizationBytes fp8_quantization_bytes(const TrainingSetup& s) {
     } else {
       // Experts (TE GroupedLinear): every routed copy of a token is quantized after dispatch;
       // Megatron's MoE runs its own norm and activation, so nothing is fused.
-      forward += fp8_tensor_bytes(recipe, transposes, {copies * h / t, 0, false, false}) +
+      forward += fp8_tensor_bytes(recipe, transposes, {copies * h, 0, false, false}) +
                  fp8_tensor_bytes(recipe, transposes, {copies * ffn, 0, false, false});
       backward += fp8_tensor_bytes(recipe, transposes, {copies * mlp_in * ffn, 0, false, false}) +
-                  fp8_tensor_bytes(recipe, transposes, {copies * h / t, 0, false, false});
+                  fp8_tensor_bytes(recipe, transposes, {copies * h, 0, false, false});
     }
   };
   const int moe_layers = m.is_moe() ? m.layers - m.dense_layers : 0;

@@ -255,17 +255,32 @@ void check_against_design(const YamlReader& w, const WorkloadSpec& spec, const C
     w.problem_at("parallelism", "expected a replica that fits in accelerator memory, but it " + why);
     return;
   }
+  // fp8_recipe names a Transformer Engine recipe: NVIDIA GPUs only, and MXFP8 needs Blackwell's
+  // block-scaled tensor cores (TE's MXFP8BlockScaling; the catalog's Blackwell parts are those
+  // with FP4 tensor cores). Said at the key, before any memory question.
+  if (spec.precision == Precision::FP8 && w.has("fp8_recipe")) {
+    const bool mxfp8 = spec.training.fp8_recipe == Fp8Recipe::Mxfp8;
+    std::vector<std::string> able;
+    std::string offered_names;
+    for (const auto& name : candidates) {
+      const Accelerator* acc = catalog.accelerator(name);
+      offered_names += (offered_names.empty() ? "" : ", ") + name;
+      if (acc->vendor == "NVIDIA" && (!mxfp8 || acc->supports(Precision::FP4))) able.push_back(name);
+    }
+    if (able.empty()) {
+      w.problem_at("fp8_recipe", std::string("expected ") +
+                                     (mxfp8 ? "an NVIDIA GPU with MXFP8 tensor cores (Blackwell: B200, GB200)"
+                                            : "an NVIDIA GPU (fp8_recipe names a Transformer Engine recipe; other "
+                                              "accelerators' FP8 paths have no such key)") +
+                                     ", got " + offered_names);
+      return;
+    }
+    candidates = able;
+  }
   for (const auto& name : candidates) {
     const Accelerator* acc = catalog.accelerator(name);
     if (spec.precision == Precision::FP8 && acc->peak_fp8.value() <= 0) {
       why = name + " has no FP8 support";
-      continue;
-    }
-    // MXFP8 needs Blackwell's block-scaled tensor cores (Transformer Engine's MXFP8BlockScaling;
-    // the catalog's Blackwell parts are those with FP4 tensor cores).
-    if (spec.precision == Precision::FP8 && spec.training.fp8_recipe == Fp8Recipe::Mxfp8 &&
-        !acc->supports(Precision::FP4)) {
-      why = name + " has no MXFP8 tensor cores (fp8_recipe: mxfp8 needs a Blackwell accelerator, e.g. B200)";
       continue;
     }
     if (spec.parallelism.automatic) {

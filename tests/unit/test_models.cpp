@@ -553,6 +553,7 @@ TEST_CASE("FP8 quantization passes: bytes of one layer by hand (Transformer Engi
   // Weights: bf16 weights cast once per step: amax 2 + cast 3 + transpose 1 = 6 per weight.
   const ModelSpec model = tiny_gpt();
   Accelerator gpu = test_gpu();
+  gpu.vendor = "NVIDIA";  // Transformer Engine's passes: NVIDIA GPUs only
   TrainingSetup s{&model, &gpu, {2, 1, 1, 1, 1}, 1024, 4, 1, Precision::FP8, RecomputeMode::None, {}};
   s.options.fp8_recipe = Fp8Recipe::Tensorwise;
   Fp8QuantizationBytes q = fp8_quantization_bytes(s);
@@ -584,8 +585,55 @@ TEST_CASE("FP8 quantization passes: bytes of one layer by hand (Transformer Engi
   CHECK(q.forward_per_token == Approx(11776));
   CHECK(q.backward_per_token == Approx(23040));
   CHECK(q.weight_per_parameter == Approx(5));
-  // bf16 moves none of it.
+  // bf16 moves none of it, nor does a TPU's or Trainium's FP8 (not Transformer Engine).
   CHECK(fp8_quantization_bytes(bf16).forward_per_token == 0);
+  gpu.vendor = "Google";
+  CHECK(fp8_quantization_bytes(s).forward_per_token == 0);
+  CHECK(fp8_quantization_bytes(s).weight_per_parameter == 0);
+}
+
+TEST_CASE("FP8 quantization passes follow the real GEMM inputs: MLA projections and full-width expert inputs") {
+  // MLA (DeepSeek-V3's attention shapes on a small hidden size), TP 1, Hopper-like, delayed
+  // scaling, no SP: forward inputs are the norm output for the two down projections (cast
+  // fused into the norm: only the transpose, read 1 + write 1 per element each), the q latent (1536)
+  // and kv latent (512) and O's input heads x v (cast-transpose 4 bytes each); backward the
+  // output gradients of q down 1536, kv down 576, q up 128 x 192, kv up 128 x 256 and O h,
+  // 4 bytes each.
+  ModelSpec m = tiny_gpt();
+  m.heads = 128;
+  m.q_lora_rank = 1536;
+  m.kv_lora_rank = 512;
+  m.qk_nope_head_dim = 128;
+  m.qk_rope_head_dim = 64;
+  m.v_head_dim = 128;
+  Accelerator gpu = test_gpu();
+  gpu.vendor = "NVIDIA";
+  TrainingSetup s{&m, &gpu, {1, 1, 1, 1, 1}, 1024, 4, 1, Precision::FP8, RecomputeMode::None, {}};
+  const double h = m.hidden, F = m.ffn_hidden;
+  const double mlp_fwd = 2 * h + 2 * F;   // MLP-in norm output, GeLU output: transposes only
+  const double mlp_bwd = 4 * F + 4 * h;   // their output gradients: cast-transpose
+  const Fp8QuantizationBytes q = fp8_quantization_bytes(s);
+  CHECK(q.forward_per_token == Approx(2 * 2 * h + 4 * (1536 + 512 + 128 * 128) + mlp_fwd));
+  CHECK(q.backward_per_token == Approx(4 * (1536 + 576 + 128 * 192 + 128 * 256 + h) + mlp_bwd));
+  // MoE at TP 2: each routed copy's input is h wide on every rank (experts split by ffn only),
+  // top_k x the load imbalance copies: doubling tp halves only the ffn-wide terms.
+  ModelSpec moe = tiny_gpt();
+  moe.experts = 8;
+  moe.top_k = 2;
+  moe.expert_ffn_hidden = 1024;
+  moe.dense_layers = 0;
+  TrainingSetup e{&moe, &gpu, {1, 1, 1, 1, 1}, 1024, 4, 1, Precision::FP8, RecomputeMode::None, {}};
+  e.options.sequence_parallel = false;
+  const double copies = 2 * kMoeLoadImbalance;
+  auto expert_fwd = [&](double t) { return 4 * copies * moe.hidden + 4 * copies * 1024 / t; };
+  TrainingSetup e2 = e;
+  e2.parallelism.tp = 2;
+  const double attn1 = fp8_quantization_bytes(e).forward_per_token - expert_fwd(1);
+  const double attn2 = fp8_quantization_bytes(e2).forward_per_token - expert_fwd(2);
+  // The attention part at TP 1: QKV input transpose 2h + O input cast-transpose 4h.
+  CHECK(attn1 == Approx(2 * moe.hidden + 4 * moe.hidden));
+  // At TP 2 without SP: QKV input whole (2h), O input 4 x h / 2.
+  CHECK(attn2 == Approx(2 * moe.hidden + 4 * moe.hidden / 2));
 }
 
 TEST_CASE("FP8 runs keep the LM head in BF16 (Megatron-Core's FP8 context covers the transformer layers only)") {
