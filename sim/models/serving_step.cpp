@@ -35,8 +35,17 @@ ServingMemory serving_memory(const ServingSetup& s) {
   placement.parallelism.tp = s.tp;
   placement.parallelism.pp = s.pp;
   ServingMemory mem;
-  const double p = bytes_per_value(s.precision);
-  mem.weights = Bytes(parameters_per_accelerator(placement) * (s.weight_bytes_per_param > 0 ? s.weight_bytes_per_param : p));
+  const double p = s.weight_bytes_per_param > 0 ? s.weight_bytes_per_param : bytes_per_value(s.precision);
+  // Quantized checkpoints quantize the transformer layers' linear weights only: the input
+  // embedding (not a linear layer) and the LM head stay BF16 (NVIDIA ModelOpt's default FP8 /
+  // NVFP4 configs disable "*lm_head*"; DeepSeek-R1's FP8 release keeps embed_tokens and lm_head
+  // in BF16). parameters_per_accelerator counts both tables when pp = 1, one otherwise.
+  const double table = double(m.vocab) * m.hidden / s.tp;
+  const double tables = s.pp == 1 ? 2.0 : 1.0;
+  const double params = parameters_per_accelerator(placement);
+  const double table_bytes = std::max(p, 2.0);  // BF16
+  mem.weights = Bytes((params - tables * table) * p + tables * table * table_bytes);
+  mem.weights_read = s.pp == 1 ? mem.weights - Bytes(table * table_bytes) : mem.weights;
   mem.runtime_reserve = Bytes(kRuntimeReserveBytes);
   mem.co_resident = s.co_resident_weights;
   mem.capacity = s.accelerator->hbm_capacity;
@@ -92,18 +101,21 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
   // (2m FLOPs per fp8 weight byte, under 256) is memory-bound on the H100/H200/B200/A100, whose
   // ridges are higher; not on the H20 (fp8 ridge 296 TFLOPS / 4 TB/s = 74), where GEMMs of
   // 38-127 rows are compute-bound and timed here without tile waste: optimistic (known error).
-  auto time = [&](const GemmShape& g) {
+  auto time_at = [&](const GemmShape& g, Precision at) {
     if (full_waves_only) {
       const double tiles = std::min(std::ceil(g.m / kGemmTileM) * std::ceil(g.n / kGemmTileN),
                                     std::ceil(g.m / kGemmTileN) * std::ceil(g.n / kGemmTileM));
       if (acc.streaming_multiprocessors <= 0 || g.m < kGemmTileN || tiles < acc.streaming_multiprocessors)
-        return Flops(2.0 * g.m * g.n * g.k) / (acc.peak(prec) * acc.matmul_efficiency(prec));
+        return Flops(2.0 * g.m * g.n * g.k) / (acc.peak(at) * acc.matmul_efficiency(at));
     }
-    return gemm_time(g, acc, prec);
+    return gemm_time(g, acc, at);
   };
+  auto time = [&](const GemmShape& g) { return time_at(g, prec); };
+  // The LM head stays BF16 in quantized checkpoints (serving_memory): its GEMM at the BF16 rate.
+  auto head_time = [&](double rows) { return time_at({rows, m.vocab / tp, double(m.hidden)}, Precision::BF16); };
   if (m.is_moe()) {
     // Routed experts: the tile shapes depend on the routing; FLOPs at the achievable rate.
-    return Flops(2.0 * active_params_ * tokens) / replica_rate_ + time({double(prompts), m.vocab / tp, double(m.hidden)});
+    return Flops(2.0 * active_params_ * tokens) / replica_rate_ + head_time(double(prompts));
   }
   // Each rank multiplies all `tokens` rows by its TP shard of every weight (Megatron split:
   // QKV and MLP-in by columns, O and MLP-out by rows), timed by the tile-and-wave model.
@@ -120,7 +132,7 @@ Seconds ServingStepModel::matmul(double tokens, int prompts, bool full_waves_onl
   }
   const Seconds layer = attention + time({tokens, mlp_in * m.ffn_hidden / tp, h}) + time({tokens, h, m.ffn_hidden / tp});
   // The slowest pipeline stage: its layers, and the LM head on the last token of each prompt.
-  return layer * (double(m.layers) / setup_.pp) + time({double(prompts), m.vocab / tp, h});
+  return layer * (double(m.layers) / setup_.pp) + head_time(double(prompts));
 }
 
 Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prompts) const {
@@ -131,7 +143,7 @@ Seconds ServingStepModel::prefill(double tokens, double squared_tokens, int prom
   const Flops attention(m.is_mla() ? 0.5 * m.layers * attention_core_flops_per_pair(m) * squared_tokens
                                    : 2.0 * m.layers * double(m.hidden) * squared_tokens);
   const Seconds compute = (matmul(tokens, prompts, false) + attention / attention_rate_) / setup_.compute_speed;
-  const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
+  const Seconds weights_read = memory_.weights_read * double(setup_.pp) / hbm_rate_;
   Seconds tp_comm, pp_comm;
   return max(compute, weights_read) + communication(tokens, &tp_comm, &pp_comm);
 }
@@ -144,7 +156,7 @@ DecodeBreakdown ServingStepModel::decode_breakdown(int batch, double context_tok
   // and the times add (Yuan et al., 'LLM Inference Unveiled: Survey and Roofline Model
   // Insights', arXiv 2402.16363, sec. 2: per-layer max(compute, memory access), summed):
   // the weight GEMMs read the weights while they compute; attention reads the KV cache.
-  const Seconds weights_read = memory_.weights * double(setup_.pp) / hbm_rate_;
+  const Seconds weights_read = memory_.weights_read * double(setup_.pp) / hbm_rate_;
   const Seconds kv_read = memory_.kv_per_token * context_tokens / hbm_rate_;
   const BatchTerms& terms = batch_terms(batch);
   const Seconds gemm_compute = terms.gemm_compute / setup_.compute_speed;

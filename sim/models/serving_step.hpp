@@ -11,7 +11,12 @@
 // fp4, Blackwell only: weights in NVFP4 at 9/16 byte, KV cache in FP8, GEMMs at the
 // FP4 peak; activations on the wire stay 16-bit).
 // - Weights per accelerator: the most loaded pipeline stage's parameters x p
-//   (parameters_per_accelerator() of training_step.hpp with dp = ep = 1).
+//   (parameters_per_accelerator() of training_step.hpp with dp = ep = 1), except the input
+//   embedding and the LM head, which quantized checkpoints keep in BF16 (ModelOpt's default
+//   FP8/NVFP4 configs disable "*lm_head*" and quantize only linear layers; DeepSeek-R1's FP8
+//   release keeps embed_tokens and lm_head BF16): 2 bytes each; the LM head's GEMM runs at the
+//   BF16 rate. A step reads every weight but the input embedding table (a lookup of one row
+//   per token; pp = 1; under PP the most loaded stage is taken to be the last, head included).
 // - KV cache per token, whole model: 2 (K and V) x L x kv_heads x (h / heads) x p.
 //   Per accelerator: 2 x (L / pp) x ceil(kv_heads / tp) x (h / heads) x p (TP splits
 //   the KV heads; past tp = kv_heads every rank keeps a copy of its head).
@@ -157,6 +162,10 @@ double mla_decode_flops_per_context_token(const ModelSpec& model);
 
 struct ServingMemory {
   Bytes weights;          // per accelerator
+  // Per accelerator and decode step (or prefill): the weights minus the input embedding
+  // table, which a step only gathers a row of per token (pp = 1; under PP the most loaded
+  // stage is taken to be the last, with the LM head, which is read whole).
+  Bytes weights_read;
   Bytes runtime_reserve;  // per accelerator
   Bytes co_resident;      // per accelerator: another model's weights on the same replica
   Bytes capacity;         // HBM per accelerator
