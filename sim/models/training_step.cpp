@@ -107,8 +107,12 @@ double parameters_per_accelerator(const TrainingSetup& s) {
   const double expert_part = moe_layers * count.moe_mlp_per_layer_total;
   // Embedding on the first stage, LM head on the last; both on the only stage if pp == 1.
   const double embedding_stages = p.pp == 1 ? 2.0 : 1.0;
+  // MLA's down projections are replicated on every TP rank (transformer.hpp), not split.
+  double replicated = 0;
+  for (const AttentionProjection& w : attention_projections(m))
+    if (w.split == AttentionProjection::Split::Replicated) replicated += w.d_in * w.d_out;
   return dense_part / (p.tp * p.pp) + expert_part / (double(p.tp) * p.pp * p.ep) +
-         embedding_stages * double(m.vocab) * m.hidden / p.tp;
+         embedding_stages * double(m.vocab) * m.hidden / p.tp + replicated * m.layers * (1.0 - 1.0 / p.tp) / p.pp;
 }
 
 double dtype_bytes(StateDtype dtype) {

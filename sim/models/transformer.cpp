@@ -95,7 +95,14 @@ double hardware_flops_per_token(const ModelSpec& model, int seq_len, RecomputeMo
   const double lm_head = 6.0 * double(model.vocab) * model.hidden;
   double flops = model_flops_per_token(model, seq_len) + lm_head;
   if (recompute == RecomputeMode::Full) flops += 2.0 * p.non_embedding_active + attention_forward;
-  if (recompute == RecomputeMode::Selective) flops += attention_forward;
+  if (recompute == RecomputeMode::Selective) {
+    flops += attention_forward;
+    // MLA under selective recompute also runs its up projections' forward again (DeepSeek-V3
+    // recomputes them, arXiv 2412.19437 sec. 3.2.3; training_step.cpp times the same GEMMs).
+    if (model.is_mla())
+      for (const AttentionProjection& w : attention_projections(model))
+        if (w.split == AttentionProjection::Split::Column) flops += 2.0 * model.layers * w.d_in * w.d_out;
+  }
   return flops;
 }
 

@@ -1091,8 +1091,18 @@ TEST_CASE("MLA: attention-core FLOPs, KV widths and model FLOPs from the latent 
   // Model FLOPs: 6 N_active + 3 passes x 61 layers x 81,920 x s.
   const ParameterCount p = count_parameters(m);
   CHECK(model_flops_per_token(m, 4096) == Approx(6 * p.non_embedding_active + 3.0 * 61 * 81920 * 4096));
+  // Hardware FLOPs under selective recompute: + the LM head, the attention core again and
+  // the up projections' forward again (q up 1536 x 128 x 192, kv up 512 x 128 x 256).
   CHECK(hardware_flops_per_token(m, 4096, RecomputeMode::Selective) ==
-        Approx(model_flops_per_token(m, 4096) + 6.0 * 129280 * 7168 + 61.0 * 81920 * 4096));
+        Approx(model_flops_per_token(m, 4096) + 6.0 * 129280 * 7168 + 61.0 * 81920 * 4096 +
+               2.0 * 61 * (1536.0 * 128 * 192 + 512.0 * 128 * 256)));
+  // MLA's down projections (q 7168 x 1536, kv 7168 x 576) are replicated on every TP rank:
+  // at TP 8 each rank holds them whole, 7/8 of them more than an even split.
+  TrainingSetup one{&m, nullptr, {1, 1, 1, 1, 1}, 4096, 1, 1, Precision::BF16, RecomputeMode::None, {}};
+  TrainingSetup eight = one;
+  eight.parallelism.tp = 8;
+  const double down = 61.0 * 7168 * (1536 + 576);
+  CHECK(parameters_per_accelerator(eight) == Approx((parameters_per_accelerator(one) - down) / 8 + down));
 }
 
 TEST_CASE("MLA in a training step: attention core 2.86x GQA's, activations from the latent shapes") {
