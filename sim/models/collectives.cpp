@@ -42,6 +42,8 @@ constexpr double kTreeCorrection[3][kTreeCorrectionSizes] = {
     {1.0, 1.0, 1.0, 1.0, 1.0, .9, .8, .8, .8, .7, .6, .6, .6, .6, .6, .6, .8, .9, .9, .9, .9, 1.0, 1.0},
     {.9, .9, .9, .9, .9, .9, .9, .8, .7, .6, .6, .5, .5, .5, .5, .6, .7, .8, .7, .7, .8, .9, .9}};
 
+ByteRate effective(const LinkLevel& level) { return level.bandwidth * level.efficiency; }
+
 // floor(log2(x)) for x >= 1, 0 below (NCCL's log2i of an integer).
 int floor_log2(double x) { return x >= 1.0 ? std::ilogb(x) : 0; }
 
@@ -59,7 +61,7 @@ Seconds collective_time(CollectiveKind kind, CollectiveAlgorithm algorithm, Coll
   const int nodes = (ranks + per_node - 1) / per_node;
   const bool multi_node = nodes > 1;
   const double ll_max = !multi_node ? kLlMaxOneNode : nodes == 2 ? kLlMaxTwoNodes : kLlMaxMoreNodes;
-  const double bus = level.bandwidth.value() * level.efficiency;  // ring / Simple bus bandwidth
+  const double bus = effective(level).value();  // ring / Simple bus bandwidth
 
   double latency_us = 0, alg_bw = 0;
   if (algorithm == CollectiveAlgorithm::Ring) {
@@ -120,11 +122,11 @@ Seconds all_gather(Bytes size, int ranks, const LinkLevel& level) {
 Seconds all_to_all(Bytes size, int ranks, const LinkLevel& level) {
   if (ranks <= 1) return Seconds(0);
   const double steps = ranks - 1.0;
-  return size * (steps / ranks) / (level.bandwidth * level.efficiency) + level.latency * steps;
+  return size * (steps / ranks) / effective(level) + level.latency * steps;
 }
 
 Seconds point_to_point(Bytes size, const LinkLevel& level) {
-  return size / (level.bandwidth * level.efficiency) + level.latency;
+  return size / effective(level) + level.latency;
 }
 
 }  // namespace fleetsim

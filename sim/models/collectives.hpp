@@ -100,12 +100,6 @@ CollectiveChoice best_collective(CollectiveKind kind, Bytes size, int ranks, con
 Seconds all_reduce(Bytes size, int ranks, const LinkLevel& level);
 Seconds reduce_scatter(Bytes size, int ranks, const LinkLevel& level);
 Seconds all_gather(Bytes size, int ranks, const LinkLevel& level);
-// Names kept for their callers: they return NCCL's pick, not necessarily the ring.
-inline Seconds ring_all_reduce(Bytes size, int ranks, const LinkLevel& level) { return all_reduce(size, ranks, level); }
-inline Seconds ring_reduce_scatter(Bytes size, int ranks, const LinkLevel& level) {
-  return reduce_scatter(size, ranks, level);
-}
-inline Seconds ring_all_gather(Bytes size, int ranks, const LinkLevel& level) { return all_gather(size, ranks, level); }
 // All-to-all where each rank holds `size` bytes, (n-1)/n of which leave it (expert dispatch).
 Seconds all_to_all(Bytes size, int ranks, const LinkLevel& level);
 Seconds point_to_point(Bytes size, const LinkLevel& level);

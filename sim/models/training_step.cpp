@@ -632,7 +632,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // Tensor parallelism (sequence-parallel all-gather + reduce-scatter = one all-reduce).
   const LinkLevel tp_level = group_level(p.tp, 1, fabric);
   const double tp_pairs = full ? 6.0 : 4.0;
-  out.tp_comm = ring_all_reduce(layer_activations, p.tp, tp_level) * (tp_pairs * layers_per_stage * m_batches);
+  out.tp_comm = all_reduce(layer_activations, p.tp, tp_level) * (tp_pairs * layers_per_stage * m_batches);
   const Seconds tp_exposed = opt.overlap_tp_comm ? max(Seconds(0), out.tp_comm - out.compute_matmul) : out.tp_comm;
 
   // Context parallelism: ring exchange of K and V, hidden behind the attention core.
@@ -695,7 +695,7 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   // per step, sec. 4; FSDP HYBRID_SHARD's all-reduce across replicas), after the step's
   // last reduce-scatter; its ring's members are g x dp stride ranks apart.
   const Seconds replica_reduce =
-      replicas > 1 ? ring_all_reduce(Bytes(params / group * bytes.grad), replicas,
+      replicas > 1 ? all_reduce(Bytes(params / group * bytes.grad), replicas,
                                      group_level(replicas, dp_stride * group, fabric))
                    : Seconds(0);
   const Seconds forward_mb = per_micro_batch * (1.0 / passes);   // one forward pass
@@ -704,10 +704,10 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
   if (zero <= 1) {
     Seconds grad_reduce, param_gather;
     if (zero == 1) {
-      grad_reduce = ring_reduce_scatter(Bytes(params * bytes.grad), group, dp_level) + replica_reduce;
-      param_gather = ring_all_gather(Bytes(params * bytes.weight), group, dp_level);
+      grad_reduce = reduce_scatter(Bytes(params * bytes.grad), group, dp_level) + replica_reduce;
+      param_gather = all_gather(Bytes(params * bytes.weight), group, dp_level);
     } else {
-      grad_reduce = ring_all_reduce(Bytes(params * bytes.grad), p.dp, dp_level);
+      grad_reduce = all_reduce(Bytes(params * bytes.grad), p.dp, dp_level);
     }
     out.dp_comm = grad_reduce + param_gather;
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - backward_mb) : grad_reduce) +
@@ -718,8 +718,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // micro-batch's forward and backward in the 1F1B steady state; the last has only its
     // own backward (as ZeRO-1's single reduction).
     // Under hybrid sharding the last reduction is followed by the replicas' all-reduce.
-    const Seconds grad_reduce = ring_reduce_scatter(Bytes(params * bytes.grad), group, dp_level);
-    const Seconds param_gather = ring_all_gather(Bytes(params * bytes.weight), group, dp_level);
+    const Seconds grad_reduce = reduce_scatter(Bytes(params * bytes.grad), group, dp_level);
+    const Seconds param_gather = all_gather(Bytes(params * bytes.weight), group, dp_level);
     out.dp_comm = grad_reduce * m_batches + param_gather + replica_reduce;
     dp_exposed = (opt.overlap_grad_reduce ? max(Seconds(0), grad_reduce - per_micro_batch) * (m_batches - 1) +
                                                 max(Seconds(0), grad_reduce + replica_reduce - backward_mb)
@@ -731,8 +731,8 @@ StepBreakdown training_step(const TrainingSetup& s, const FabricView& fabric) {
     // collective per layer (the FSDP unit), each paying the ring's latency.
     const double units = std::max(1.0, params / std::max(1.0, largest_layer_parameters(s)));
     const double unit_params = params / units;
-    const Seconds gather = ring_all_gather(Bytes(unit_params * bytes.weight), group, dp_level) * units;
-    const Seconds reduce = ring_reduce_scatter(Bytes(unit_params * bytes.grad), group, dp_level) * units;
+    const Seconds gather = all_gather(Bytes(unit_params * bytes.weight), group, dp_level) * units;
+    const Seconds reduce = reduce_scatter(Bytes(unit_params * bytes.grad), group, dp_level) * units;
     const Seconds first_gather = gather * (1.0 / units);  // nothing runs before it
     out.dp_comm = (gather * 2.0 + reduce) * m_batches;
     const Seconds forward_exposed =

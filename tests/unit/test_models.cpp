@@ -517,15 +517,15 @@ TEST_CASE("precision options: DP collectives and the optimizer step move the con
   // Each collective at NCCL's pick for DP 8 inside the node (bandwidth term 7/8 x bytes at
   // 370 GB/s, plus NCCL's latency: collectives.hpp, checked by hand in its own tests).
   const LinkLevel nvlink = test_fabric().scale_up;
-  CHECK(b.dp_comm.value() == Approx((ring_reduce_scatter(Bytes(params * 2), 8, nvlink) +
-                                     ring_all_gather(Bytes(params * 1), 8, nvlink)).value()));
+  CHECK(b.dp_comm.value() == Approx((reduce_scatter(Bytes(params * 2), 8, nvlink) +
+                                     all_gather(Bytes(params * 1), 8, nvlink)).value()));
   CHECK(b.dp_comm.value() == Approx(7.0 / 8 * params * 2 / 370e9 + 7.0 / 8 * params * 1 / 370e9).epsilon(0.25));
   // Adam: 35 bytes per parameter of the 1/8 shard at 3 TB/s x 0.9.
   CHECK(b.optimizer.value() == Approx(params / 8 * 35 / 2.7e12));
   // ZeRO-0: one all-reduce of the bf16 gradients, the whole optimizer on every rank.
   s.options.zero_stage = 0;
   const StepBreakdown plain = training_step(s, test_fabric());
-  CHECK(plain.dp_comm.value() == Approx(ring_all_reduce(Bytes(params * 2), 8, nvlink).value()));
+  CHECK(plain.dp_comm.value() == Approx(all_reduce(Bytes(params * 2), 8, nvlink).value()));
   CHECK(plain.optimizer.value() == Approx(params * 35 / 2.7e12));
   // ZeRO-3: per micro-batch and layer, two FP8 gathers and a bf16 reduce-scatter.
   s.options.zero_stage = 3;
@@ -1025,10 +1025,10 @@ TEST_CASE("on a torus, a group uses only the links of the dimensions it spans") 
   const Bytes activations(1024.0 * 1024 * 2);
   // 4 collectives x 4 layers x 8 micro-batches on one dimension's links.
   CHECK(training_step(s, f).tp_comm.value() ==
-        Approx(ring_all_reduce(activations, 8, {ByteRate(90e9), Seconds(0)}).value() * 4 * 4 * 8));
+        Approx(all_reduce(activations, 8, {ByteRate(90e9), Seconds(0)}).value() * 4 * 4 * 8));
   f.scale_up_torus_dims = 0;  // the same chips on a switch: the full 270 GB/s
   CHECK(training_step(s, f).tp_comm.value() ==
-        Approx(ring_all_reduce(activations, 8, {ByteRate(270e9), Seconds(0)}).value() * 4 * 4 * 8));
+        Approx(all_reduce(activations, 8, {ByteRate(270e9), Seconds(0)}).value() * 4 * 4 * 8));
 }
 
 // ---- the H20 question (inference issue, item 8) -----------------------------------
